@@ -1,0 +1,13 @@
+"""The ``amr-bench`` command line. Each module below registers its commands on ``app``."""
+
+from __future__ import annotations
+
+from amr_bench.cli import scoring as _scoring  # noqa: F401  (registers validate/score/check)
+from amr_bench.cli.app import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]
