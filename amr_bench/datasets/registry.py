@@ -2,12 +2,22 @@
 
 A split is addressed as ``DATASET/SPLIT`` (``castella/val``) wherever a ground-truth path is
 accepted; anything that is an existing file path is used as a file instead.
+
+User datasets (no code change needed): a dataset is a folder ``ROOT`` with ``ROOT/<split>.jsonl``
+(+ features, see :mod:`amr_bench.datasets.features`). It can be addressed
+
+- directly as ``ROOT/<split>`` (e.g. ``./sim/test`` when ``./sim/test.jsonl`` exists), or
+- by name as ``NAME/<split>`` once listed in the user registry file: ``$AMR_BENCH_DATASETS`` if
+  set, else ``$XDG_CONFIG_HOME/amr-bench/datasets.json`` (default ``~/.config/amr-bench/``),
+  holding ``{"datasets": {"NAME": {"root": "/path/to/ROOT", "title": "..."}}}``
+  (``amr-bench datasets register NAME ROOT`` writes it).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -71,14 +81,82 @@ def sha256_file(path: Path) -> str:
 
 
 def resolve_ground_truth(spec: str | Path) -> tuple[Path, SplitEntry | None]:
-    """Turn a ``--gt`` value into a file: an existing path, or a bundled ``DATASET/SPLIT``."""
+    """Turn a ``--gt`` value into a file: an existing path, a bundled ``DATASET/SPLIT``, a
+    dataset folder's ``ROOT/SPLIT`` or a user-registered ``NAME/SPLIT``."""
     path = Path(spec)
     if path.is_file():
         return path, None
     entry = find_split(str(spec))
     if entry is not None:
         return entry.path, entry
+    local = resolve_local_split(str(spec))
+    if local is not None:
+        return local, None
     known = ", ".join(e.name for e in splits())
+    users = ", ".join(sorted(user_datasets()))
     raise UsageError(
         f"ground truth {str(spec)!r} is neither a file nor a bundled split; bundled splits: {known}"
+        + (f"; user datasets: {users}" if users else "")
+        + "; a dataset folder ROOT is addressed as ROOT/<split> (file ROOT/<split>.jsonl)"
     )
+
+
+def dataset_info(name: str) -> dict[str, Any] | None:
+    """The registry entry of a bundled dataset (title, citation, licence, download, ...)."""
+    return registry()["datasets"].get(name)
+
+
+def user_registry_path() -> Path:
+    """Where user datasets are registered (see the module docstring)."""
+    env = os.environ.get("AMR_BENCH_DATASETS")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "amr-bench" / "datasets.json"
+
+
+def user_datasets() -> dict[str, dict[str, Any]]:
+    """User-registered datasets: name -> ``{"root": ..., ...}`` (empty if no file)."""
+    path = user_registry_path()
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text("utf-8"))
+        entries = data["datasets"]
+        if not isinstance(entries, dict) or not all(
+            isinstance(v, dict) and isinstance(v.get("root"), str) for v in entries.values()
+        ):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise UsageError(
+            f"{path}: not a user dataset registry; expected "
+            '{"datasets": {"NAME": {"root": "/path/to/folder"}}}'
+        ) from None
+    return entries
+
+
+def register_user_dataset(name: str, root: Path, title: str | None = None) -> Path:
+    """Add (or replace) ``name`` -> ``root`` in the user registry file; returns the file."""
+    if "/" in name or not name or name in registry()["datasets"]:
+        raise UsageError(f"dataset name {name!r} is empty, contains '/', or is a bundled dataset")
+    path = user_registry_path()
+    entries = user_datasets()
+    entries[name] = {"root": str(Path(root).resolve())} | ({"title": title} if title else {})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"datasets": dict(sorted(entries.items()))}, indent=2) + "\n", "utf-8")
+    return path
+
+
+def resolve_local_split(spec: str) -> Path | None:
+    """``ROOT/SPLIT`` or ``NAME/SPLIT`` (user registry) -> the existing ``<root>/<split>.jsonl``."""
+    head, sep, split = spec.rstrip("/").rpartition("/")
+    if not sep or not split:
+        return None
+    candidates = [Path(head) / f"{split}.jsonl"]
+    user = user_datasets().get(head) if "/" not in head else None
+    if user is not None:
+        candidates.insert(0, Path(user["root"]).expanduser() / f"{split}.jsonl")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    return None
