@@ -20,6 +20,7 @@ class Problem:
     line: int | None
     message: str
     severity: Severity = "error"
+    code: str = ""  # a short kind (``duplicate-qid``) used to group and summarise problems
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line is not None else self.path

@@ -1,0 +1,85 @@
+"""Ground-truth files: loading, checking against the schema, and the arrays the scorer needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from amr_bench.datasets.registry import SplitEntry, resolve_ground_truth
+from amr_bench.errors import InputError, Problem
+from amr_bench.jsonl import JsonlFile, read_jsonl
+from amr_bench.records import GROUND_TRUTH, parse_records
+from amr_bench.ragged import RaggedWindows
+
+
+@dataclass
+class GroundTruth:
+    """The queries of a ground-truth file, in file order."""
+
+    path: Path
+    sha256: str
+    qids: list[Any]
+    lines: list[int]
+    queries: list[str]
+    vids: list[str]
+    durations: np.ndarray
+    windows: RaggedWindows  # as annotated (no length filter applied)
+    has_windows: bool
+    split: SplitEntry | None = None
+    problems: list[Problem] = field(default_factory=list)
+    index: dict[Any, int] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.split.name if self.split else str(self.path)
+
+    def __len__(self) -> int:
+        return len(self.qids)
+
+
+def load_ground_truth(spec: str | Path) -> GroundTruth:
+    """Load a ground truth given as a file path or a bundled ``DATASET/SPLIT`` name.
+
+    Raises ``InputError`` when the file has errors (invalid lines, duplicate qids).
+    """
+    path, split = resolve_ground_truth(spec)
+    f = read_jsonl(path)
+    gt = ground_truth_from_file(f, split)
+    if any(p.is_error for p in gt.problems):
+        raise InputError(gt.problems, f"the ground truth {gt.name} is invalid")
+    return gt
+
+
+def ground_truth_from_records(records: list[dict[str, Any]], name: str = "<ground truth>") -> GroundTruth:
+    """Build a ground truth from in-memory records (as a dataset loader returns them)."""
+    f = JsonlFile(Path(name), list(records), list(range(1, len(records) + 1)))
+    gt = ground_truth_from_file(f, None)
+    if any(p.is_error for p in gt.problems):
+        raise InputError(gt.problems, f"the ground truth {name} is invalid")
+    return gt
+
+
+def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTruth:
+    name = str(f.path)
+    parsed = parse_records(f.records, f.lines, name, GROUND_TRUTH)
+    problems = f.problems + parsed.problems
+    kept = [r for r, k in zip(f.records, parsed.keep) if k]
+    lines = [n for n, k in zip(f.lines, parsed.keep) if k]
+    qids = [r["qid"] for r in kept]
+    index: dict[Any, int] = {}
+    for row, q in enumerate(qids):
+        if q in index:
+            problems.append(Problem(name, lines[row], f"duplicate qid {q!r} (first on line "
+                                    f"{lines[index[q]]})", "error", "duplicate-qid"))
+        else:
+            index[q] = row
+    has_windows = any("relevant_windows" in r for r in kept) if kept else True
+    return GroundTruth(
+        path=f.path, sha256=f.sha256, qids=qids, lines=lines,
+        queries=[r["query"] for r in kept], vids=[r["vid"] for r in kept],
+        durations=np.array([r["duration"] for r in kept], dtype=np.float64),
+        windows=parsed.windows, has_windows=has_windows, split=split, problems=problems, index=index,
+    )

@@ -1,0 +1,184 @@
+"""Moment retrieval metrics, vectorised, with the official scorer's exact semantics.
+
+The official scorer is Moment-DETR's ``standalone_eval`` as used by DCASE 2026 Task 6 (see
+REFERENCE.md §2). What this module reproduces, operation for operation in float64:
+
+* Ground-truth windows are kept only if their length is in (0, 1500]; a query left without any is
+  not scored (``filter_ground_truth``).
+* **R1@θ**: the FIRST window of the submitted list (list position, never the best score) is paired
+  with the ground-truth window of highest IoU (``inter / (len1 + len2 - inter)``, first on ties);
+  the hit test then uses the hull IoU ``inter / (max(e1, e2) - min(s1, s2))`` (0 when the hull is
+  0), and a hit is ``IoU >= θ``.
+* **AP@θ** per query: the first 10 windows only, stably sorted by score descending (windows without
+  scores keep list order); greedy matching, each prediction taking the highest-IoU ground-truth
+  window not yet matched at that θ (on equal IoU the later window, as ``argsort()[::-1]`` does);
+  VOC all-point interpolation, summed exactly as ``numpy.sum`` sums (pairwise for 8+ terms).
+* **mAP@θ** is the mean over queries, **average mAP** the mean of the ten unrounded mAP@θ.
+
+Beyond the official scorer: the IoU of the first window (``IoU@1``) and R5@θ (a hit among the top 5
+windows by rank). Every function returns per-query arrays; means are taken by the caller, so that
+bootstrap and significance tests can reuse the per-query matrix.
+
+Thresholds are ``float(f"{x:.2f}")`` of ``linspace(0.5, 0.95, 10)``, as the official scorer has them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from amr_bench.ragged import RaggedWindows
+
+THRESHOLDS: np.ndarray = np.array([float(f"{x:.2f}") for x in np.linspace(0.5, 0.95, 10)])
+THRESHOLD_KEYS: tuple[str, ...] = tuple(str(t) for t in THRESHOLDS)
+MAX_PRED_WINDOWS = 10
+RECALL_AT_K = 5
+GT_MIN_LENGTH = 0.0  # exclusive
+GT_MAX_LENGTH = 1500.0  # inclusive
+METRIC_DEFINITION = (
+    "mr-official-v1:thr=0.50:0.95:0.05,iou=union(map)/hull(r1),r1=first-window,"
+    "ap=voc-all-point,topk=10,sort=stable-score-desc|list-order,gt-len=(0,1500]"
+)
+
+
+@dataclass(frozen=True)
+class PerQuery:
+    """Per-query scores of ``n`` queries: fractions in [0, 1]."""
+
+    r1: np.ndarray  # (n, T) 0/1
+    ap: np.ndarray  # (n, T)
+    r5: np.ndarray  # (n, T) 0/1
+    iou1: np.ndarray  # (n,)
+
+
+def ranking_scores(pred: RaggedWindows) -> np.ndarray:
+    """Scores used to rank windows: the given score, or minus the list position when absent."""
+    position = np.arange(len(pred.start)) - np.repeat(pred.offsets[:-1], pred.counts)
+    return np.where(np.isnan(pred.score), -position.astype(np.float64), pred.score)
+
+
+def filter_ground_truth(
+    gt: RaggedWindows, low: float = GT_MIN_LENGTH, high: float = GT_MAX_LENGTH
+) -> tuple[RaggedWindows, np.ndarray]:
+    """Keep windows with ``low < length <= high``; return them and the queries that keep any."""
+    length = gt.end - gt.start
+    kept = gt.select_windows((length > low) & (length <= high))
+    return kept, kept.counts > 0
+
+
+def per_query_scores(
+    pred: RaggedWindows, gt: RaggedWindows, thresholds: np.ndarray = THRESHOLDS
+) -> PerQuery:
+    """Score query ``i`` of ``pred`` against query ``i`` of ``gt`` (every gt query has a window).
+
+    Queries are processed in buckets of similar ground-truth window counts, so one query with
+    thousands of windows does not inflate the dense arrays of all the others.
+    """
+    n = pred.n
+    t = len(thresholds)
+    out = PerQuery(np.zeros((n, t)), np.zeros((n, t)), np.zeros((n, t)), np.zeros(n))
+    if n == 0:
+        return out
+    gcounts = gt.counts
+    if gcounts.min() <= 0:
+        raise ValueError("every ground-truth query must have at least one window")
+    bucket = np.ceil(np.log2(gcounts)).astype(np.int64)
+    for b in np.unique(bucket):
+        rows = np.flatnonzero(bucket == b)
+        part = _score_block(pred.take(rows), gt.take(rows), thresholds)
+        out.r1[rows], out.ap[rows], out.r5[rows], out.iou1[rows] = part.r1, part.ap, part.r5, part.iou1
+    return out
+
+
+def _cross_iou(ps: np.ndarray, pe: np.ndarray, gs: np.ndarray, ge: np.ndarray) -> np.ndarray:
+    """``inter / (len1 + len2 - inter)`` of every (prediction, gt) pair: (n, K, G)."""
+    left = np.maximum(ps[:, :, None], gs[:, None, :])
+    right = np.minimum(pe[:, :, None], ge[:, None, :])
+    inter = np.clip(right - left, 0, None)
+    union = (pe - ps)[:, :, None] + (ge - gs)[:, None, :] - inter
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / union
+
+
+def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> PerQuery:
+    n = pred.n
+    g_width = int(gt.counts.max())
+    gs, ge, _, gvalid = gt.padded(g_width)
+    rows = np.arange(n)
+
+    # R1: the first listed window against its best-matching gt window, hull IoU.
+    ps1, pe1, _, _ = pred.padded(1)
+    first_iou = np.where(gvalid[:, None, :], _cross_iou(ps1, pe1, gs, ge), -np.inf)[:, 0, :]
+    best = np.argmax(first_iou, axis=1)
+    s1, e1, bs, be = ps1[:, 0], pe1[:, 0], gs[rows, best], ge[rows, best]
+    inter = np.maximum(0, np.minimum(e1, be) - np.maximum(s1, bs))
+    hull = np.maximum(e1, be) - np.minimum(s1, bs)
+    iou1 = np.divide(inter, hull, out=np.zeros_like(inter), where=hull != 0)
+    r1 = (iou1[:, None] >= thr[None, :]).astype(np.float64)
+
+    # AP: first 10 windows, stable sort by score descending, greedy matching per threshold.
+    k_width = min(MAX_PRED_WINDOWS, int(pred.counts.max()))
+    ps, pe, _, pvalid = pred.padded(k_width)
+    rank_score = _padded_like(ranking_scores(pred), pred, k_width)
+    order = np.argsort(np.where(pvalid, -rank_score, np.inf), axis=1, kind="stable")
+    ps, pe = np.take_along_axis(ps, order, 1), np.take_along_axis(pe, order, 1)
+    pvalid = np.take_along_axis(pvalid, order, 1)
+    iou = np.where(gvalid[:, None, :] & pvalid[:, :, None], _cross_iou(ps, pe, gs, ge), -np.inf)
+
+    t = len(thr)
+    locked = np.zeros((n, t, g_width), dtype=bool)
+    tp = np.zeros((n, t, k_width), dtype=bool)
+    for k in range(k_width):  # loop over rank positions (<= 10), never over queries
+        cand = (iou[:, k, None, :] >= thr[None, :, None]) & ~locked
+        key = np.where(cand, iou[:, k, None, :], -np.inf)
+        # highest IoU wins; on equal IoU the later gt window (argsort()[::-1] order)
+        choice = g_width - 1 - np.argmax(key[:, :, ::-1], axis=2)
+        hit = cand.any(axis=2)
+        tp[:, :, k] = hit
+        qi, ti = np.nonzero(hit)
+        locked[qi, ti, choice[qi, ti]] = True
+    ap = _voc_average_precision(tp, pvalid, gt.counts)
+
+    best_iou = iou.max(axis=2)  # (n, K) best gt IoU of each ranked window
+    top = min(RECALL_AT_K, k_width)
+    r5 = (best_iou[:, None, :top] >= thr[None, :, None]).any(axis=2).astype(np.float64)
+    return PerQuery(r1, ap, r5, iou1)
+
+
+def _padded_like(values: np.ndarray, pred: RaggedWindows, width: int) -> np.ndarray:
+    carrier = RaggedWindows(values, values, values, pred.offsets)
+    return carrier.padded(width)[0]
+
+
+def _voc_average_precision(tp: np.ndarray, pvalid: np.ndarray, n_gt: np.ndarray) -> np.ndarray:
+    """VOC all-point AP of (n, T, K) true-positive flags, summed as the official ``np.sum`` does."""
+    n, t, k = tp.shape
+    valid = pvalid[:, None, :]
+    tp_cum = np.cumsum(tp, axis=2).astype(np.float64)
+    fp_cum = np.cumsum(~tp & valid, axis=2).astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(valid, tp_cum / (tp_cum + fp_cum), 0.0)
+    recall = tp_cum / n_gt[:, None, None].astype(np.float64)
+    envelope = np.maximum.accumulate(precision[:, :, ::-1], axis=2)[:, :, ::-1]
+    previous = np.concatenate([np.zeros((n, t, 1)), recall[:, :, :-1]], axis=2)
+    term = np.where(tp, (recall - previous) * envelope, 0.0)
+    # Compact the non-zero terms to the front (official: only recall-change positions are summed),
+    # with one more 0.0 term when recall ends below 1 (the appended recall of 1).
+    compact = np.zeros((n, t, k + 1))
+    slot = np.where(tp, tp_cum.astype(np.int64) - 1, k)
+    np.put_along_axis(compact, slot, term, axis=2)
+    n_tp = tp.sum(axis=2)
+    n_terms = n_tp + (n_tp < n_gt[:, None])
+    sequential = compact[:, :, 0].copy()
+    for j in range(1, k + 1):
+        sequential += compact[:, :, j]
+    if k + 1 < 8:
+        return sequential
+    c = np.concatenate([compact, np.zeros((n, t, max(0, 11 - (k + 1))))], axis=2)
+    pairwise = ((c[..., 0] + c[..., 1]) + (c[..., 2] + c[..., 3])) + (
+        (c[..., 4] + c[..., 5]) + (c[..., 6] + c[..., 7])
+    )
+    for j in range(8, c.shape[2]):
+        pairwise += c[..., j]
+    return np.where(n_terms >= 8, pairwise, sequential)

@@ -1,0 +1,245 @@
+"""From parsed JSON Lines records to arrays, with every schema problem named by file:line.
+
+The JSON Schemas in ``schemas/`` are the authority. Checking 100,000 lines one by one with
+``jsonschema`` takes far longer than parsing them, so a vectorised pre-check first recognises the
+lines whose shape is plainly valid (the common case); every other line goes through ``jsonschema``,
+which decides and words the messages. A differential test keeps the pre-check from ever accepting
+a line that the schema rejects.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from itertools import chain
+from typing import Any, Callable
+
+import numpy as np
+from jsonschema.exceptions import ValidationError
+
+from amr_bench.errors import Problem
+from amr_bench.ragged import RaggedWindows
+from amr_bench.schemas import load_schema, validator
+
+_NUMBER = (int, float)
+_SUBMISSION_FAST_KEYS = {"qid", "query", "vid", "duration", "pred_relevant_windows"}
+
+
+def _quick_submission(r: Any) -> bool:
+    if type(r) is not dict or not r.keys() <= _SUBMISSION_FAST_KEYS:
+        return False
+    w = r.get("pred_relevant_windows")
+    if type(w) is not list or not w or type(r.get("qid")) not in (int, str):
+        return False
+    if type(r.get("query", "")) is not str or type(r.get("vid", "")) is not str:
+        return False
+    d = r.get("duration", 1)
+    return type(d) in _NUMBER and d > 0
+
+
+def _quick_ground_truth(r: Any) -> bool:
+    if type(r) is not dict or type(r.get("qid")) not in (int, str):
+        return False
+    if type(r.get("query")) is not str or type(r.get("vid")) is not str:
+        return False
+    d = r.get("duration")
+    return type(d) in _NUMBER and d > 0 and type(r.get("relevant_windows", [])) is list
+
+
+@dataclass(frozen=True)
+class RecordSpec:
+    """How to read one kind of line (submission or ground truth)."""
+
+    schema: str
+    windows_field: str
+    arities: tuple[int, ...]
+    quick_check: Callable[[Any], bool]
+    warn_unknown_fields: bool
+
+
+SUBMISSION = RecordSpec("submission_line", "pred_relevant_windows", (2, 3), _quick_submission, True)
+GROUND_TRUTH = RecordSpec("ground_truth_line", "relevant_windows", (2,), _quick_ground_truth, False)
+
+
+@dataclass
+class ParsedRecords:
+    """The schema-valid records; ``keep[i]`` says whether record ``i`` was valid."""
+
+    keep: np.ndarray
+    windows: RaggedWindows  # windows of the kept records, in record order
+    problems: list[Problem]
+
+
+def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordSpec) -> ParsedRecords:
+    """Check every record against the schema and gather the windows of the valid ones."""
+    problems: list[Problem] = []
+    keep = np.fromiter(map(spec.quick_check, records), dtype=bool, count=len(records))
+    win_lists = [r[spec.windows_field] if k and spec.windows_field in r else []
+                 for r, k in zip(records, keep)]
+    keep &= _windows_look_valid(win_lists, spec.arities)
+    for i in np.flatnonzero(~keep):
+        found = schema_problems(records[i], path, lines[i], spec)
+        problems += found
+        if not found:  # the pre-check is conservative; the schema accepts this line
+            keep[i] = True
+            win_lists[i] = records[i].get(spec.windows_field, [])
+    windows = windows_to_arrays([w for w, k in zip(win_lists, keep) if k])
+    if spec.warn_unknown_fields:
+        problems += _unknown_field_warnings(records, lines, keep, path, spec)
+    return ParsedRecords(keep, windows, problems)
+
+
+def _windows_look_valid(win_lists: list[Any], arities: tuple[int, ...]) -> np.ndarray:
+    """Per record: every window is a list of ``arities`` numbers, the same arity throughout."""
+    n = len(win_lists)
+    counts = np.fromiter(map(len, win_lists), dtype=np.int64, count=n)
+    flat = list(chain.from_iterable(win_lists))
+    if not flat:
+        return np.ones(n, dtype=bool)
+    arity = np.full(len(flat), -1, dtype=np.int64)
+    if set(map(type, flat)) == {list}:
+        arity = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
+        values = chain.from_iterable(flat)
+        win_ok = np.isin(arity, arities)
+        if not set(map(type, values)) <= {int, float}:
+            win_ok &= np.fromiter((all(type(v) in _NUMBER for v in w) for w in flat), bool, len(flat))
+    else:
+        win_ok = np.fromiter(
+            (type(w) is list and len(w) in arities and all(type(v) in _NUMBER for v in w) for w in flat),
+            bool, len(flat),
+        )
+        arity = np.fromiter((len(w) if type(w) is list else -1 for w in flat), np.int64, len(flat))
+    rows = np.repeat(np.arange(n), counts)
+    ok = np.bincount(rows[~win_ok], minlength=n) == 0
+    has = counts > 0
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[has]
+    same = np.minimum.reduceat(arity, starts) == np.maximum.reduceat(arity, starts)
+    ok[np.flatnonzero(has)[~same]] = False
+    return ok
+
+
+def windows_to_arrays(win_lists: list[list[list[float]]]) -> RaggedWindows:
+    """Flatten schema-valid window lists into float64 arrays (score NaN when absent)."""
+    counts = np.fromiter(map(len, win_lists), dtype=np.int64, count=len(win_lists))
+    offsets = np.zeros(len(win_lists) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    flat = list(chain.from_iterable(win_lists))
+    if not flat:
+        empty = np.zeros(0)
+        return RaggedWindows(empty, empty, empty, offsets)
+    arity = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
+    values = list(chain.from_iterable(flat))
+    try:
+        v = np.array(values, dtype=np.float64)
+    except OverflowError:  # integers beyond float range: infinite, reported as non-finite
+        v = np.array([_as_float(x) for x in values], dtype=np.float64)
+    pos = np.zeros(len(flat), dtype=np.int64)
+    np.cumsum(arity[:-1], out=pos[1:])
+    score = np.where(arity == 3, v[np.minimum(pos + 2, len(v) - 1)], np.nan)
+    return RaggedWindows(v[pos], v[pos + 1], score, offsets)
+
+
+def _as_float(x: float) -> float:
+    try:
+        return float(x)
+    except OverflowError:
+        return float("inf") if x > 0 else float("-inf")
+
+
+# ---------------------------------------------------------------- messages from jsonschema
+
+
+def schema_problems(record: Any, path: str, line: int, spec: RecordSpec) -> list[Problem]:
+    """Every schema error of one record, as problems a person can act on."""
+    errors = sorted(validator(spec.schema).iter_errors(record), key=lambda e: list(e.absolute_path))
+    out: list[Problem] = []
+    for e in errors:
+        for message in _explain(e, record, spec):
+            out.append(Problem(path, line, message, "error", f"schema-{e.validator}"))
+    return out
+
+
+def _location(e: ValidationError) -> str:
+    loc = ""
+    for part in e.absolute_path:
+        loc += f"[{part}]" if isinstance(part, int) else (f".{part}" if loc else str(part))
+    return loc
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
+             int: "integer", float: "number"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _explain(e: ValidationError, record: Any, spec: RecordSpec) -> list[str]:
+    loc = _location(e)
+    where = f"{loc}: " if loc else ""
+    if e.validator == "type" and not loc:
+        return [f"expected a JSON object (one query per line), found {_json_type(e.instance)} "
+                f"{_short(e.instance)}"]
+    if e.validator == "required":
+        missing = e.message.split("'")[1] if "'" in e.message else e.message
+        guess = difflib.get_close_matches(missing, [k for k in record if isinstance(k, str)], 1, 0.6)
+        hint = f" (found {guess[0]!r}: misspelled?)" if guess else ""
+        return [f"missing required field {missing!r}{hint}"]
+    if e.validator == "type":
+        expected = e.validator_value if isinstance(e.validator_value, str) else " or ".join(e.validator_value)
+        what = "score" if loc.endswith("[2]") and loc.startswith(spec.windows_field) else "value"
+        return [f"{where}expected {expected}, found {_json_type(e.instance)} {_short(e.instance)}"
+                + (f" (a {what} must be a JSON number, not a string)" if isinstance(e.instance, str)
+                   and expected == "number" else "")]
+    if e.validator == "minItems" and loc == spec.windows_field:
+        return [f"{loc} is empty: give at least one [start, end] window"]
+    if e.validator in ("minItems", "maxItems") and loc.startswith(spec.windows_field):
+        allowed = " or ".join(str(a) for a in spec.arities)
+        return [f"{where}a window has {allowed} values ([start, end]" +
+                (" or [start, end, score]" if 3 in spec.arities else "") +
+                f"), found {len(e.instance)}: {_short(e.instance)}"]
+    if e.validator == "anyOf" and loc == spec.windows_field:
+        return _explain_windows(e, record[spec.windows_field], spec)
+    if e.validator == "exclusiveMinimum":
+        return [f"{where}must be greater than {e.validator_value}, found {_short(e.instance)}"]
+    return [f"{where}{e.message}"]
+
+
+def _explain_windows(e: ValidationError, windows: list[Any], spec: RecordSpec) -> list[str]:
+    shapes_ok = all(
+        type(w) is list and len(w) in spec.arities and all(type(v) in _NUMBER for v in w)
+        for w in windows
+    )
+    if shapes_ok:
+        arities = [len(w) for w in windows]
+        first_other = next(i for i, a in enumerate(arities) if a != arities[0])
+        return [f"{spec.windows_field}: windows mix [start, end] and [start, end, score]: window 0 "
+                f"has {arities[0]} values, window {first_other} has {arities[first_other]}; "
+                "give all windows the same form"]
+    # Explain with the branch (arity) that fits best: the one with the fewest errors.
+    by_branch: dict[int, list[ValidationError]] = {}
+    for sub in e.context or []:
+        by_branch.setdefault(int(sub.schema_path[0]), []).append(sub)
+    best = min(by_branch.values(), key=len) if by_branch else []
+    out: list[str] = []
+    for sub in sorted(best, key=lambda s: list(s.absolute_path)):
+        out += _explain(sub, {}, spec)
+    return out or [f"{spec.windows_field}: {e.message}"]
+
+
+def _unknown_field_warnings(
+    records: list[Any], lines: list[int], keep: np.ndarray, path: str, spec: RecordSpec
+) -> list[Problem]:
+    known = set(load_schema(spec.schema)["properties"])
+    out = []
+    for i in np.flatnonzero(keep):
+        extra = records[i].keys() - known
+        for key in sorted(extra, key=str):
+            guess = difflib.get_close_matches(str(key), sorted(known), 1, 0.75)
+            hint = f" (did you mean {guess[0]!r}?)" if guess else ""
+            out.append(Problem(path, lines[i], f"unknown field {key!r} ignored{hint}", "warning",
+                               "unknown-field"))
+    return out

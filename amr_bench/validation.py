@@ -1,0 +1,197 @@
+"""Validation of a submission against a ground truth, before any metric is computed.
+
+Every problem is reported (not just the first), each as ``FILE:LINE: severity: message``.
+Errors make the submission unscoreable; warnings describe what the official scorer would do with
+a legal but suspicious line (only the first 10 windows count for mAP, R1 takes the first window...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from amr_bench.errors import InputError, Problem
+from amr_bench.groundtruth import GroundTruth, load_ground_truth
+from amr_bench.jsonl import JsonlFile, read_jsonl
+from amr_bench.metrics import MAX_PRED_WINDOWS
+from amr_bench.records import SUBMISSION, parse_records
+from amr_bench.ragged import RaggedWindows
+
+MISSING_LISTED = 20
+
+
+@dataclass
+class Submission:
+    """The valid lines of a submission, aligned to the ground truth through ``gt_rows``."""
+
+    path: Path
+    sha256: str
+    size: int
+    qids: list[Any]
+    lines: list[int]
+    gt_rows: np.ndarray  # ground-truth row of every submission line (-1: not in the ground truth)
+    windows: RaggedWindows
+
+
+@dataclass
+class ValidationReport:
+    submission: Submission
+    ground_truth: GroundTruth
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def validate(submission: str | Path, ground_truth: str | Path | GroundTruth) -> ValidationReport:
+    """Check a submission file against a ground truth (a file, a ``DATASET/SPLIT`` or loaded)."""
+    gt = ground_truth if isinstance(ground_truth, GroundTruth) else load_ground_truth(ground_truth)
+    return validate_file(read_jsonl(submission), gt)
+
+
+def validate_records(records: list[dict[str, Any]], gt: GroundTruth,
+                     name: str = "<submission>") -> ValidationReport:
+    """Validate in-memory submission records (what a baseline produces)."""
+    f = JsonlFile(Path(name), list(records), list(range(1, len(records) + 1)))
+    return validate_file(f, gt)
+
+
+def validate_file(f: JsonlFile, gt: GroundTruth) -> ValidationReport:
+    name = str(f.path)
+    parsed = parse_records(f.records, f.lines, name, SUBMISSION)
+    problems = f.problems + parsed.problems
+    kept = [r for r, k in zip(f.records, parsed.keep) if k]
+    lines = [n for n, k in zip(f.lines, parsed.keep) if k]
+    qids = [r["qid"] for r in kept]
+    gt_rows, qid_problems = _match_qids(qids, lines, gt, name)
+    problems += qid_problems
+    sub = Submission(f.path, f.sha256, f.size, qids, lines, gt_rows, parsed.windows)
+    problems += _window_problems(sub, gt, name)
+    if len(f.records) == 0 and not f.problems:
+        problems.append(Problem(name, None, "no submission lines", "error", "empty"))
+    return ValidationReport(sub, gt, problems)
+
+
+def require_valid(report: ValidationReport) -> ValidationReport:
+    if not report.ok:
+        raise InputError(report.problems, f"{len(report.errors)} error(s) in {report.submission.path}")
+    return report
+
+
+def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str
+                ) -> tuple[np.ndarray, list[Problem]]:
+    problems: list[Problem] = []
+    index = gt.index
+    rows = [index.get(q, -1) for q in qids]
+    converted = []
+    for i in [i for i, r in enumerate(rows) if r < 0]:
+        alt = _other_qid_form(qids[i])
+        if alt is not None and alt in index:
+            rows[i] = index[alt]
+            converted.append(i)
+        else:
+            problems.append(Problem(name, lines[i], f"qid {qids[i]!r} is not in the ground truth "
+                                    f"{gt.name}", "error", "unknown-qid"))
+    if converted:
+        i = converted[0]
+        problems.append(Problem(
+            name, lines[i],
+            f"{len(converted)} qid(s) matched the ground truth only after converting between "
+            f"integer and string (first: {qids[i]!r} -> {gt.qids[rows[i]]!r}); the official scorer "
+            "treats them as different queries and would reject this file", "warning", "qid-type"))
+    row_arr = np.array(rows, dtype=np.int64)
+    first_line: dict[int, int] = {}
+    for i, r in enumerate(rows):
+        if r < 0:
+            continue
+        if r in first_line:
+            problems.append(Problem(name, lines[i], f"duplicate qid {qids[i]!r}: also on line "
+                                    f"{first_line[r]}", "error", "duplicate-qid"))
+        else:
+            first_line[r] = lines[i]
+    missing = np.setdiff1d(np.arange(len(gt)), row_arr[row_arr >= 0])
+    if len(missing):
+        listed = ", ".join(f"{gt.qids[m]!r} (gt line {gt.lines[m]})" for m in missing[:MISSING_LISTED])
+        more = f" and {len(missing) - MISSING_LISTED} more" if len(missing) > MISSING_LISTED else ""
+        problems.append(Problem(
+            name, None, f"{len(missing)} of {len(gt)} ground-truth queries have no line in the "
+            f"submission: {listed}{more}", "error", "missing-qid"))
+    return row_arr, problems
+
+
+def _other_qid_form(qid: Any) -> Any:
+    if isinstance(qid, int):
+        return str(qid)
+    if isinstance(qid, str):
+        s = qid.strip()
+        if s and (s.isdigit() or (s[0] == "-" and s[1:].isdigit())) and str(int(s)) == s:
+            return int(s)
+    return None
+
+
+def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Problem]:
+    """Vectorised semantic checks of every window; a message per offending line."""
+    w = sub.windows
+    if w.n == 0:
+        return []
+    problems: list[Problem] = []
+    row = w.row_of_window()
+    position = np.arange(len(w.start)) - w.offsets[row]
+    has_score = ~np.isnan(w.score)
+    finite = np.isfinite(w.start) & np.isfinite(w.end)
+    # A NaN score literal cannot be told from "no score" by the NaN marker: compare arities.
+    nonfinite_score = np.zeros(len(w.start), dtype=bool)
+    nonfinite_score[has_score] = ~np.isfinite(w.score[has_score])
+    checks: list[tuple[np.ndarray, str, str, Any]] = [
+        (~finite, "non-finite", "error",
+         lambda i: f"start {w.start[i]!r}, end {w.end[i]!r}: NaN and Infinity are not allowed"),
+        (nonfinite_score, "non-finite", "error",
+         lambda i: f"score {w.score[i]!r}: NaN and Infinity are not allowed"),
+        (finite & (w.start < 0), "negative-start", "error",
+         lambda i: f"negative start {w.start[i]:g} s"),
+        (finite & (w.start > w.end), "reversed-window", "error",
+         lambda i: f"start {w.start[i]:g} > end {w.end[i]:g}: a window must end after it starts"),
+        # The official baseline's own output has zero-length windows: legal, but they never match.
+        (finite & (w.start == w.end), "zero-length-window", "warning",
+         lambda i: f"zero-length window [{w.start[i]:g}, {w.end[i]:g}]: its IoU is always 0"),
+    ]
+    gt_row_of_window = sub.gt_rows[row]
+    known = gt_row_of_window >= 0
+    duration = np.where(known, gt.durations[np.maximum(gt_row_of_window, 0)], np.inf)
+    checks.append((finite & known & (w.end > duration), "past-duration", "warning",
+                   lambda i: f"end {w.end[i]:g} s is past the ground-truth duration "
+                             f"{duration[i]:g} s"))
+    for bad, code, severity, describe in checks:
+        idx = np.flatnonzero(bad)
+        if not len(idx):
+            continue
+        rows_hit, first = np.unique(row[idx], return_index=True)
+        per_row = np.bincount(row[idx], minlength=w.n)
+        for r, i in zip(rows_hit, idx[first]):
+            extra = f" ({per_row[r] - 1} more window(s) on this line)" if per_row[r] > 1 else ""
+            problems.append(Problem(name, sub.lines[r], f"pred_relevant_windows[{position[i]}]: "
+                                    f"{describe(i)}{extra}", severity, code))
+    counts = w.counts
+    for r in np.flatnonzero(counts > MAX_PRED_WINDOWS):
+        problems.append(Problem(name, sub.lines[r], f"{counts[r]} windows: only the first "
+                                f"{MAX_PRED_WINDOWS} count for mAP", "warning", "too-many-windows"))
+    rising = np.zeros(len(w.start), dtype=bool)
+    same_row = row[1:] == row[:-1]
+    rising[1:] = same_row & has_score[1:] & has_score[:-1] & (w.score[1:] > w.score[:-1])
+    for r in np.unique(row[rising]):
+        problems.append(Problem(name, sub.lines[r], "scores are not in descending order: R1 takes "
+                                "the FIRST window of the list, mAP ranks by score", "warning",
+                                "unsorted-scores"))
+    return problems
