@@ -41,7 +41,7 @@ class InputError(AmrBenchError):
     """Input files are invalid; ``problems`` lists every error and warning found."""
 
     def __init__(self, problems: Iterable[Problem], summary: str | None = None) -> None:
-        self.problems = sorted(problems, key=_problem_order)
+        self.problems = sorted(problems, key=problem_order)
         n_err = sum(p.is_error for p in self.problems)
         super().__init__(summary or f"{n_err} error(s) in the input")
 
@@ -52,5 +52,6 @@ class UsageError(AmrBenchError):
     exit_code = 2
 
 
-def _problem_order(p: Problem) -> tuple[str, int, int]:
+def problem_order(p: Problem) -> tuple[str, int, int]:
+    """File, then line (whole-file findings last), errors before warnings."""
     return (p.path, p.line if p.line is not None else 1 << 62, 0 if p.is_error else 1)

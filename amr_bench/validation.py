@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from amr_bench.errors import InputError, Problem
+from amr_bench.errors import InputError, Problem, problem_order
 from amr_bench.groundtruth import GroundTruth, load_ground_truth
 from amr_bench.jsonl import JsonlFile, read_jsonl
 from amr_bench.metrics import MAX_PRED_WINDOWS
@@ -81,7 +81,7 @@ def validate_file(f: JsonlFile, gt: GroundTruth) -> ValidationReport:
     problems += _window_problems(sub, gt, name)
     if len(f.records) == 0 and not f.problems:
         problems.append(Problem(name, None, "no submission lines", "error", "empty"))
-    return ValidationReport(sub, gt, problems)
+    return ValidationReport(sub, gt, sorted(problems, key=problem_order))
 
 
 def require_valid(report: ValidationReport) -> ValidationReport:
