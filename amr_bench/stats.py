@@ -19,7 +19,7 @@ Conventions:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Sequence
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -174,28 +174,29 @@ class Tiers:
 
 
 def significance_tiers(
-    sums: NDArray[np.float64], observed: NDArray[np.float64], alpha: float = DEFAULT_ALPHA
+    n_systems: int,
+    pvalues: Callable[[list[tuple[int, int]]], NDArray[np.float64]],
+    alpha: float = DEFAULT_ALPHA,
 ) -> Tiers:
     """Greedy tiers: a tier is its leader plus every lower system it is not significantly above.
 
-    Systems must be given in rank order (best first). The leader of tier 1 is the overall leader;
-    it is compared with every system below it (paired bootstrap, Holm over that family). Those
-    that cannot be told apart join its tier; the best system left leads the next tier, and so on.
-    Tier membership is made contiguous in rank order: once a system is separated from the tier
-    leader, every system below it starts the next tier at the latest (tiers never interleave).
+    Systems are indexed in rank order (0 is the leader); ``pvalues(pairs)`` returns raw p-values
+    for ``(leader, other)`` pairs (e.g. :func:`paired_bootstrap_pvalues` over shared resamples).
+    The leader of tier 1 is compared with every system below it, Holm-corrected over that family;
+    systems that cannot be told apart from it join its tier, up to the first one that can (tiers
+    stay contiguous in rank order). The best system left leads the next tier, and so on.
     """
-    s = observed.shape[0]
-    tier = np.zeros(s, dtype=np.int64)
-    leader_p = np.full(s, np.nan)
+    tier = np.zeros(n_systems, dtype=np.int64)
+    leader_p = np.full(n_systems, np.nan)
     start, current = 0, 0
-    while start < s:
+    while start < n_systems:
         current += 1
         tier[start] = current
-        rest = list(range(start + 1, s))
+        rest = list(range(start + 1, n_systems))
         if not rest:
             break
-        p = holm(paired_bootstrap_pvalues(sums, observed, [(start, k) for k in rest]))
-        nxt = s
+        p = holm(pvalues([(start, k) for k in rest]))
+        nxt = n_systems
         for k, pk in zip(rest, p):
             if pk < alpha:
                 nxt = k

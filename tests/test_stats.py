@@ -118,7 +118,8 @@ def test_tiers_group_inseparable_systems_with_the_leader() -> None:
     lower = low * (rng.random(q) < 0.4)
     x = np.stack([top, twin, low, lower])
     w = stats.resample_counts(q, 1000, 0)
-    tiers = stats.significance_tiers(stats.resampled_sums(x, w), x.sum(axis=1))
+    sums, observed = stats.resampled_sums(x, w), x.sum(axis=1)
+    tiers = stats.significance_tiers(4, lambda pairs: stats.paired_bootstrap_pvalues(sums, observed, pairs))
     assert tiers.tier.tolist() == [1, 1, 2, 3]
     assert np.isnan(tiers.leader_p[0]) and tiers.leader_p[1] >= 0.05
 

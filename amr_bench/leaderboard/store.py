@@ -386,9 +386,13 @@ class Store:
         return int(self.db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0])
 
 
+# Signature fields that name the inputs rather than the metric definition.
+IDENTITY_KEYS = ("submission_sha256", "ground_truth_sha256", "ground_truth", "gt_sha256")
+
+
 def metric_signature(signature: Mapping[str, Any]) -> str:
     """The part of a result signature that must agree for results to be comparable."""
-    keep = {k: v for k, v in signature.items() if k not in ("submission_sha256", "gt_sha256")}
+    keep = {k: v for k, v in signature.items() if k not in IDENTITY_KEYS}
     return canonical_json(keep)
 
 

@@ -1,0 +1,161 @@
+"""From a submission (file or records) to a stored result: score, flatten metrics, add to the store.
+
+Metric names used across the leaderboard: ``R1@0.5`` ... ``R1@0.95``, ``mAP@0.5`` ...
+``mAP@0.95``, ``mAP`` (average over θ), ``R5@θ``, ``mIoU@1``; per moment length
+``len.<bucket>.<metric>`` (from the scorer's breakdown) and ``len.<bucket>.queries``.
+Aggregates are recomputed from the per-query columns with ``math.fsum``: the sum is exactly
+rounded, so it does not depend on query order, and for 0/1 columns it is the exact hit count.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from amr_bench.errors import Problem, UsageError
+from amr_bench.leaderboard.store import AddOutcome, Store
+
+# per-query columns kept in the store (everything numeric the scorer gives, minus line numbers)
+SKIP_COLUMNS = ("qid", "gt_line", "submission_line")
+
+
+@dataclass
+class Added:
+    outcome: AddOutcome
+    status: str
+    problems: list[Problem]
+    metrics: dict[str, float]
+
+
+def per_query_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns if c not in SKIP_COLUMNS}
+
+
+def exact_mean(values: np.ndarray) -> float:
+    return math.fsum(values.tolist()) / len(values) if len(values) else float("nan")
+
+
+def metrics_from_per_query(columns: Mapping[str, np.ndarray]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name, values in columns.items():
+        if name.startswith(("R1@", "R5@")) or name == "mAP":
+            out[name] = exact_mean(values)
+        elif name.startswith("AP@"):
+            out["mAP@" + name[3:]] = exact_mean(values)
+        elif name == "IoU@1":
+            out["mIoU@1"] = exact_mean(values)
+    return out
+
+
+def breakdown_metrics(breakdown: Mapping[str, Any]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for bucket, entry in (breakdown.get("moment_length") or {}).items():
+        out[f"len.{bucket}.queries"] = float(entry.get("queries", 0))
+        if entry.get("queries"):
+            out[f"len.{bucket}.mAP"] = float(entry["mAP"]["average"])
+            for k, v in entry["R1"].items():
+                out[f"len.{bucket}.R1@{k}"] = float(v)
+        lo, hi = entry.get("range_s", [None, None])
+        out[f"len.{bucket}.lo"] = float(lo) if lo is not None else 0.0
+        out[f"len.{bucket}.hi"] = float(hi) if hi is not None else math.inf
+    return out
+
+
+def add_result(store: Store, result: Any, *, team: str, system: str, benchmark: str,
+               file_name: str, size: int, **kw: Any) -> Added:
+    """Store a ``ScoreResult`` (from ``amr_bench.scoring``)."""
+    columns = per_query_columns(result.per_query)
+    metrics = metrics_from_per_query(columns)
+    metrics.update(breakdown_metrics(result.breakdown))
+    sig = result.signature
+    outcome = store.add(
+        team=team, system=system, benchmark=benchmark, sha256=sig["submission_sha256"], size=size,
+        file_name=file_name, gt_sha256=sig["ground_truth_sha256"], signature=sig,
+        qids=[_qid(q) for q in result.per_query["qid"].tolist()], per_query=columns,
+        metrics=metrics, **kw,
+    )
+    return Added(outcome, "ok", [], metrics)
+
+
+def add_invalid(store: Store, problems: list[Problem], *, team: str, system: str, benchmark: str,
+                gt: Any, sha256: str, size: int, file_name: str, **kw: Any) -> Added:
+    """Record a submission that could not be scored, with its problems (it is listed last)."""
+    outcome = store.add(
+        team=team, system=system, benchmark=benchmark, sha256=sha256, size=size,
+        file_name=file_name, gt_sha256=gt.sha256, signature=invalid_signature(gt, sha256),
+        status="invalid", problems=[str(p) for p in problems if p.is_error][:50], **kw,
+    )
+    return Added(outcome, "invalid", problems, {})
+
+
+def invalid_signature(gt: Any, sha256: str) -> dict[str, Any]:
+    """The signature the scorer would have stamped, so the entry lands in the same group."""
+    from amr_bench import __version__
+    from amr_bench.metrics import METRIC_DEFINITION
+    from amr_bench.scoring import DEFAULT_LENGTH_EDGES
+
+    return {
+        "scorer": f"amr-bench {__version__}", "metric": METRIC_DEFINITION,
+        "length_edges": list(DEFAULT_LENGTH_EDGES), "ground_truth": gt.name,
+        "ground_truth_sha256": gt.sha256, "submission_sha256": sha256,
+    }
+
+
+def add_file(store: Store, path: str | Path, gt: Any, *, team: str, system: str,
+             benchmark: str, display: str | None = None, **kw: Any) -> Added:
+    """Validate and score ``path`` against the loaded ground truth ``gt``; store either way.
+
+    An invalid file is stored with status ``invalid`` and its problems, and returned with them
+    (the caller decides whether that is an error).
+    """
+    from amr_bench.jsonl import parse_jsonl_bytes
+    from amr_bench.scoring import score_report
+    from amr_bench.validation import validate_file
+
+    path = Path(path)
+    data = path.read_bytes()
+    name = display or path.name
+    report = validate_file(parse_jsonl_bytes(data, Path(name)), gt)
+    if not report.ok:
+        return add_invalid(store, report.problems, team=team, system=system, benchmark=benchmark,
+                           gt=gt, sha256=report.submission.sha256, size=len(data),
+                           file_name=name, **kw)
+    result = score_report(report)
+    added = add_result(store, result, team=team, system=system, benchmark=benchmark,
+                       file_name=name, size=len(data), **kw)
+    added.problems = list(report.warnings)
+    return added
+
+
+def add_records(store: Store, records: list[dict[str, Any]], gt: Any, *, team: str, system: str,
+                benchmark: str, file_name: str, **kw: Any) -> Added:
+    """Store in-memory predictions (a baseline's or a generated system's) as a JSONL-equivalent."""
+    import orjson
+
+    data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="amr-bench-records-") as tmp:
+        path = Path(tmp) / file_name
+        path.write_bytes(data)
+        return add_file(store, path, gt, team=team, system=system, benchmark=benchmark,
+                        display=file_name, **kw)
+
+
+def benchmark_name(gt: Any, explicit: str | None = None) -> str:
+    """``castella/val`` for a bundled split; otherwise the name the user gave."""
+    if explicit:
+        return explicit
+    if gt.split is not None:
+        return str(gt.split.name)
+    raise UsageError(f"the ground truth {gt.path} is not a bundled split: name the benchmark with "
+                     "--gt NAME=PATH (e.g. dcase2026-eval=gt.jsonl)")
+
+
+def _qid(q: Any) -> Any:
+    return q if isinstance(q, (int, str)) else str(q)
