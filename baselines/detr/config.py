@@ -1,0 +1,166 @@
+"""One typed configuration for AM-DETR and LCS-DETR: model, matching, losses, data and training.
+
+The defaults are the reference hyperparameters (REFERENCE.md §5; QD-DETR as used by AM-DETR):
+hidden 256, 8 heads, FFN 1024, 10 queries, dropout 0.1, input dropout 0.5, AdamW lr 1e-4,
+weight decay 1e-4, batch 32, gradient clip 0.1, matching costs span 10 / gIoU 1 / class 4, loss
+weights span 10 / gIoU 1 / class 4 / saliency 1, hinge margin 0.2. ``for_model("lcs-detr")``
+switches on the LCS-DETR parts (saliency gate, local continuity block, focal loss and focal
+matching cost) as the report describes them.
+
+The config is a plain dataclass of scalars, so it round-trips through JSON (checkpoints store it
+as ``config.json``; no pickled objects).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal
+
+ClassLoss = Literal["ce", "focal"]
+MatchClassCost = Literal["prob", "focal"]
+ContinuityTarget = Literal["features", "gate"]
+Schedule = Literal["cosine", "step", "constant"]
+
+
+@dataclass
+class ModelConfig:
+    """Architecture. ``name`` selects the entry of ``baselines.detr.model.MODELS``."""
+
+    name: str = "am-detr"
+    audio_dim: int = 768
+    text_dim: int = 768
+    hidden: int = 256
+    heads: int = 8
+    ffn: int = 1024
+    queries: int = 10
+    t2a_layers: int = 2
+    encoder_layers: int = 2
+    decoder_layers: int = 2
+    dropout: float = 0.1
+    input_dropout: float = 0.5
+    input_layers: int = 2
+    use_endpoint_feature: bool = True
+    # LCS-DETR parts (off for AM-DETR).
+    saliency_gate: bool = False
+    continuity_block: bool = False
+    continuity_kernel: int = 5
+    # "features": the block's output replaces the audio stream (the report, eq. 3);
+    # "gate": it only feeds the saliency gate (the public code).
+    continuity_target: ContinuityTarget = "features"
+    gate_init_alpha: float = 0.0
+    gate_init_beta: float = 1.0
+
+
+@dataclass
+class LossConfig:
+    """Matching costs and loss weights."""
+
+    cost_span: float = 10.0
+    cost_giou: float = 1.0
+    cost_class: float = 4.0
+    match_class_cost: MatchClassCost = "prob"
+    span_weight: float = 10.0
+    giou_weight: float = 1.0
+    class_weight: float = 4.0
+    saliency_weight: float = 1.0
+    class_loss: ClassLoss = "ce"
+    background_weight: float = 0.1
+    focal_gamma: float = 2.0
+    focal_alpha: float = 0.25
+    saliency_margin: float = 0.2
+    saliency_pairs: int = 2
+    rank_contrastive_tau: float = 0.5
+    aux_loss: bool = True
+
+
+@dataclass
+class DataConfig:
+    """How features become tensors."""
+
+    max_audio_frames: int = 300
+    max_text_tokens: int = 32
+    normalize: bool = True
+    jitter: float = 0.0  # +-fraction of each ground-truth window's length (LCS-DETR report: 0.1)
+    num_workers: int = 0
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, selection and run control."""
+
+    epochs: int = 100
+    batch_size: int = 32
+    lr: float = 1e-4
+    weight_decay: float = 1e-4
+    grad_clip: float = 0.1
+    schedule: Schedule = "constant"
+    warmup_epochs: int = 0
+    step_size: int = 40  # epochs between lr drops for the "step" schedule
+    step_gamma: float = 0.1
+    select_metric: str = "R1@0.7"
+    eval_every: int = 1
+    patience: int = 20  # evaluations without improvement before stopping (0: never stop early)
+    bf16: bool = True  # used only on CUDA
+    compile: bool = False
+    seed: int = 0
+    deterministic: bool = True
+
+
+@dataclass
+class DetrConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "DetrConfig":
+        """Rebuild from ``to_dict()`` output; unknown keys are an error (a typo must not pass)."""
+        parts: dict[str, Any] = {}
+        for f in fields(cls):
+            sub_cls = {"model": ModelConfig, "loss": LossConfig, "data": DataConfig, "train": TrainConfig}[f.name]
+            values = dict(raw.get(f.name, {}))
+            known = {sf.name for sf in fields(sub_cls)}
+            unknown = sorted(set(values) - known)
+            if unknown:
+                raise ValueError(f"unknown {f.name} config keys: {', '.join(unknown)}")
+            parts[f.name] = sub_cls(**values)
+        extra = sorted(set(raw) - {f.name for f in fields(cls)})
+        if extra:
+            raise ValueError(f"unknown config sections: {', '.join(extra)}")
+        return cls(**parts)
+
+    def override(self, dotted: dict[str, Any]) -> "DetrConfig":
+        """A copy with ``{"train.lr": 3e-4, "model.hidden": 32}``-style overrides applied."""
+        raw = self.to_dict()
+        for key, value in dotted.items():
+            section, _, name = key.partition(".")
+            if section not in raw or name not in raw[section]:
+                raise ValueError(f"unknown config key {key!r}")
+            raw[section][name] = value
+        return DetrConfig.from_dict(raw)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "am-detr": {},
+    "lcs-detr": {
+        "model.name": "lcs-detr",
+        "model.saliency_gate": True,
+        "model.continuity_block": True,
+        "loss.class_loss": "focal",
+        "loss.match_class_cost": "focal",
+        "train.schedule": "cosine",
+        "data.jitter": 0.1,
+    },
+}
+
+
+def for_model(name: str) -> DetrConfig:
+    """The reference configuration of ``am-detr`` or ``lcs-detr``."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(PRESETS)}")
+    return DetrConfig().override(PRESETS[name])

@@ -1,0 +1,259 @@
+"""Tensors for AM-DETR / LCS-DETR from a dataset folder in the DCASE 2026 / lighthouse layout.
+
+One item = one query: its recording's audio frames (each L2-normalised, at most
+``max_audio_frames``; frame i = [i, i+1) s) with the 2-d endpoint feature ``[i/T, (i+1)/T]``
+appended, its text tokens (L2-normalised, the first ``max_text_tokens``), its moments as
+(center, width) fractions of T (clipped to [0, T]; optionally jittered by +-``jitter`` of each
+moment's length per endpoint), per-frame saliency labels (frames ``floor(s) .. ceil(e) - 1`` of a
+moment are 1) and two sampled in-moment / out-of-moment frames for the hinge loss.
+
+Negative pairs: each query is also paired with the text of the NEXT query of its global batch (the
+batch rolled by one). ``PairedBatchSampler`` fixes the pairing and per-item randomness from
+(seed, epoch, index) alone and hands every process a contiguous slice of each global batch, so
+training under DistributedDataParallel sees exactly the batches of a single process.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Protocol
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from baselines.detr.config import DataConfig
+from baselines.detr.losses import Targets
+
+
+def read_split(root: str | Path, split: str) -> list[dict]:
+    """Ground-truth records of ``ROOT/<split>.jsonl``; bad lines raise ``InputError`` (file:line)."""
+    from amr_bench.errors import InputError, Problem
+    from amr_bench.jsonl import read_jsonl
+
+    path = Path(root) / f"{split}.jsonl"
+    if not path.is_file():
+        raise InputError([Problem(str(path), None, f"no {split!r} split in the dataset folder {root}")],
+                         f"split file not found: {path}")
+    f = read_jsonl(path)
+    if any(p.is_error for p in f.problems):
+        raise InputError(f.problems)
+    return list(f.records)
+
+
+def open_store(root: str | Path) -> Store:
+    from amr_bench.datasets.features import FeatureStore
+
+    return FeatureStore(root)
+
+
+class Store(Protocol):
+    def audio(self, vid: str) -> np.ndarray: ...
+    def text(self, qid: Any) -> np.ndarray: ...
+
+
+def l2_normalise(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
+
+
+def endpoint_feature(n: int) -> np.ndarray:
+    i = np.arange(n, dtype=np.float32)
+    return np.stack([i / n, (i + 1) / n], 1).astype(np.float32)
+
+
+def frame_labels(windows: np.ndarray, n: int) -> np.ndarray:
+    """(G,2) windows in seconds -> (n,) 1.0 on frames floor(s) .. ceil(e) - 1 of any window."""
+    frames = np.arange(n)[:, None]
+    if len(windows) == 0:
+        return np.zeros(n, np.float32)
+    inside = (frames >= np.floor(windows[:, 0])[None]) & (frames < np.ceil(windows[:, 1])[None])
+    return inside.any(1).astype(np.float32)
+
+
+def clip_windows(windows: np.ndarray, length: float) -> np.ndarray:
+    w = np.clip(np.asarray(windows, np.float64).reshape(-1, 2), 0.0, length)
+    return w[w[:, 1] > w[:, 0]]
+
+
+def jitter_windows(windows: np.ndarray, fraction: float, length: float, rng: np.random.Generator) -> np.ndarray:
+    if fraction <= 0 or len(windows) == 0:
+        return windows
+    span = (windows[:, 1] - windows[:, 0])[:, None]
+    moved = windows + rng.uniform(-fraction, fraction, size=windows.shape) * span
+    moved = np.clip(moved, 0.0, length)
+    bad = moved[:, 1] <= moved[:, 0]
+    moved[bad] = windows[bad]
+    return moved
+
+
+class MomentDataset:
+    """Queries of one split; ``item(index, negative_index, epoch)`` builds one training example."""
+
+    def __init__(self, records: list[dict], store: Store, cfg: DataConfig, train: bool, seed: int = 0, cache: bool = True) -> None:
+        self.records = records
+        self.store = store
+        self.cfg = cfg
+        self.train = train
+        self.seed = seed
+        self.cache = cache
+        self._audio: dict[str, np.ndarray] = {}
+        self._text: dict[str, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __getitem__(self, key: tuple[int, int | None, int]) -> dict[str, Any]:
+        """``(index, negative_index, epoch)`` from ``PairedBatchSampler`` (DataLoader protocol)."""
+        return self.item(*key)
+
+    def audio(self, vid: str, cap: int | None) -> np.ndarray:
+        key = str(vid)
+        a = self._audio.get(key)
+        if a is None:
+            a = l2_normalise(np.asarray(self.store.audio(key), np.float32)) if self.cfg.normalize else np.asarray(self.store.audio(key), np.float32)
+            if self.cache:
+                self._audio[key] = a
+        return a[:cap] if cap else a
+
+    def text(self, qid: Any) -> np.ndarray:
+        key = str(qid)
+        t = self._text.get(key)
+        if t is None:
+            t = np.asarray(self.store.text(qid), np.float32)[: self.cfg.max_text_tokens]
+            t = l2_normalise(t) if self.cfg.normalize else t
+            if self.cache:
+                self._text[key] = t
+        return t
+
+    def item(self, index: int, negative: int | None = None, epoch: int = 0, cap: int | None = -1) -> dict[str, Any]:
+        rec = self.records[index]
+        audio = self.audio(rec["vid"], self.cfg.max_audio_frames if cap == -1 else cap)
+        n = len(audio)
+        rng = np.random.default_rng([self.seed, epoch, index])
+        windows = clip_windows(np.asarray(rec.get("relevant_windows") or np.zeros((0, 2))), float(n))
+        if self.train:
+            windows = jitter_windows(windows, self.cfg.jitter, float(n), rng)
+        labels = frame_labels(windows, n)
+        inside, outside = np.flatnonzero(labels > 0), np.flatnonzero(labels == 0)
+        pair_ok = len(inside) > 0 and len(outside) > 0
+        pos = rng.choice(inside, 2) if pair_ok else np.zeros(2, np.int64)
+        neg = rng.choice(outside, 2) if pair_ok else np.zeros(2, np.int64)
+        spans = np.stack([(windows[:, 0] + windows[:, 1]) / 2, windows[:, 1] - windows[:, 0]], 1) / n if len(windows) else np.zeros((0, 2))
+        return {
+            "audio": np.concatenate([audio, endpoint_feature(n)], 1),
+            "text": self.text(rec["qid"]),
+            "negative_text": self.text(self.records[negative]["qid"]) if negative is not None else None,
+            "spans": spans.astype(np.float32),
+            "labels": labels,
+            "pos": pos,
+            "neg": neg,
+            "pair_ok": pair_ok,
+            "record": rec,
+            "frames": n,
+        }
+
+
+@dataclass
+class Batch:
+    audio: Tensor
+    audio_mask: Tensor
+    text: Tensor
+    text_mask: Tensor
+    targets: Targets
+    records: list[dict]
+    frames: list[int]
+    negative_text: Tensor | None = None
+    negative_text_mask: Tensor | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def to(self, device: torch.device | str) -> "Batch":
+        mv = lambda t: t.to(device, non_blocking=True) if t is not None else None  # noqa: E731
+        tg = self.targets
+        return Batch(
+            mv(self.audio), mv(self.audio_mask), mv(self.text), mv(self.text_mask),
+            Targets([mv(s) for s in tg.spans], mv(tg.saliency), mv(tg.audio_mask), mv(tg.pos_idx), mv(tg.neg_idx), mv(tg.pair_ok)),
+            self.records, self.frames, mv(self.negative_text), mv(self.negative_text_mask),
+        )
+
+    def model_inputs(self) -> dict[str, Tensor | None]:
+        return {
+            "audio": self.audio, "audio_mask": self.audio_mask, "text": self.text, "text_mask": self.text_mask,
+            "negative_text": self.negative_text, "negative_text_mask": self.negative_text_mask,
+        }
+
+
+def pad(arrays: list[np.ndarray]) -> tuple[Tensor, Tensor]:
+    n = max(len(a) for a in arrays)
+    out = np.zeros((len(arrays), n, arrays[0].shape[1]), np.float32)
+    mask = np.zeros((len(arrays), n), bool)
+    for i, a in enumerate(arrays):
+        out[i, : len(a)] = a
+        mask[i, : len(a)] = True
+    return torch.from_numpy(out), torch.from_numpy(mask)
+
+
+def collate(items: list[dict[str, Any]]) -> Batch:
+    audio, audio_mask = pad([it["audio"] for it in items])
+    text, text_mask = pad([it["text"] for it in items])
+    labels = np.zeros(audio_mask.shape, np.float32)
+    for i, it in enumerate(items):
+        labels[i, : len(it["labels"])] = it["labels"]
+    neg_text = neg_mask = None
+    if all(it["negative_text"] is not None for it in items):
+        neg_text, neg_mask = pad([it["negative_text"] for it in items])
+    targets = Targets(
+        spans=[torch.from_numpy(it["spans"]) for it in items],
+        saliency=torch.from_numpy(labels),
+        audio_mask=audio_mask,
+        pos_idx=torch.from_numpy(np.stack([it["pos"] for it in items]).astype(np.int64)),
+        neg_idx=torch.from_numpy(np.stack([it["neg"] for it in items]).astype(np.int64)),
+        pair_ok=torch.tensor([it["pair_ok"] for it in items], dtype=torch.float32),
+    )
+    return Batch(audio, audio_mask, text, text_mask, targets, [it["record"] for it in items],
+                 [it["frames"] for it in items], neg_text, neg_mask)
+
+
+class PairedBatchSampler:
+    """Global batches from a (seed, epoch) permutation; this process's slice of each, with partners.
+
+    Yields lists of ``(index, negative_index, epoch)``. A final global batch smaller than the number of
+    processes is dropped (every process must see the same number of steps).
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1, shuffle: bool = True) -> None:
+        if batch_size < world:
+            raise ValueError(f"batch size {batch_size} is smaller than the number of processes {world}")
+        self.n, self.batch_size, self.seed, self.rank, self.world, self.shuffle = n, batch_size, seed, rank, world, shuffle
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def global_batches(self) -> list[np.ndarray]:
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n) if self.shuffle else np.arange(self.n)
+        batches = [order[i : i + self.batch_size] for i in range(0, self.n, self.batch_size)]
+        return [b for b in batches if len(b) >= self.world]
+
+    def __iter__(self) -> Iterator[list[tuple[int, int, int]]]:
+        for batch in self.global_batches():
+            partners = np.roll(batch, -1)
+            mine = np.array_split(np.arange(len(batch)), self.world)[self.rank]
+            yield [(int(batch[i]), int(partners[i]), self.epoch) for i in mine]
+
+    def __len__(self) -> int:
+        return len(self.global_batches())
+
+
+def train_loader(dataset: MomentDataset, sampler: PairedBatchSampler, workers: int = 0) -> Any:
+    """A ``torch.utils.data.DataLoader`` over the sampler's batches (workers optional)."""
+    from torch.utils.data import DataLoader
+
+    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=workers,  # type: ignore[arg-type]
+                      persistent_workers=workers > 0)
+
+
+def iterate_eval(dataset: MomentDataset, batch_size: int, cap: int | None = None) -> Iterator[Batch]:
+    """Sequential batches without negatives; ``cap=None`` keeps recordings of any length."""
+    for start in range(0, len(dataset), batch_size):
+        yield collate([dataset.item(i, None, 0, cap) for i in range(start, min(start + batch_size, len(dataset)))])

@@ -1,0 +1,297 @@
+"""AM-DETR (QD-DETR on audio) and LCS-DETR, with a registry instead of ``if model_name == ...``.
+
+Data flow of one forward pass (B recordings, T frames, L text tokens, Q queries, d hidden):
+
+1. input projections: audio (768 + 2-d endpoint feature) and text (768) -> d, two blocks of
+   LayerNorm -> Dropout(input_dropout) -> Linear (-> ReLU on all but the last);
+2. (LCS-DETR) local continuity block on the audio stream and the cosine saliency gate;
+3. text-to-audio encoder: audio frames attend to the text tokens (cross-attention; the gate, if
+   any, scales each frame's attended values), FFN, post-norm;
+4. self-attention encoder over [global token; audio];
+5. DAB-style decoder: Q learned (center, width) anchors, each layer refines them
+   (span head offsets in inverse-sigmoid space, anchors detached between layers);
+6. heads: 2-way class (index 0 = foreground), span (3-layer MLP) and per-frame saliency
+   (dot product of projected frames with the projected global token, / sqrt(d)).
+
+Spans are (center, width) fractions of the input length T (frame i covers [i, i+1) s).
+Positions are sine embeddings of frame-centre fractions, so any T works at inference time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from baselines.detr.config import ModelConfig
+
+FOREGROUND = 0  # class index of "this query's span is a moment"
+
+MODELS: dict[str, type["MomentDetr"]] = {}
+
+
+def register(name: str) -> Callable[[type["MomentDetr"]], type["MomentDetr"]]:
+    def add(cls: type[MomentDetr]) -> type[MomentDetr]:
+        MODELS[name] = cls
+        return cls
+
+    return add
+
+
+def build_model(cfg: ModelConfig) -> "MomentDetr":
+    if cfg.name not in MODELS:
+        raise ValueError(f"unknown model {cfg.name!r}; registered: {', '.join(sorted(MODELS))}")
+    return MODELS[cfg.name](cfg)
+
+
+def inverse_sigmoid(x: Tensor, eps: float = 1e-4) -> Tensor:
+    x = x.clamp(eps, 1 - eps)
+    return torch.log(x / (1 - x))
+
+
+def sine_embedding(pos: Tensor, dim: int, temperature: float = 10000.0) -> Tensor:
+    """(..., ) positions in [0, 1] -> (..., dim) [sin, cos] features at geometric frequencies."""
+    half = dim // 2
+    freqs = temperature ** (torch.arange(half, device=pos.device, dtype=torch.float32) / half)
+    angles = pos.float().unsqueeze(-1) * (2 * math.pi) / freqs
+    return torch.cat([angles.sin(), angles.cos()], dim=-1)
+
+
+def frame_positions(mask: Tensor) -> Tensor:
+    """(B, T) valid mask -> (B, T) frame-centre fractions of each recording's own length."""
+    length = mask.sum(1, keepdim=True).clamp(min=1).float()
+    idx = torch.arange(mask.shape[1], device=mask.device).float().unsqueeze(0)
+    return ((idx + 0.5) / length).clamp(max=1.0)
+
+
+class MLP(nn.Module):
+    def __init__(self, dim_in: int, hidden: int, dim_out: int, layers: int) -> None:
+        super().__init__()
+        dims = [dim_in] + [hidden] * (layers - 1) + [dim_out]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+
+    def forward(self, x: Tensor) -> Tensor:
+        for i, layer in enumerate(self.layers):
+            x = layer(x)
+            if i < len(self.layers) - 1:
+                x = F.relu(x)
+        return x
+
+
+def input_projection(dim_in: int, hidden: int, layers: int, dropout: float) -> nn.Sequential:
+    blocks: list[nn.Module] = []
+    for i in range(layers):
+        blocks += [nn.LayerNorm(dim_in if i == 0 else hidden), nn.Dropout(dropout)]
+        blocks.append(nn.Linear(dim_in if i == 0 else hidden, hidden))
+        if i < layers - 1:
+            blocks.append(nn.ReLU())
+    return nn.Sequential(*blocks)
+
+
+class FeedForward(nn.Module):
+    def __init__(self, d: int, ffn: int, dropout: float) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d, ffn), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ffn, d))
+        self.drop = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.norm(x + self.drop(self.net(x)))
+
+
+class TextToAudioLayer(nn.Module):
+    """Audio frames (queries) attend to text tokens (keys/values); optional per-frame value gate."""
+
+    def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(d)
+        self.ffn = FeedForward(d, ffn, dropout)
+
+    def forward(
+        self, audio: Tensor, audio_pos: Tensor, text: Tensor, text_mask: Tensor, gate: Tensor | None
+    ) -> Tensor:
+        attended, _ = self.attn(audio + audio_pos, text, text, key_padding_mask=~text_mask, need_weights=False)
+        if gate is not None:
+            # sum_j a_ij (s_i v_j) = s_i sum_j a_ij v_j: gating frame i's values is scaling its output.
+            attended = attended * gate.unsqueeze(-1)
+        return self.ffn(self.norm(audio + self.drop(attended)))
+
+
+class EncoderLayer(nn.Module):
+    def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.drop = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(d)
+        self.ffn = FeedForward(d, ffn, dropout)
+
+    def forward(self, x: Tensor, pos: Tensor, mask: Tensor) -> Tensor:
+        q = x + pos
+        out, _ = self.attn(q, q, x, key_padding_mask=~mask, need_weights=False)
+        return self.ffn(self.norm(x + self.drop(out)))
+
+
+class DecoderLayer(nn.Module):
+    def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
+        super().__init__()
+        self.self_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.cross_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.drop1, self.drop2 = nn.Dropout(dropout), nn.Dropout(dropout)
+        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
+        self.ffn = FeedForward(d, ffn, dropout)
+
+    def forward(self, tgt: Tensor, query_pos: Tensor, memory: Tensor, memory_pos: Tensor, mask: Tensor) -> Tensor:
+        q = tgt + query_pos
+        out, _ = self.self_attn(q, q, tgt, need_weights=False)
+        tgt = self.norm1(tgt + self.drop1(out))
+        out, _ = self.cross_attn(
+            tgt + query_pos, memory + memory_pos, memory, key_padding_mask=~mask, need_weights=False
+        )
+        tgt = self.norm2(tgt + self.drop2(out))
+        return self.ffn(tgt)
+
+
+class LocalContinuityBlock(nn.Module):
+    """x + Conv1x1(GELU(DepthwiseConv_k(x))) over time (LCS-DETR eq. 3); padded frames stay zero."""
+
+    def __init__(self, d: int, kernel: int) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv1d(d, d, kernel, padding=kernel // 2, groups=d)
+        self.pointwise = nn.Conv1d(d, d, 1)
+
+    def forward(self, x: Tensor, mask: Tensor) -> Tensor:
+        m = mask.unsqueeze(-1).to(x.dtype)
+        h = (x * m).transpose(1, 2)
+        h = self.pointwise(F.gelu(self.depthwise(h))).transpose(1, 2)
+        return (x + h) * m
+
+
+class SaliencyGate(nn.Module):
+    """s_i = sigmoid(beta * cos(a_i, mean text) + alpha), learnable alpha and beta (LCS-DETR eq. 2)."""
+
+    def __init__(self, init_alpha: float, init_beta: float) -> None:
+        super().__init__()
+        self.alpha = nn.Parameter(torch.tensor(float(init_alpha)))
+        self.beta = nn.Parameter(torch.tensor(float(init_beta)))
+
+    def forward(self, audio: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
+        m = text_mask.unsqueeze(-1).to(text.dtype)
+        pooled = (text * m).sum(1) / m.sum(1).clamp(min=1)
+        cos = F.cosine_similarity(audio, pooled.unsqueeze(1), dim=-1, eps=1e-6)
+        return torch.sigmoid(self.beta * cos + self.alpha)
+
+
+class MomentDetr(nn.Module):
+    """The shared QD-DETR body; subclasses override ``prepare_audio`` (the fusion front end)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        d = cfg.hidden
+        audio_in = cfg.audio_dim + (2 if cfg.use_endpoint_feature else 0)
+        self.audio_proj = input_projection(audio_in, d, cfg.input_layers, cfg.input_dropout)
+        self.text_proj = input_projection(cfg.text_dim, d, cfg.input_layers, cfg.input_dropout)
+        self.t2a = nn.ModuleList(TextToAudioLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.t2a_layers))
+        self.encoder = nn.ModuleList(EncoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.encoder_layers))
+        self.decoder = nn.ModuleList(DecoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.decoder_layers))
+        self.global_token = nn.Parameter(torch.randn(d) * 0.02)
+        self.global_pos = nn.Parameter(torch.randn(d) * 0.02)
+        anchors = torch.stack([torch.linspace(0.05, 0.95, cfg.queries), torch.full((cfg.queries,), 0.2)], -1)
+        self.anchors = nn.Parameter(inverse_sigmoid(anchors))  # learned (center, width) logits
+        self.anchor_pos = MLP(d, d, d, 2)
+        self.class_head = nn.Linear(d, 2)
+        self.span_head = MLP(d, d, 2, 3)
+        nn.init.zeros_(self.span_head.layers[-1].weight)
+        nn.init.zeros_(self.span_head.layers[-1].bias)
+        self.saliency_frame = nn.Linear(d, d)
+        self.saliency_global = nn.Linear(d, d)
+
+    # -- fusion front end -------------------------------------------------------------------
+    def prepare_audio(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Projected audio -> (audio stream for the T2A encoder, per-frame value gate or None)."""
+        return audio, None
+
+    def encode(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Projected inputs -> (memory (B, 1+T, d), memory positions, memory mask)."""
+        pos = sine_embedding(frame_positions(audio_mask), self.cfg.hidden).to(audio.dtype)
+        x, gate = self.prepare_audio(audio, audio_mask, text, text_mask)
+        for layer in self.t2a:
+            x = layer(x, pos, text, text_mask, gate)
+        b = x.shape[0]
+        x = torch.cat([self.global_token.expand(b, 1, -1).to(x.dtype), x], 1)
+        pos = torch.cat([self.global_pos.expand(b, 1, -1).to(pos.dtype), pos], 1)
+        mask = torch.cat([audio_mask.new_ones(b, 1), audio_mask], 1)
+        for layer in self.encoder:
+            x = layer(x, pos, mask)
+        return x, pos, mask
+
+    def saliency(self, memory: Tensor) -> Tensor:
+        frames, glob = self.saliency_frame(memory[:, 1:]), self.saliency_global(memory[:, 0])
+        return (frames * glob.unsqueeze(1)).sum(-1) / math.sqrt(self.cfg.hidden)
+
+    def forward(
+        self,
+        audio: Tensor,
+        audio_mask: Tensor,
+        text: Tensor,
+        text_mask: Tensor,
+        negative_text: Tensor | None = None,
+        negative_text_mask: Tensor | None = None,
+    ) -> dict[str, object]:
+        """Returns ``logits`` (B,Q,2), ``spans`` (B,Q,2) (center, width), ``saliency`` (B,T),
+        ``aux`` (the same per earlier decoder layer) and, given negative text, ``saliency_negative``."""
+        a = self.audio_proj(audio)
+        t = self.text_proj(text)
+        memory, mem_pos, mem_mask = self.encode(a, audio_mask, t, text_mask)
+        out: dict[str, object] = {"saliency": self.saliency(memory)}
+        if negative_text is not None:
+            assert negative_text_mask is not None
+            neg_memory, _, _ = self.encode(a, audio_mask, self.text_proj(negative_text), negative_text_mask)
+            out["saliency_negative"] = self.saliency(neg_memory)
+
+        b = audio.shape[0]
+        ref = torch.sigmoid(self.anchors).unsqueeze(0).expand(b, -1, -1)
+        tgt = memory.new_zeros(b, self.cfg.queries, self.cfg.hidden)
+        layers: list[tuple[Tensor, Tensor]] = []
+        for layer in self.decoder:
+            query_pos = self.anchor_pos(
+                torch.cat([sine_embedding(ref[..., 0], self.cfg.hidden // 2), sine_embedding(ref[..., 1], self.cfg.hidden // 2)], -1).to(tgt.dtype)
+            )
+            tgt = layer(tgt, query_pos, memory, mem_pos, mem_mask)
+            spans = torch.sigmoid(self.span_head(tgt) + inverse_sigmoid(ref))
+            layers.append((self.class_head(tgt), spans))
+            ref = spans.detach()
+        out["logits"], out["spans"] = layers[-1]
+        out["aux"] = [{"logits": lg, "spans": sp} for lg, sp in layers[:-1]]
+        return out
+
+
+@register("am-detr")
+class AmDetr(MomentDetr):
+    """QD-DETR on audio (seed 001): no fusion front end beyond the text-to-audio encoder."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        if cfg.saliency_gate or cfg.continuity_block:
+            raise ValueError("am-detr has no saliency gate or continuity block; use lcs-detr")
+        super().__init__(cfg)
+
+
+@register("lcs-detr")
+class LcsDetr(MomentDetr):
+    """AM-DETR + local continuity block + cosine saliency gate on the T2A values (seed 002)."""
+
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__(cfg)
+        self.continuity = LocalContinuityBlock(cfg.hidden, cfg.continuity_kernel) if cfg.continuity_block else None
+        self.gate = SaliencyGate(cfg.gate_init_alpha, cfg.gate_init_beta) if cfg.saliency_gate else None
+
+    def prepare_audio(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> tuple[Tensor, Tensor | None]:
+        smoothed = self.continuity(audio, audio_mask) if self.continuity is not None else audio
+        gate = self.gate(smoothed, text, text_mask) if self.gate is not None else None
+        stream = smoothed if self.cfg.continuity_target == "features" else audio
+        return stream, gate
