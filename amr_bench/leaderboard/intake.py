@@ -283,3 +283,44 @@ def _yaml_line(node: yaml.Node | None, path: list[Any]) -> int | None:
             break
         node = child
     return node.start_mark.line + 1
+
+
+def check_outputs(package: Package, gt: Any) -> list[Problem]:
+    """Validate every system's output lines against the ground truth (problems name the member)."""
+    from amr_bench.jsonl import parse_jsonl_bytes
+    from amr_bench.validation import validate_file
+
+    problems: list[Problem] = []
+    for system in package.systems:
+        f = parse_jsonl_bytes(system.output_path.read_bytes(), Path(system.output_display))
+        problems += validate_file(f, gt).problems
+    return problems
+
+
+def ingest(store: Any, path: str | Path, gt: Any, benchmark: str,
+           limits: ArchiveLimits = ArchiveLimits(), check_only: bool = False) -> list[Any]:
+    """Check, validate and (unless ``check_only``) score and store every system of a package.
+
+    All or nothing: any error in any file rejects the whole package and stores nothing.
+    Returns the :class:`amr_bench.leaderboard.results.Added` of each system (empty when checking).
+    """
+    from amr_bench.leaderboard.results import add_file
+
+    with open_package(path, limits) as package:
+        problems = check_outputs(package, gt)
+        if any(p.is_error for p in problems):
+            raise InputError(problems + package.warnings,
+                             f"{package.path.name}: the outputs have errors; nothing was stored")
+        if check_only:
+            return []
+        package_id = store.add_package(team=package.team, sha256=package.sha256,
+                                       file_name=package.path.name, report_name=package.report_name,
+                                       report_sha256=package.report_sha256)
+        added = []
+        for system in package.systems:
+            meta = {**system.meta, "package": package.path.name, "report": package.report_name}
+            added.append(add_file(store, system.output_path, gt, team=package.team,
+                                  system=system.label, benchmark=benchmark,
+                                  display=system.output_display, system_meta=meta,
+                                  package_id=package_id))
+        return added

@@ -137,7 +137,7 @@ def add_records(store: Store, records: list[dict[str, Any]], gt: Any, *, team: s
     """Store in-memory predictions (a baseline's or a generated system's) as a JSONL-equivalent."""
     import orjson
 
-    data = b"".join(orjson.dumps(r) + b"\n" for r in records)
+    data = b"".join(orjson.dumps(r, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n" for r in records)
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="amr-bench-records-") as tmp:
