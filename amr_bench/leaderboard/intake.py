@@ -21,6 +21,7 @@ import re
 import stat
 import tempfile
 import zipfile
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -98,7 +99,7 @@ def check_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> list[z
             problems.append(Problem(where, None, "path traversal ('..') in the archive"))
         elif info.create_system == 3 and stat.S_ISLNK(mode):
             problems.append(Problem(where, None, "symbolic link in the archive; include the file itself"))
-        elif info.create_system == 3 and mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        elif info.create_system == 3 and stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
             problems.append(Problem(where, None, "special file (device, fifo...) in the archive"))
         elif info.flag_bits & 0x1:
             problems.append(Problem(where, None, "encrypted member; packages must not be encrypted"))
@@ -137,14 +138,19 @@ def extract_checked(path: Path, infos: list[zipfile.ZipInfo], dest: Path,
             target = dest / f"{k:03d}_{PurePosixPath(info.filename.replace(chr(92), '/')).name}"
             cap = min(info.file_size, limits.max_member_bytes)
             size = 0
-            with zf.open(info) as src, open(target, "wb") as dst:
-                while chunk := src.read(_CHUNK):
-                    size += len(chunk)
-                    written += len(chunk)
-                    if size > cap or written > limits.max_total_bytes:
-                        raise InputError([Problem(f"{path.name}!{info.filename}", None,
-                                                  "member inflates past its declared size (zip bomb?)")])
-                    dst.write(chunk)
+            where = f"{path.name}!{info.filename}"
+            try:
+                with zf.open(info) as src, open(target, "wb") as dst:
+                    while chunk := src.read(_CHUNK):
+                        size += len(chunk)
+                        written += len(chunk)
+                        if size > cap or written > limits.max_total_bytes:
+                            raise InputError([Problem(where, None, "member inflates past its "
+                                                      "declared size (zip bomb?)")])
+                        dst.write(chunk)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                raise InputError([Problem(where, None, f"corrupt member or a size that does not "
+                                          f"match its header ({exc})")]) from None
             out[info.filename] = target
     return out
 
