@@ -55,7 +55,7 @@ class PerQuery:
 def ranking_scores(pred: RaggedWindows) -> np.ndarray:
     """Scores used to rank windows: the given score, or minus the list position when absent."""
     position = np.arange(len(pred.start)) - np.repeat(pred.offsets[:-1], pred.counts)
-    return np.where(np.isnan(pred.score), -position.astype(np.float64), pred.score)
+    return np.where(pred.has_score, pred.score, -position.astype(np.float64))
 
 
 def filter_ground_truth(
@@ -147,7 +147,7 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
 
 
 def _padded_like(values: np.ndarray, pred: RaggedWindows, width: int) -> np.ndarray:
-    carrier = RaggedWindows(values, values, values, pred.offsets)
+    carrier = RaggedWindows(values, values, values, pred.offsets, pred.has_score)
     return carrier.padded(width)[0]
 
 

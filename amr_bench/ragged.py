@@ -11,13 +11,14 @@ import numpy as np
 class RaggedWindows:
     """Windows of ``n`` queries: query ``i`` owns rows ``offsets[i]:offsets[i+1]``.
 
-    ``score`` is NaN for windows given without a score.
+    ``has_score`` tells which windows came with a score (``score`` is NaN where not).
     """
 
     start: np.ndarray
     end: np.ndarray
     score: np.ndarray
     offsets: np.ndarray
+    has_score: np.ndarray
 
     @property
     def n(self) -> int:
@@ -38,14 +39,16 @@ class RaggedWindows:
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         flat = _flat_index(self.offsets[rows], counts, int(offsets[-1]))
-        return RaggedWindows(self.start[flat], self.end[flat], self.score[flat], offsets)
+        return RaggedWindows(self.start[flat], self.end[flat], self.score[flat], offsets,
+                             self.has_score[flat])
 
     def select_windows(self, keep: np.ndarray) -> "RaggedWindows":
         """Keep the flat windows where ``keep`` is true (queries may become empty)."""
         counts = np.bincount(self.row_of_window()[keep], minlength=self.n)
         offsets = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        return RaggedWindows(self.start[keep], self.end[keep], self.score[keep], offsets)
+        return RaggedWindows(self.start[keep], self.end[keep], self.score[keep], offsets,
+                             self.has_score[keep])
 
     def padded(self, width: int, first: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Dense ``(n, width)`` start, end, score and validity mask of windows ``first:first+width``."""

@@ -126,7 +126,7 @@ def windows_to_arrays(win_lists: list[list[list[float]]]) -> RaggedWindows:
     flat = list(chain.from_iterable(win_lists))
     if not flat:
         empty = np.zeros(0)
-        return RaggedWindows(empty, empty, empty, offsets)
+        return RaggedWindows(empty, empty, empty, offsets, np.zeros(0, dtype=bool))
     arity = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
     values = list(chain.from_iterable(flat))
     try:
@@ -135,8 +135,9 @@ def windows_to_arrays(win_lists: list[list[list[float]]]) -> RaggedWindows:
         v = np.array([_as_float(x) for x in values], dtype=np.float64)
     pos = np.zeros(len(flat), dtype=np.int64)
     np.cumsum(arity[:-1], out=pos[1:])
-    score = np.where(arity == 3, v[np.minimum(pos + 2, len(v) - 1)], np.nan)
-    return RaggedWindows(v[pos], v[pos + 1], score, offsets)
+    has_score = arity == 3
+    score = np.where(has_score, v[np.minimum(pos + 2, len(v) - 1)], np.nan)
+    return RaggedWindows(v[pos], v[pos + 1], score, offsets, has_score)
 
 
 def _as_float(x: float) -> float:
@@ -223,7 +224,12 @@ def _explain_windows(e: ValidationError, windows: list[Any], spec: RecordSpec) -
     by_branch: dict[int, list[ValidationError]] = {}
     for sub in e.context or []:
         by_branch.setdefault(int(sub.schema_path[0]), []).append(sub)
-    best = min(by_branch.values(), key=len) if by_branch else []
+    def fit(branch: int) -> tuple[int, int]:  # windows of that arity first, then fewest errors
+        arity = spec.arities[branch] if branch < len(spec.arities) else -1
+        same = sum(1 for w in windows if type(w) is list and len(w) == arity)
+        return (-same, len(by_branch[branch]))
+
+    best = by_branch[min(by_branch, key=fit)] if by_branch else []
     out: list[str] = []
     for sub in sorted(best, key=lambda s: list(s.absolute_path)):
         out += _explain(sub, {}, spec)

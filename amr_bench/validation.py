@@ -75,7 +75,10 @@ def validate_file(f: JsonlFile, gt: GroundTruth) -> ValidationReport:
     kept = [r for r, k in zip(f.records, parsed.keep) if k]
     lines = [n for n, k in zip(f.lines, parsed.keep) if k]
     qids = [r["qid"] for r in kept]
-    gt_rows, qid_problems = _match_qids(qids, lines, gt, name)
+    # qids of lines rejected above: not reported again as missing from the submission
+    rejected = [r["qid"] for r, k in zip(f.records, parsed.keep)
+                if not k and type(r) is dict and type(r.get("qid")) in (int, str)]
+    gt_rows, qid_problems = _match_qids(qids, lines, gt, name, rejected)
     problems += qid_problems
     sub = Submission(f.path, f.sha256, f.size, qids, lines, gt_rows, parsed.windows)
     problems += _window_problems(sub, gt, name)
@@ -90,8 +93,8 @@ def require_valid(report: ValidationReport) -> ValidationReport:
     return report
 
 
-def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str
-                ) -> tuple[np.ndarray, list[Problem]]:
+def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str,
+                rejected: list[Any]) -> tuple[np.ndarray, list[Problem]]:
     problems: list[Problem] = []
     index = gt.index
     rows = [index.get(q, -1) for q in qids]
@@ -121,7 +124,8 @@ def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str
                                     f"{first_line[r]}", "error", "duplicate-qid"))
         else:
             first_line[r] = lines[i]
-    missing = np.setdiff1d(np.arange(len(gt)), row_arr[row_arr >= 0])
+    present = [index.get(q, index.get(_other_qid_form(q), -1)) for q in rejected]
+    missing = np.setdiff1d(np.arange(len(gt)), np.concatenate([row_arr[row_arr >= 0], present]))
     if len(missing):
         listed = ", ".join(f"{gt.qids[m]!r} (gt line {gt.lines[m]})" for m in missing[:MISSING_LISTED])
         more = f" and {len(missing) - MISSING_LISTED} more" if len(missing) > MISSING_LISTED else ""
@@ -149,16 +153,14 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
     problems: list[Problem] = []
     row = w.row_of_window()
     position = np.arange(len(w.start)) - w.offsets[row]
-    has_score = ~np.isnan(w.score)
+    has_score = w.has_score
     finite = np.isfinite(w.start) & np.isfinite(w.end)
-    # A NaN score literal cannot be told from "no score" by the NaN marker: compare arities.
-    nonfinite_score = np.zeros(len(w.start), dtype=bool)
-    nonfinite_score[has_score] = ~np.isfinite(w.score[has_score])
+    nonfinite_score = has_score & ~np.isfinite(w.score)
     checks: list[tuple[np.ndarray, str, str, Any]] = [
         (~finite, "non-finite", "error",
-         lambda i: f"start {w.start[i]!r}, end {w.end[i]!r}: NaN and Infinity are not allowed"),
+         lambda i: f"start {float(w.start[i])}, end {float(w.end[i])}: NaN and Infinity are not allowed"),
         (nonfinite_score, "non-finite", "error",
-         lambda i: f"score {w.score[i]!r}: NaN and Infinity are not allowed"),
+         lambda i: f"score {float(w.score[i])}: NaN and Infinity are not allowed"),
         (finite & (w.start < 0), "negative-start", "error",
          lambda i: f"negative start {w.start[i]:g} s"),
         (finite & (w.start > w.end), "reversed-window", "error",

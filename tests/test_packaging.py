@@ -1,0 +1,60 @@
+"""Packaging promises: no torch on import or scoring, pinned bundled data, schemas that load."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from amr_bench.datasets.registry import sha256_file, splits
+from amr_bench.schemas import schema_dir, validator
+
+EXPECTED_SPLITS = {"castella/train", "castella/val", "castella/test", "clotho-moment/val",
+                   "clotho-moment/test", "unav100-subset/test", "tut2017/test", "dcase2026/eval"}
+
+
+def test_every_bundled_split_is_addressable_and_pinned():
+    entries = {e.name: e for e in splits()}
+    assert EXPECTED_SPLITS <= set(entries)
+    for name in EXPECTED_SPLITS:
+        e = entries[name]
+        assert e.path.is_file(), name
+        assert sha256_file(e.path) == e.sha256, f"{name}: bundled file changed; update the pin"
+
+
+def test_notice_names_the_sources_of_the_bundled_data():
+    from pathlib import Path
+
+    notice = (Path(__file__).resolve().parents[1] / "NOTICE").read_text()
+    for needle in ("lighthouse", "Apache-2.0", "CASTELLA", "Clotho-Moment", "UnAV-100", "TUT", "DCASE 2026"):
+        assert needle in notice
+
+
+@pytest.mark.parametrize("name", ["submission_line", "ground_truth_line", "result"])
+def test_schemas_are_valid_2020_12(name):
+    v = validator(name)
+    assert v.schema["$schema"].endswith("2020-12/schema")
+    assert (schema_dir() / f"{name}.schema.json").is_file()
+
+
+def test_importing_and_scoring_never_import_torch(tmp_path):
+    from importlib import resources
+
+    preds = resources.files("amr_bench") / "data" / "reference_runs" / "qddetr_castella_val_preds.jsonl"
+    code = (
+        "import sys, amr_bench\n"
+        "from amr_bench.cli import app\n"
+        "from typer.testing import CliRunner\n"
+        f"r = CliRunner().invoke(app, ['score', {str(preds)!r}, '--gt', 'castella/val', '-q'])\n"
+        "assert r.exit_code == 0, r.output\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'msclap', 'transformers')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().replace("'", '"')) == []
+
+
+def test_console_script_runs_as_a_module():
+    out = subprocess.run([sys.executable, "-m", "amr_bench", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "score" in out.stdout
