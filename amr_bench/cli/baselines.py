@@ -1,0 +1,248 @@
+"""``amr-bench features extract`` and ``amr-bench baseline ...`` (the zero-shot MS-CLAP baselines).
+
+torch and msclap are imported inside the command functions only (the ``baselines`` extra).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from amr_bench.cli.app import app, err, handles_errors
+from amr_bench.errors import InputError, UsageError
+
+features_app = typer.Typer(help="Extract MS-CLAP features in the official layout.", no_args_is_help=True)
+baseline_app = typer.Typer(help="Zero-shot baselines on MS-CLAP features (write submissions).",
+                           no_args_is_help=True)
+tune_app = typer.Typer(help="Tune a baseline's settings on a validation split.", no_args_is_help=True)
+app.add_typer(features_app, name="features")
+app.add_typer(baseline_app, name="baseline")
+baseline_app.add_typer(tune_app, name="tune")
+
+WEIGHTS_HELP = "MS-CLAP 2023 weights (.pth); default $AMR_BENCH_CLAP_WEIGHTS, else msclap's download."
+DATA_HELP = "Dataset folder in the official layout (ROOT/<split>.jsonl, ROOT/clap, ROOT/clap_text)."
+
+
+def _model(weights: Optional[Path], text_model: Optional[str], random_weights: bool) -> Any:
+    from baselines import clap_adapter
+
+    if random_weights:
+        if not text_model:
+            raise UsageError("--random-weights needs --text-model (a local GPT-2 folder)")
+        err("warning: random MS-CLAP weights: the features are meaningless (tests, benchmarks)")
+        return clap_adapter.random_clap(text_model)
+    adapter = clap_adapter.load_clap(weights, text_model)
+    for line in adapter.report.lines():
+        err(line)
+    return adapter
+
+
+def _heads(data: Path, projection: Optional[Path], weights: Optional[Path]) -> Any:
+    """Projection heads: --projection, else DATA/clap_projection.npz, else the MS-CLAP weights."""
+    import os
+
+    from baselines import clap_adapter
+
+    chosen = projection or (data / "clap_projection.npz" if (data / "clap_projection.npz").is_file()
+                            else weights or os.environ.get(clap_adapter.WEIGHTS_ENV))
+    if chosen is None:
+        raise UsageError(f"no projection weights: pass --projection or --clap-weights; "
+                         f"{clap_adapter.GET_WEIGHTS_HINT}")
+    err(f"projection heads from {chosen}")
+    return clap_adapter.load_projection_heads(chosen)
+
+
+def _finish(records: list[dict[str, Any]], data: Any, out: Path, name: str) -> None:
+    from amr_bench.scoring import score_records
+    from baselines.zeroshot import write_submission
+
+    write_submission(records, out)
+    print(f"{name}: wrote {len(records)} queries to {out}")
+    if data.gt.has_windows:
+        brief = score_records(records, data.gt).brief
+        print("  " + "  ".join(f"{k.removeprefix('MR-full-')} {v:.2f}" for k, v in brief.items()))
+
+
+@features_app.command("extract")
+@handles_errors
+def features_extract(
+    audio_dir: Optional[Path] = typer.Argument(None, help="Folder of audio files (vid = file stem)."),
+    out: Path = typer.Option(..., "--out", help="Output dataset folder (writes OUT/clap, OUT/clap_text)."),
+    queries: Optional[Path] = typer.Option(None, "--queries", help="JSONL with qid and query: also extract text features."),
+    clap_weights: Optional[Path] = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
+    text_model: Optional[str] = typer.Option(None, "--text-model", help="GPT-2 hub id or local folder (default gpt2)."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip files already written."),
+    random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
+) -> None:
+    """Per-second MS-CLAP audio features (and query token features) in the official layout."""
+    from baselines import extract
+
+    if audio_dir is None and queries is None:
+        raise UsageError("give an audio folder, --queries FILE, or both")
+    files = extract.audio_files(audio_dir) if audio_dir is not None else []
+    query_list = extract.read_queries(queries) if queries is not None else []
+    adapter = _model(clap_weights, text_model, random_weights)
+    problems = []
+    if files:
+        s = extract.extract_audio_features(adapter, files, out, batch_size=batch_size, resume=resume)
+        print(s.line(f"audio features in {out / 'clap'}"))
+        problems += s.problems
+    if query_list:
+        s = extract.extract_text_features(adapter, query_list, out, batch_size=4 * batch_size,
+                                          resume=resume)
+        print(s.line(f"text features in {out / 'clap_text'}"))
+    if problems:
+        raise InputError(problems, f"{len(problems)} audio file(s) could not be read")
+
+
+@baseline_app.command("jointproj")
+@handles_errors
+def baseline_jointproj(
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
+    split: str = typer.Option("test", "--split"),
+    out: Path = typer.Option(..., "--out", help="Submission file to write."),
+    variant: str = typer.Option("s1", "--variant", help="s1 (smooth_k=5), s2 (smooth_k=7), s3 (rel_height=0.45)."),
+    smooth_k: Optional[int] = typer.Option(None, "--smooth-k", min=1, help="Override the variant's smoothing width."),
+    rel_height: Optional[float] = typer.Option(None, "--rel-height", min=0.0, max=1.0),
+    projection: Optional[Path] = typer.Option(None, "--projection", help="Weights with the projection heads (.pth or .npz); default DATA/clap_projection.npz."),
+    clap_weights: Optional[Path] = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
+    reencode_text: bool = typer.Option(False, "--reencode-text", help="Encode the raw query with MS-CLAP's caption encoder instead of using the text features."),
+    text_model: Optional[str] = typer.Option(None, "--text-model", hidden=True),
+) -> None:
+    """JointProj: projected per-second cosine, FWHM peaks (seed 004)."""
+    from dataclasses import replace
+
+    from baselines.jointproj import VARIANTS, jointproj
+    from baselines.zeroshot import load_split_data
+
+    if variant not in VARIANTS:
+        raise UsageError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
+    settings = VARIANTS[variant]
+    if smooth_k is not None:
+        settings = replace(settings, smooth_k=smooth_k)
+    if rel_height is not None:
+        settings = replace(settings, rel_height=rel_height)
+    ds = load_split_data(data, split)
+    text_vectors = None
+    if reencode_text:
+        adapter = _model(clap_weights, text_model, False)
+        heads = adapter.heads
+        text_vectors = adapter.text_embeddings(ds.gt.queries)
+    else:
+        heads = _heads(data, projection, clap_weights)
+    err(f"jointproj {variant}: {settings.to_dict()}")
+    _finish(jointproj(ds, heads, settings, text_vectors), ds, out, f"jointproj {variant}")
+
+
+@baseline_app.command("clap-cosine")
+@handles_errors
+def baseline_clap_cosine(
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
+    split: str = typer.Option("test", "--split"),
+    out: Path = typer.Option(..., "--out", help="Submission file to write."),
+) -> None:
+    """The control: raw 768-d cosine with the mean token, JointProj's localisation (s1)."""
+    from baselines.clap_cosine import clap_cosine
+    from baselines.zeroshot import load_split_data
+
+    ds = load_split_data(data, split)
+    _finish(clap_cosine(ds), ds, out, "clap-cosine")
+
+
+def _settings_path(data: Path, settings: Optional[Path]) -> Path:
+    from baselines.sliding_clap import SETTINGS_NAME
+
+    return settings if settings is not None else data / SETTINGS_NAME
+
+
+def _window_banks(audio_dir: Optional[Path], ds: Any, windows: list[int], weights: Optional[Path],
+                  text_model: Optional[str], random_weights: bool) -> tuple[Any, Any]:
+    """``(adapter, {window: bank})`` from raw audio, or ``(None, None)`` without --audio-dir."""
+    if audio_dir is None:
+        return None, None
+    from baselines.sliding_clap import audio_window_bank
+
+    adapter = _model(weights, text_model, random_weights)
+    return adapter, {w: audio_window_bank(adapter, ds, audio_dir, w) for w in windows}
+
+
+@baseline_app.command("sliding-clap")
+@handles_errors
+def baseline_sliding_clap(
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
+    split: str = typer.Option("test", "--split"),
+    out: Path = typer.Option(..., "--out", help="Submission file to write."),
+    settings: Optional[Path] = typer.Option(None, "--settings", help="Settings from `baseline tune sliding-clap` (default DATA/sliding-clap.settings.json)."),
+    window: Optional[int] = typer.Option(None, "--window", help="Window length in seconds (1, 4, 7...)."),
+    threshold: Optional[float] = typer.Option(None, "--threshold", help="Cosine threshold (overrides the settings file)."),
+    median: Optional[int] = typer.Option(None, "--median-filter", min=1, help="Median filter length (odd)."),
+    audio_dir: Optional[Path] = typer.Option(None, "--audio-dir", help="Raw audio (vid.<ext>): embed windows with the audio encoder instead of pooling features."),
+    projection: Optional[Path] = typer.Option(None, "--projection"),
+    clap_weights: Optional[Path] = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
+    text_model: Optional[str] = typer.Option(None, "--text-model", hidden=True),
+    random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
+) -> None:
+    """Sliding-window CLAP: threshold + median filter, moments = runs (seed 001)."""
+    from baselines.sliding_clap import SlidingSettings, sliding_clap
+    from baselines.zeroshot import load_split_data
+
+    path = _settings_path(data, settings)
+    if path.is_file():
+        chosen = SlidingSettings.load(path)
+        err(f"settings from {path}")
+    elif settings is not None:
+        raise UsageError(f"settings file {settings} does not exist")
+    else:
+        chosen = SlidingSettings()
+    for name, value in (("window", window), ("threshold", threshold), ("median", median)):
+        if value is not None:
+            setattr(chosen, name, value)
+    if chosen.median % 2 == 0:
+        raise UsageError(f"--median-filter must be odd, got {chosen.median}")
+    ds = load_split_data(data, split)
+    adapter, banks = _window_banks(audio_dir, ds, [chosen.window], clap_weights, text_model,
+                                   random_weights)
+    heads = adapter.heads if adapter else _heads(data, projection, clap_weights)
+    chosen.source = "audio" if banks else "pooled-features"
+    err(f"sliding-clap: window {chosen.window} s, threshold {chosen.threshold}, median filter "
+        f"{chosen.median}, window embeddings from {chosen.source}")
+    records = sliding_clap(ds, heads, chosen, banks[chosen.window] if banks else None)
+    _finish(records, ds, out, f"sliding-clap ({chosen.source})")
+
+
+@tune_app.command("sliding-clap")
+@handles_errors
+def tune_sliding_clap(
+    data: Path = typer.Option(..., "--data", help=DATA_HELP),
+    split: str = typer.Option("val", "--split"),
+    metric: str = typer.Option("R1@0.7", "--metric", help="R1@0.5, R1@0.7, mAP, mAP@0.5 or mAP@0.75."),
+    windows: str = typer.Option("1,4,7", "--windows", help="Window lengths to try, seconds."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Settings file to write (default DATA/sliding-clap.settings.json)."),
+    audio_dir: Optional[Path] = typer.Option(None, "--audio-dir", help="Raw audio: embed windows with the audio encoder."),
+    projection: Optional[Path] = typer.Option(None, "--projection"),
+    clap_weights: Optional[Path] = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
+    text_model: Optional[str] = typer.Option(None, "--text-model", hidden=True),
+    random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
+) -> None:
+    """Grid-search window, threshold and median filter on a split by a declared metric."""
+    from baselines.sliding_clap import tune
+    from baselines.zeroshot import load_split_data
+
+    try:
+        window_list = [int(w) for w in windows.split(",") if w.strip()]
+    except ValueError:
+        raise UsageError(f"--windows takes comma-separated seconds like 1,4,7; got {windows!r}") from None
+    ds = load_split_data(data, split)
+    adapter, banks = _window_banks(audio_dir, ds, window_list, clap_weights, text_model,
+                                   random_weights)
+    heads = adapter.heads if adapter else _heads(data, projection, clap_weights)
+    result = tune(ds, heads, metric=metric, windows=window_list, window_banks=banks)
+    best = result.best
+    path = best.save(_settings_path(data, out))
+    print(f"tuned on {data}/{split} by {metric} ({len(result.table)} candidates): window "
+          f"{best.window} s, threshold {best.threshold:.6g}, median filter {best.median} -> "
+          f"{metric} {100 * best.tuned_on['value']:.2f}")
+    print(f"settings written to {path}")

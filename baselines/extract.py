@@ -1,0 +1,153 @@
+"""Feature extraction in the official layout: per-second MS-CLAP audio features, query token features.
+
+Audio (any sample rate, mono or stereo; read with soundfile, channels averaged, resampled to
+44.1 kHz with ``scipy.signal.resample_poly``; torchaudio is not used): frame ``i`` is the 768-d
+HTSAT embedding (before the projection) of the 1-s window ``[i, i + 1)``, hop 1 s, ``ceil(seconds)``
+frames; each window is repeat-padded to HTSAT's 7-s input as msclap does for short clips. Written
+to ``OUT/clap/<file stem>.npz`` (key ``features``).
+
+Text: for each line ``{qid, query}`` of a JSONL file, the GPT-2 hidden states of MS-CLAP's tokens
+of ``query + " <|endoftext|>"`` (pad tokens dropped, ``!`` stripped from the query), written to
+``OUT/clap_text/qid<qid>.npz`` (key ``last_hidden_state``); its last row is the pooled token.
+
+Both are batched, show a progress bar, and are resumable: a file already present is skipped
+(files are written atomically, so a crash never leaves one that looks finished).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+from amr_bench.errors import InputError, Problem, UsageError
+
+SAMPLE_RATE = 44100
+CLIP_SECONDS = 7
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+
+
+@dataclass
+class ExtractSummary:
+    written: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0  # audio seconds processed (audio extraction only)
+
+    def line(self, what: str) -> str:
+        return (f"{what}: {len(self.written)} written, {len(self.skipped)} already present "
+                f"(skipped), {len(self.problems)} failed")
+
+
+def read_audio(path: str | Path, rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Mono float32 samples of ``path`` at ``rate`` Hz."""
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    data, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    mono = data.mean(axis=1)
+    if sr != rate:
+        ratio = Fraction(rate, sr).limit_denominator(1000)
+        mono = resample_poly(mono, ratio.numerator, ratio.denominator).astype(np.float32)
+    return np.ascontiguousarray(mono, dtype=np.float32)
+
+
+def window_clips(wave: np.ndarray, window: int = 1, rate: int = SAMPLE_RATE,
+                 n_frames: int | None = None, clip_seconds: int = CLIP_SECONDS) -> np.ndarray:
+    """One clip per second ``i``: the ``window``-second window centred on it (seconds
+    ``i - (window-1)//2 .. i + window//2``, clipped to the recording), cyclically repeated to
+    ``clip_seconds``. Shape (n_frames, clip_seconds * rate); ``n_frames`` = ceil(seconds)."""
+    n = n_frames if n_frames is not None else max(1, math.ceil(len(wave) / rate))
+    target = clip_seconds * rate
+    out = np.empty((n, target), dtype=np.float32)
+    for i in range(n):
+        lo = max(0, (i - (window - 1) // 2) * rate)
+        hi = min(len(wave), (i + window // 2 + 1) * rate)
+        clip = wave[lo:hi] if hi > lo else np.zeros(1, dtype=np.float32)
+        out[i] = np.resize(clip, target)
+    return out
+
+
+def audio_files(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UsageError(f"the audio folder {folder} does not exist")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+    if not files:
+        raise UsageError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {folder}")
+    return files
+
+
+def _progress(items: Sequence[Any], desc: str, show: bool) -> Iterable[Any]:
+    if not show:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc=desc, unit="file")
+
+
+def extract_audio_features(adapter: Any, files: Sequence[Path], out_root: str | Path,
+                           batch_size: int = 16, resume: bool = True,
+                           progress: bool = True) -> ExtractSummary:
+    """Write ``OUT/clap/<stem>.npz`` for every file; see the module docstring."""
+    from amr_bench.datasets.features import FeatureStore
+
+    store = FeatureStore(out_root)
+    summary = ExtractSummary()
+    for path in _progress(files, "audio features", progress):
+        vid = path.stem
+        if resume and store.has_audio(vid):
+            summary.skipped.append(vid)
+            continue
+        try:
+            wave = read_audio(path)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not skipped
+            summary.problems.append(Problem(str(path), None, f"unreadable audio: {exc}"))
+            continue
+        clips = window_clips(wave)
+        feats = np.concatenate([adapter.audio_features(clips[i:i + batch_size])
+                                for i in range(0, len(clips), batch_size)])
+        store.write_audio(vid, feats)
+        summary.written.append(vid)
+        summary.seconds += len(wave) / SAMPLE_RATE
+    return summary
+
+
+def read_queries(path: str | Path) -> list[tuple[Any, str]]:
+    """``(qid, query)`` of every line of a JSONL file; bad lines are an ``InputError``."""
+    from amr_bench.jsonl import read_jsonl
+
+    f = read_jsonl(path)
+    problems = list(f.problems)
+    out: list[tuple[Any, str]] = []
+    for rec, line in zip(f.records, f.lines):
+        if not isinstance(rec, dict) or "qid" not in rec or not isinstance(rec.get("query"), str):
+            problems.append(Problem(str(path), line, "expected an object with \"qid\" and a "
+                                    "string \"query\""))
+            continue
+        out.append((rec["qid"], rec["query"]))
+    if any(p.is_error for p in problems):
+        raise InputError(problems, f"cannot read queries from {path}")
+    return out
+
+
+def extract_text_features(adapter: Any, queries: Sequence[tuple[Any, str]], out_root: str | Path,
+                          batch_size: int = 64, resume: bool = True,
+                          progress: bool = True) -> ExtractSummary:
+    """Write ``OUT/clap_text/qid<qid>.npz`` for every query; see the module docstring."""
+    from amr_bench.datasets.features import FeatureStore
+
+    store = FeatureStore(out_root)
+    summary = ExtractSummary()
+    todo = [(q, t) for q, t in queries if not (resume and store.has_text(q))]
+    summary.skipped = [str(q) for q, _ in queries if resume and store.has_text(q)]
+    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    for batch in _progress(batches, "text features", progress):
+        for (qid, _), hidden in zip(batch, adapter.text_hidden_states([t for _, t in batch])):
+            store.write_text(qid, hidden)
+            summary.written.append(str(qid))
+    return summary

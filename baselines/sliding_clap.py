@@ -1,0 +1,191 @@
+"""Sliding-window CLAP (seed 001's baseline): window embeddings, threshold, median filter, runs.
+
+For every second ``i`` of a recording, a window of ``w`` seconds (1, 4 or 7) around it, hop 1 s,
+is embedded and projected into MS-CLAP's joint space; its cosine with the projected query gives
+curve sample ``i``. Samples ``>= threshold`` are on, the on/off sequence is median-filtered
+(length ``median``), every run of ones is a moment scored by the mean similarity inside it, at
+most 10, best first (a query with no run gets its single best second).
+
+Two ways to get the window embeddings, and the output says which (``source``):
+
+* ``"audio"``: from raw audio, each window through MS-CLAP's audio encoder (needs the model);
+  this is the seed's method.
+* ``"pooled-features"``: when only the per-second 768-d features exist, the window embedding is
+  the mean of the 768-d frames of the window, then ``audio_encoder.projection``. This
+  approximates the seed's method (HTSAT does not pool linearly over time).
+
+Windows are centred on the second: frames ``i - (w-1)//2 .. i + w//2``, clipped at the ends of
+the recording. The threshold applies to the raw cosine, as in the seed; ``tune`` picks the
+window, threshold and filter length on a validation split by a declared metric and writes them
+to a settings file that the run command reads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from amr_bench.errors import UsageError
+from baselines.localise import run_windows
+from baselines.zeroshot import (
+    AudioBank, Curves, SplitData, cosine_curves, curve_lengths, load_audio_bank, load_text_features,
+    localise_curves, require_features, submission_records,
+)
+
+WINDOWS = (1, 4, 7)
+MEDIANS = (1, 3, 5, 7, 9)
+METRICS = ("R1@0.5", "R1@0.7", "mAP", "mAP@0.5", "mAP@0.75")
+SETTINGS_NAME = "sliding-clap.settings.json"
+
+
+@dataclass
+class SlidingSettings:
+    window: int = 7
+    threshold: float | None = None
+    median: int = 5
+    source: str = "pooled-features"
+    tuned_on: dict[str, Any] = field(default_factory=dict)
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"baseline": "sliding-clap", **asdict(self)}, indent=2) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> SlidingSettings:
+        path = Path(path)
+        try:
+            doc = json.loads(path.read_text())
+            if doc.pop("baseline", None) != "sliding-clap":
+                raise ValueError("not a sliding-clap settings file")
+            return cls(**doc)
+        except (OSError, ValueError, TypeError) as exc:
+            raise UsageError(f"{path}: cannot read sliding-clap settings ({exc})") from None
+
+
+def metric_value(result: Any, metric: str) -> float:
+    """A declared metric from a ``ScoreResult`` (unrounded fraction)."""
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    kind, _, theta = metric.partition("@")
+    if kind == "mAP":
+        return float(result.raw["mAP"][theta or "average"])
+    return float(result.raw["R1"][theta])
+
+
+def pooled_window_frames(bank: AudioBank, window: int) -> np.ndarray:
+    """Mean of the 768-d frames of the centred window around every frame (vectorised)."""
+    n = len(bank.frames)
+    csum = np.zeros((n + 1, bank.frames.shape[1]), dtype=np.float64)
+    np.cumsum(bank.frames, axis=0, out=csum[1:])
+    rec = np.repeat(np.arange(len(bank.vids)), bank.lengths())
+    first, stop = bank.offsets[:-1][rec], bank.offsets[1:][rec]
+    i = np.arange(n)
+    lo = np.maximum(i - (window - 1) // 2, first)
+    hi = np.minimum(i + window // 2 + 1, stop)
+    return ((csum[hi] - csum[lo]) / (hi - lo)[:, None]).astype(np.float32)
+
+
+def similarity_curves(data: SplitData, heads: Any, window: int,
+                      window_bank: AudioBank | None = None) -> Curves:
+    """Cosine of each window embedding with the projected query, per query.
+
+    ``window_bank`` holds 768-d window embeddings from raw audio (source "audio"); without it
+    they are pooled from the per-second features (source "pooled-features").
+    """
+    require_features(data, audio=window_bank is None)
+    bank = load_audio_bank(data) if window_bank is None else window_bank
+    frames = pooled_window_frames(bank, window) if window_bank is None else bank.frames
+    audio = heads.project("audio", frames)
+    text = heads.project("text", np.stack([t[-1] for t in load_text_features(data)]))
+    rows = bank.row()
+    return cosine_curves(audio, bank.offsets, text, np.array([rows[v] for v in data.gt.vids]),
+                         curve_lengths(data, bank))
+
+
+def sliding_windows(curves: Curves, durations: np.ndarray, threshold: float,
+                    median: int) -> list[list[list[float]]]:
+    return localise_curves(curves, durations, lambda b: b,
+                           lambda c, d: run_windows(c, d, threshold, median))
+
+
+def sliding_clap(data: SplitData, heads: Any, settings: SlidingSettings,
+                 window_bank: AudioBank | None = None) -> list[dict[str, Any]]:
+    if settings.threshold is None:
+        raise UsageError("sliding-clap needs a threshold: run `amr-bench baseline tune "
+                         "sliding-clap --data ROOT --split val` first, or pass --threshold")
+    curves = similarity_curves(data, heads, settings.window, window_bank)
+    windows = sliding_windows(curves, data.gt.durations, settings.threshold, settings.median)
+    return submission_records(data.gt, windows)
+
+
+@dataclass
+class TuneResult:
+    best: SlidingSettings
+    table: list[dict[str, Any]]  # one row per (window, threshold, median) tried
+
+
+def tune(data: SplitData, heads: Any, metric: str = "R1@0.7", windows: Sequence[int] = WINDOWS,
+         medians: Sequence[int] = MEDIANS, n_thresholds: int = 12,
+         window_banks: dict[int, AudioBank] | None = None) -> TuneResult:
+    """Grid search of window x threshold x median filter on ``data`` by ``metric``.
+
+    Thresholds: ``n_thresholds`` quantiles (0.50 .. 0.98) of all similarities of that window.
+    Ties keep the first candidate in grid order (smaller window, lower threshold, shorter filter).
+    """
+    from amr_bench.scoring import score_records
+
+    if metric not in METRICS:
+        raise UsageError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
+    if not data.gt.has_windows:
+        raise UsageError(f"{data.root / (data.split + '.jsonl')} has no relevant_windows: "
+                         "tune needs a split with ground truth")
+    table: list[dict[str, Any]] = []
+    best: tuple[float, SlidingSettings] | None = None
+    source = "audio" if window_banks else "pooled-features"
+    for w in windows:
+        bank = window_banks.get(w) if window_banks else None
+        curves = similarity_curves(data, heads, w, bank)
+        levels = np.linspace(0.5, 0.98, n_thresholds)
+        for tau in np.unique(np.round(np.quantile(curves.values, levels), 6)):
+            for k in medians:
+                recs = submission_records(data.gt, sliding_windows(curves, data.gt.durations,
+                                                                   float(tau), k))
+                value = metric_value(score_records(recs, data.gt), metric)
+                table.append({"window": w, "threshold": float(tau), "median": k, metric: value})
+                if best is None or value > best[0]:
+                    best = (value, SlidingSettings(w, float(tau), k, source))
+    assert best is not None
+    best[1].tuned_on = {"data": str(data.root), "split": data.split, "metric": metric,
+                        "value": best[0], "candidates": len(table)}
+    return TuneResult(best[1], table)
+
+
+
+def audio_window_bank(adapter: Any, data: SplitData, audio_dir: str | Path, window: int,
+                      batch_size: int = 16) -> AudioBank:
+    """768-d embeddings of the ``window``-second windows (hop 1 s) of each recording of
+    ``data``, from raw audio ``audio_dir/<vid>.<ext>`` through MS-CLAP's audio encoder."""
+    from amr_bench.errors import InputError, Problem
+    from baselines.extract import AUDIO_SUFFIXES, read_audio, window_clips
+
+    audio_dir = Path(audio_dir)
+    vids = list(dict.fromkeys(data.gt.vids))
+    found = {p.stem: p for p in sorted(audio_dir.glob("*")) if p.suffix.lower() in AUDIO_SUFFIXES}
+    missing = [v for v in vids if v not in found]
+    if missing:
+        raise InputError([Problem(str(audio_dir / f"{v}.wav"), None, f"no audio file for vid {v!r}")
+                          for v in missing], f"{len(missing)} recording(s) missing in {audio_dir}")
+    arrays = []
+    for v in vids:
+        clips = window_clips(read_audio(found[v]), window)
+        arrays.append(np.concatenate([adapter.audio_features(clips[i:i + batch_size])
+                                      for i in range(0, len(clips), batch_size)]))
+    offsets = np.zeros(len(vids) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(a) for a in arrays])
+    return AudioBank(vids, offsets, np.concatenate(arrays))
