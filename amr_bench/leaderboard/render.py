@@ -205,7 +205,7 @@ def _forest(rows: Sequence[Row], metric: str) -> dict[str, Any]:
 
 def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
     buckets = [b for b in LENGTH_BUCKETS if any(f"len.{b}.queries" in r.values for r in rows)]
-    w, left, top, bar_h, gap = 660, 230, 26, 7, 8
+    w, left, top, bar_h, gap = 660, 230, 26, 9, 8
     pw = w - left - 70
     items = []
     y = top
@@ -215,7 +215,7 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
             v = row.values.get(f"len.{b}.{metric}")
             bars.append({"y": f"{y + j * bar_h:.1f}", "w": f"{pw * (v or 0):.1f}",
                          "text": "n/a" if v is None else f"{100 * v:.1f}",
-                         "tx": f"{left + pw * (v or 0) + 3:.1f}", "ty": f"{y + j * bar_h + bar_h - 1:.1f}",
+                         "tx": f"{left + pw * (v or 0) + 3:.1f}", "ty": f"{y + j * bar_h + bar_h:.1f}",
                          "color": PALETTE[j % len(PALETTE)]})
         items.append({"label": _clip(row.label, 34), "full": row.label,
                       "ly": f"{y + len(buckets) * bar_h / 2 + 4:.1f}", "bars": bars})
