@@ -54,17 +54,20 @@ def fwhm_windows(curve: np.ndarray, duration: float, rel_height: float = 0.5,
     if len(peaks) == 0:  # constant curve: its plateau is the whole recording
         return [[0.0, _end(n, duration), float(y[0])]]
     _, _, left, right = peak_widths(padded, peaks, rel_height=rel_height)
-    order = np.argsort(-padded[peaks], kind="stable")[:max_windows]
+    order = np.argsort(-padded[peaks], kind="stable")
     # Padded index j is sample j - 1 whose centre is at j - 0.5 s.
     starts = np.clip(left[order] - 0.5, 0.0, None)
     ends = np.minimum(right[order] - 0.5, _end(n, duration))
     if snap:
         starts = np.floor(starts + 0.5)
-        ends = np.floor(ends + 0.5)
+        ends = np.minimum(np.floor(ends + 0.5), _end(n, duration))
     ends = np.maximum(ends, np.minimum(starts + 1.0, _end(n, duration)))
     starts = np.minimum(starts, ends - 1.0).clip(0.0)
     scores = padded[peaks[order]]
-    return [[float(s), float(e), float(h)] for s, e, h in zip(starts, ends, scores)]
+    # Equal ripples on one plateau give the same window: keep its first (highest) copy.
+    _, first = np.unique(np.stack([starts, ends]), axis=1, return_index=True)
+    keep = np.sort(first)[:max_windows]
+    return [[float(starts[i]), float(ends[i]), float(scores[i])] for i in keep]
 
 
 def run_windows(curve: np.ndarray, duration: float, threshold: float, median: int = 1,
