@@ -28,18 +28,10 @@ from baselines.detr.losses import Targets
 
 
 def read_split(root: str | Path, split: str) -> list[dict]:
-    """Ground-truth records of ``ROOT/<split>.jsonl``; bad lines raise ``InputError`` (file:line)."""
-    from amr_bench.errors import InputError, Problem
-    from amr_bench.jsonl import read_jsonl
+    """Ground-truth records of ``ROOT/<split>.jsonl`` (``InputError`` naming file:line if bad)."""
+    from amr_bench.datasets import load_split
 
-    path = Path(root) / f"{split}.jsonl"
-    if not path.is_file():
-        raise InputError([Problem(str(path), None, f"no {split!r} split in the dataset folder {root}")],
-                         f"split file not found: {path}")
-    f = read_jsonl(path)
-    if any(p.is_error for p in f.problems):
-        raise InputError(f.problems)
-    return list(f.records)
+    return load_split(root, split)
 
 
 def open_store(root: str | Path) -> Store:
