@@ -176,7 +176,7 @@ def _simulated_baselines(store: Store, out: Path, echo: Echo, put: Callable[...,
         return
     root = out / "simulated"
     try:
-        simulate(root, recordings=40, seed=0, style="clotho-moment", overwrite=True)
+        simulate(root, recordings=120, seed=0, style="clotho-moment", overwrite=True)
         data = load_split_data(root, "test")
         heads = load_projection_heads(root / "clap_projection.npz")
         runs = [("clap-cosine", clap_cosine(data), "zero-shot: raw CLAP cosine + peak picking"),
