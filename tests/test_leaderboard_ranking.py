@@ -171,3 +171,11 @@ def test_cli_compare_identical_and_different(tmp_path: Path) -> None:
         for g in map(orjson.loads, gt_lines)))
     res = runner.invoke(app, ["compare", str(oracle), str(REF), "--gt", "castella/val", "--permutations", "500"])
     assert res.exit_code == 0 and "difference significant" in res.output
+
+
+def test_cli_render_writes_the_site(board: Path, tmp_path: Path) -> None:
+    res = CliRunner().invoke(app, ["leaderboard", "render", "--db", str(board), "--out", str(tmp_path / "site"),
+                                   "--resamples", "200"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "site" / "castella.html").read_text("utf-8")
+    assert "castella/val" in html and 'data-failed="1"' in html and "16.19" in html
