@@ -13,8 +13,9 @@ where a ground-truth file relies on that.
   (``[299, 4800]`` in CASTELLA train) is dropped;
 - windows are sorted by start, exact duplicates removed, overlapping windows merged;
 - a repeated qid keeps its first line and drops later ones;
-- qids are never rewritten (a submission must use the same qid values), qid-type mixtures are
-  only reported.
+- qids and durations are never rewritten (a submission must use the same qid values); qid-type
+  mixtures and inconsistent durations of one vid are
+  only reported; a query left without any window is dropped.
 """
 
 from __future__ import annotations
