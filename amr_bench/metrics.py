@@ -33,6 +33,7 @@ from amr_bench.ragged import RaggedWindows
 THRESHOLDS: np.ndarray = np.array([float(f"{x:.2f}") for x in np.linspace(0.5, 0.95, 10)])
 THRESHOLD_KEYS: tuple[str, ...] = tuple(str(t) for t in THRESHOLDS)
 MAX_PRED_WINDOWS = 10
+BLOCK_QUERIES = 16384
 RECALL_AT_K = 5
 GT_MIN_LENGTH = 0.0  # exclusive
 GT_MAX_LENGTH = 1500.0  # inclusive
@@ -85,9 +86,11 @@ def per_query_scores(
         raise ValueError("every ground-truth query must have at least one window")
     bucket = np.ceil(np.log2(gcounts)).astype(np.int64)
     for b in np.unique(bucket):
-        rows = np.flatnonzero(bucket == b)
-        part = _score_block(pred.take(rows), gt.take(rows), thresholds)
-        out.r1[rows], out.ap[rows], out.r5[rows], out.iou1[rows] = part.r1, part.ap, part.r5, part.iou1
+        in_bucket = np.flatnonzero(bucket == b)
+        for lo in range(0, len(in_bucket), BLOCK_QUERIES):  # bounded memory for huge files
+            rows = in_bucket[lo:lo + BLOCK_QUERIES]
+            part = _score_block(pred.take(rows), gt.take(rows), thresholds)
+            out.r1[rows], out.ap[rows], out.r5[rows], out.iou1[rows] = part.r1, part.ap, part.r5, part.iou1
     return out
 
 
@@ -131,6 +134,11 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
     tp = np.zeros((n, t, k_width), dtype=bool)
     for k in range(k_width):  # loop over rank positions (<= 10), never over queries
         cand = (iou[:, k, None, :] >= thr[None, :, None]) & ~locked
+        if g_width == 1:
+            hit = cand[:, :, 0]
+            locked[:, :, 0] |= hit
+            tp[:, :, k] = hit
+            continue
         key = np.where(cand, iou[:, k, None, :], -np.inf)
         # highest IoU wins; on equal IoU the later gt window (argsort()[::-1] order)
         choice = g_width - 1 - np.argmax(key[:, :, ::-1], axis=2)
@@ -152,33 +160,42 @@ def _padded_like(values: np.ndarray, pred: RaggedWindows, width: int) -> np.ndar
 
 
 def _voc_average_precision(tp: np.ndarray, pvalid: np.ndarray, n_gt: np.ndarray) -> np.ndarray:
-    """VOC all-point AP of (n, T, K) true-positive flags, summed as the official ``np.sum`` does."""
+    """VOC all-point AP of (n, T, K) true-positive flags, summed as the official ``np.sum`` does.
+
+    Only (query, threshold) pairs with at least one true positive are computed (AP is 0 otherwise).
+    """
     n, t, k = tp.shape
-    valid = pvalid[:, None, :]
-    tp_cum = np.cumsum(tp, axis=2).astype(np.float64)
-    fp_cum = np.cumsum(~tp & valid, axis=2).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(valid, tp_cum / (tp_cum + fp_cum), 0.0)
-    recall = tp_cum / n_gt[:, None, None].astype(np.float64)
-    envelope = np.maximum.accumulate(precision[:, :, ::-1], axis=2)[:, :, ::-1]
-    previous = np.concatenate([np.zeros((n, t, 1)), recall[:, :, :-1]], axis=2)
-    term = np.where(tp, (recall - previous) * envelope, 0.0)
-    # Compact the non-zero terms to the front (official: only recall-change positions are summed),
-    # with one more 0.0 term when recall ends below 1 (the appended recall of 1).
-    compact = np.zeros((n, t, k + 1))
-    slot = np.where(tp, tp_cum.astype(np.int64) - 1, k)
-    np.put_along_axis(compact, slot, term, axis=2)
-    n_tp = tp.sum(axis=2)
-    n_terms = n_tp + (n_tp < n_gt[:, None])
-    sequential = compact[:, :, 0].copy()
-    for j in range(1, k + 1):
-        sequential += compact[:, :, j]
-    if k + 1 < 8:
-        return sequential
-    c = np.concatenate([compact, np.zeros((n, t, max(0, 11 - (k + 1))))], axis=2)
-    pairwise = ((c[..., 0] + c[..., 1]) + (c[..., 2] + c[..., 3])) + (
-        (c[..., 4] + c[..., 5]) + (c[..., 6] + c[..., 7])
-    )
-    for j in range(8, c.shape[2]):
-        pairwise += c[..., j]
-    return np.where(n_terms >= 8, pairwise, sequential)
+    ap = np.zeros((n, t))
+    qi, ti = np.nonzero(tp.any(axis=2))
+    if not len(qi):
+        return ap
+    hits = tp[qi, ti]  # (P, K)
+    valid = pvalid[qi]
+    tp_cum = np.cumsum(hits, axis=1).astype(np.float64)
+    rank = np.arange(1, k + 1, dtype=np.float64)  # tp_cum + fp_cum at every valid position
+    precision = np.where(valid, tp_cum / rank, 0.0)
+    envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
+    recall = tp_cum / n_gt[qi, None].astype(np.float64)
+    previous = np.empty_like(recall)
+    previous[:, 0] = 0.0
+    previous[:, 1:] = recall[:, :-1]
+    term = np.where(hits, (recall - previous) * envelope, 0.0)
+    # Only recall-change positions are summed officially: bring the true positives to the front
+    # (order kept), then one more 0.0 term when recall ends below 1 (the appended recall of 1).
+    front = np.argsort(~hits, axis=1, kind="stable")
+    c = np.zeros((len(qi), max(k + 1, 11)))
+    c[:, :k] = np.take_along_axis(term, front, axis=1)
+    n_tp = hits.sum(axis=1)
+    n_terms = n_tp + (n_tp < n_gt[qi])
+    total = c[:, 0].copy()
+    for j in range(1, c.shape[1]):
+        total += c[:, j]
+    many = n_terms >= 8  # numpy's pairwise sum: 8 partial sums, then the rest in order
+    if many.any():
+        m = c[many]
+        pairwise = ((m[:, 0] + m[:, 1]) + (m[:, 2] + m[:, 3])) + ((m[:, 4] + m[:, 5]) + (m[:, 6] + m[:, 7]))
+        for j in range(8, m.shape[1]):
+            pairwise += m[:, j]
+        total[many] = pairwise
+    ap[qi, ti] = total
+    return ap

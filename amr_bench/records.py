@@ -76,66 +76,76 @@ def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordS
     keep = np.fromiter(map(spec.quick_check, records), dtype=bool, count=len(records))
     win_lists = [r[spec.windows_field] if k and spec.windows_field in r else []
                  for r, k in zip(records, keep)]
-    keep &= _windows_look_valid(win_lists, spec.arities)
-    for i in np.flatnonzero(~keep):
+    flat = _Flat(win_lists)
+    keep &= _windows_look_valid(flat, spec.arities)
+    rejected = np.flatnonzero(~keep)
+    for i in rejected:
         found = schema_problems(records[i], path, lines[i], spec)
         problems += found
         if not found:  # the pre-check is conservative; the schema accepts this line
             keep[i] = True
             win_lists[i] = records[i].get(spec.windows_field, [])
-    windows = windows_to_arrays([w for w, k in zip(win_lists, keep) if k])
+    if len(rejected):
+        windows = windows_to_arrays(_Flat([w for w, k in zip(win_lists, keep) if k]))
+    else:
+        windows = windows_to_arrays(flat)
     if spec.warn_unknown_fields:
         problems += _unknown_field_warnings(records, lines, keep, path, spec)
     return ParsedRecords(keep, windows, problems)
 
 
-def _windows_look_valid(win_lists: list[Any], arities: tuple[int, ...]) -> np.ndarray:
+class _Flat:
+    """The windows of many records flattened once: ``windows[j]`` belongs to ``row[j]``."""
+
+    def __init__(self, win_lists: list[Any]) -> None:
+        self.n = len(win_lists)
+        self.counts = np.fromiter(map(len, win_lists), dtype=np.int64, count=self.n)
+        self.windows = list(chain.from_iterable(win_lists))
+        self.all_lists = set(map(type, self.windows)) <= {list}
+        if self.all_lists:
+            self.arity = np.fromiter(map(len, self.windows), dtype=np.int64, count=len(self.windows))
+            self.values = list(chain.from_iterable(self.windows))
+            self.all_numbers = set(map(type, self.values)) <= {int, float}
+        else:
+            self.arity = np.fromiter((len(w) if type(w) is list else -1 for w in self.windows),
+                                     np.int64, len(self.windows))
+            self.values = []
+            self.all_numbers = False
+
+
+def _windows_look_valid(flat: _Flat, arities: tuple[int, ...]) -> np.ndarray:
     """Per record: every window is a list of ``arities`` numbers, the same arity throughout."""
-    n = len(win_lists)
-    counts = np.fromiter(map(len, win_lists), dtype=np.int64, count=n)
-    flat = list(chain.from_iterable(win_lists))
-    if not flat:
+    n = flat.n
+    if not flat.windows:
         return np.ones(n, dtype=bool)
-    arity = np.full(len(flat), -1, dtype=np.int64)
-    if set(map(type, flat)) == {list}:
-        arity = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
-        values = chain.from_iterable(flat)
-        win_ok = np.isin(arity, arities)
-        if not set(map(type, values)) <= {int, float}:
-            win_ok &= np.fromiter((all(type(v) in _NUMBER for v in w) for w in flat), bool, len(flat))
-    else:
-        win_ok = np.fromiter(
-            (type(w) is list and len(w) in arities and all(type(v) in _NUMBER for v in w) for w in flat),
-            bool, len(flat),
-        )
-        arity = np.fromiter((len(w) if type(w) is list else -1 for w in flat), np.int64, len(flat))
-    rows = np.repeat(np.arange(n), counts)
+    win_ok = np.isin(flat.arity, arities)
+    if not (flat.all_lists and flat.all_numbers):
+        win_ok &= np.fromiter(
+            (type(w) is list and all(type(v) in _NUMBER for v in w) for w in flat.windows),
+            bool, len(flat.windows))
+    rows = np.repeat(np.arange(n), flat.counts)
     ok = np.bincount(rows[~win_ok], minlength=n) == 0
-    has = counts > 0
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])[has]
-    same = np.minimum.reduceat(arity, starts) == np.maximum.reduceat(arity, starts)
+    has = flat.counts > 0
+    starts = np.concatenate([[0], np.cumsum(flat.counts)[:-1]])[has]
+    same = np.minimum.reduceat(flat.arity, starts) == np.maximum.reduceat(flat.arity, starts)
     ok[np.flatnonzero(has)[~same]] = False
     return ok
 
 
-def windows_to_arrays(win_lists: list[list[list[float]]]) -> RaggedWindows:
-    """Flatten schema-valid window lists into float64 arrays (score NaN when absent)."""
-    counts = np.fromiter(map(len, win_lists), dtype=np.int64, count=len(win_lists))
-    offsets = np.zeros(len(win_lists) + 1, dtype=np.int64)
-    np.cumsum(counts, out=offsets[1:])
-    flat = list(chain.from_iterable(win_lists))
-    if not flat:
+def windows_to_arrays(flat: _Flat) -> RaggedWindows:
+    """Schema-valid windows as float64 arrays (score NaN and ``has_score`` false when absent)."""
+    offsets = np.zeros(flat.n + 1, dtype=np.int64)
+    np.cumsum(flat.counts, out=offsets[1:])
+    if not flat.windows:
         empty = np.zeros(0)
         return RaggedWindows(empty, empty, empty, offsets, np.zeros(0, dtype=bool))
-    arity = np.fromiter(map(len, flat), dtype=np.int64, count=len(flat))
-    values = list(chain.from_iterable(flat))
     try:
-        v = np.array(values, dtype=np.float64)
+        v = np.array(flat.values, dtype=np.float64)
     except OverflowError:  # integers beyond float range: infinite, reported as non-finite
-        v = np.array([_as_float(x) for x in values], dtype=np.float64)
-    pos = np.zeros(len(flat), dtype=np.int64)
-    np.cumsum(arity[:-1], out=pos[1:])
-    has_score = arity == 3
+        v = np.array([_as_float(x) for x in flat.values], dtype=np.float64)
+    pos = np.zeros(len(flat.windows), dtype=np.int64)
+    np.cumsum(flat.arity[:-1], out=pos[1:])
+    has_score = flat.arity == 3
     score = np.where(has_score, v[np.minimum(pos + 2, len(v) - 1)], np.nan)
     return RaggedWindows(v[pos], v[pos + 1], score, offsets, has_score)
 

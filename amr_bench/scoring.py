@@ -17,6 +17,7 @@ import pandas as pd
 
 from amr_bench import __version__
 from amr_bench.errors import InputError, Problem
+from amr_bench.jsonl import no_cyclic_gc
 from amr_bench.groundtruth import GroundTruth, ground_truth_from_records, load_ground_truth
 from amr_bench.metrics import (
     METRIC_DEFINITION, THRESHOLD_KEYS, THRESHOLDS, PerQuery, filter_ground_truth, per_query_scores,
@@ -68,10 +69,11 @@ def score(
     length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
 ) -> ScoreResult:
     """Validate and score a submission file against a ground truth (file, ``DATASET/SPLIT``)."""
-    gt = ground_truth if isinstance(ground_truth, GroundTruth) else load_ground_truth(ground_truth)
-    _require_windows(gt)
-    report = require_valid(validate(submission, gt))
-    return score_report(report, length_edges)
+    with no_cyclic_gc():
+        gt = ground_truth if isinstance(ground_truth, GroundTruth) else load_ground_truth(ground_truth)
+        _require_windows(gt)
+        report = require_valid(validate(submission, gt))
+        return score_report(report, length_edges)
 
 
 def score_records(
@@ -126,7 +128,7 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     raw = _summary(pq)
     n_gt = kept_gt.counts[gt_rows]
     breakdown = {
-        "moment_length": _length_breakdown(pred, gt.windows, gt_rows, edges),
+        "moment_length": _length_breakdown(pq, pred, gt.windows, gt_rows, kept_gt.counts[gt_rows], edges),
         "moment_count": {
             "single": _subset_summary(pq, n_gt == 1),
             "multiple": _subset_summary(pq, n_gt > 1),
@@ -178,10 +180,14 @@ def _subset_summary(pq: PerQuery, mask: np.ndarray) -> dict[str, Any]:
     return _summary(PerQuery(pq.r1[mask], pq.ap[mask], pq.r5[mask], pq.iou1[mask]))
 
 
-def _length_breakdown(pred: RaggedWindows, gt_windows: RaggedWindows, gt_rows: np.ndarray,
-                      edges: tuple[float, ...]) -> dict[str, Any]:
+def _length_breakdown(pq: PerQuery, pred: RaggedWindows, gt_windows: RaggedWindows,
+                      gt_rows: np.ndarray, n_scored: np.ndarray, edges: tuple[float, ...]
+                      ) -> dict[str, Any]:
     """Metrics on the ground-truth windows of one length range at a time (Moment-DETR style:
-    windows outside the range are removed, queries left with none are not scored)."""
+    windows outside the range are removed, queries left with none are not scored).
+
+    A query whose scored windows all fall in the range keeps its full per-query scores; only
+    the queries that lose windows are scored again."""
     bounds = [0.0, *edges, float("inf")]
     names = LENGTH_BUCKET_NAMES if len(edges) == 2 else tuple(
         f"{lo:g}-{hi:g}s" for lo, hi in zip(bounds, bounds[1:]))
@@ -192,7 +198,13 @@ def _length_breakdown(pred: RaggedWindows, gt_windows: RaggedWindows, gt_rows: n
         rows = np.flatnonzero(has)
         entry = {"range_s": [lo, hi if np.isfinite(hi) else None]}
         if len(rows):
-            entry.update(_summary(per_query_scores(pred.take(rows), in_range.take(rows))))
+            part = PerQuery(pq.r1[rows], pq.ap[rows], pq.r5[rows], pq.iou1[rows])
+            redo = np.flatnonzero(in_range.counts[rows] != n_scored[rows])
+            if len(redo):
+                again = per_query_scores(pred.take(rows[redo]), in_range.take(rows[redo]))
+                part.r1[redo], part.ap[redo], part.r5[redo], part.iou1[redo] = (
+                    again.r1, again.ap, again.r5, again.iou1)
+            entry.update(_summary(part))
         else:
             entry["queries"] = 0
         out[name] = entry

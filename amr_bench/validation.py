@@ -15,7 +15,7 @@ import numpy as np
 
 from amr_bench.errors import InputError, Problem, problem_order
 from amr_bench.groundtruth import GroundTruth, load_ground_truth
-from amr_bench.jsonl import JsonlFile, read_jsonl
+from amr_bench.jsonl import JsonlFile, no_cyclic_gc, read_jsonl
 from amr_bench.metrics import MAX_PRED_WINDOWS
 from amr_bench.records import SUBMISSION, parse_records
 from amr_bench.ragged import RaggedWindows
@@ -57,8 +57,9 @@ class ValidationReport:
 
 def validate(submission: str | Path, ground_truth: str | Path | GroundTruth) -> ValidationReport:
     """Check a submission file against a ground truth (a file, a ``DATASET/SPLIT`` or loaded)."""
-    gt = ground_truth if isinstance(ground_truth, GroundTruth) else load_ground_truth(ground_truth)
-    return validate_file(read_jsonl(submission), gt)
+    with no_cyclic_gc():
+        gt = ground_truth if isinstance(ground_truth, GroundTruth) else load_ground_truth(ground_truth)
+        return validate_file(read_jsonl(submission), gt)
 
 
 def validate_records(records: list[dict[str, Any]], gt: GroundTruth,

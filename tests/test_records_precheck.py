@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from amr_bench.records import GROUND_TRUTH, SUBMISSION, _windows_look_valid, parse_records
+from amr_bench.records import GROUND_TRUTH, SUBMISSION, _Flat, _windows_look_valid, parse_records
 from amr_bench.schemas import validator
 
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 50), st.floats(-5, 50, allow_nan=False),
@@ -31,7 +31,7 @@ def test_precheck_accepts_only_schema_valid_lines(recs):
     for spec in (SUBMISSION, GROUND_TRUTH):
         quick = [spec.quick_check(r) for r in recs]
         wins = [r.get(spec.windows_field, []) if q and spec.windows_field in r else [] for r, q in zip(recs, quick)]
-        accepted = [q and w for q, w in zip(quick, _windows_look_valid(wins, spec.arities))]
+        accepted = [q and w for q, w in zip(quick, _windows_look_valid(_Flat(wins), spec.arities))]
         for r, ok in zip(recs, accepted):
             if ok:
                 assert validator(spec.schema).is_valid(r), (spec.schema, r)
