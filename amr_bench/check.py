@@ -59,14 +59,14 @@ def flatten(doc: Any, prefix: str = "") -> dict[str, float]:
 
 
 def compare(actual: Any, expected: Any, tolerance: float, only_decreases: bool = False,
-            keys: list[str] | None = None) -> CheckReport:
+            keys: list[str] | None = None, expected_name: str = "<expected>") -> CheckReport:
     """Every numeric value of ``expected`` (or the ``keys`` given) against ``actual``."""
     a, e = flatten(actual), flatten(expected)
     wanted = keys if keys else sorted(e)
     compared, moved = [], []
     for key in wanted:
         if key not in e:
-            raise InputError([Problem("<expected>", None, f"no numeric value {key!r} in the expected file")])
+            raise InputError([Problem(expected_name, None, f"no numeric value {key!r} in the expected file")])
         c = Comparison(key, e[key], a.get(key))
         compared.append(c)
         if c.actual is None or math.isnan(c.actual):

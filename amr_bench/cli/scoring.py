@@ -128,7 +128,8 @@ def check(
     """Compare a result with expected values; exit 1 naming every metric that moved."""
     from amr_bench.check import compare, load_json
 
-    report = compare(load_json(metrics), load_json(expect), tolerance, allow_improvement, key or None)
+    report = compare(load_json(metrics), load_json(expect), tolerance, allow_improvement, key or None,
+                     str(expect))
     for c in report.moved:
         if c.actual is None:
             err(f"MISSING {c.key}: expected {c.expected:g}, not in {metrics}")
