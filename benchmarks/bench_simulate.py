@@ -125,7 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", default="test")
     args = ap.parse_args(argv)
     if args.calibrate:
-        print(json.dumps(calibrate(args.calibrate, args.split), indent=2))
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            print(json.dumps(calibrate(args.calibrate, args.split), indent=2))
     else:
         print(json.dumps(bench(args.recordings, args.style, args.seed, args.keep), indent=2))
     return 0

@@ -508,8 +508,19 @@ def simulate(out_dir: str | Path, recordings: int = 500, seed: int = 0,
 
     ``out_dir`` must be new or empty; with ``overwrite`` an earlier simulated dataset there (a
     folder with ``dataset.json``) is replaced. ``progress`` (if given) is called with the number
-    of recordings written so far.
+    of recordings written so far. BLAS runs single-threaded meanwhile: the matrices are small
+    (threads only add overhead) and the results then do not depend on the machine's core count.
     """
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _simulate(out_dir, recordings, seed, style, signal, progress, overwrite)
+
+
+def _simulate(out_dir: str | Path, recordings: int = 500, seed: int = 0,
+             style: str = "clotho-moment", signal: Signal | None = None,
+             progress: Callable[[int], None] | None = None,
+             overwrite: bool = False) -> SimulationSummary:
     if style not in STYLES:
         raise UsageError(f"unknown style {style!r}; choose one of: {', '.join(STYLES)}")
     if recordings < 3:
