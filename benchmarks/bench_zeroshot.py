@@ -1,0 +1,124 @@
+"""Speed of the zero-shot baselines on CPU.
+
+1. JointProj (variant s1) on a Clotho-Moment-test-sized split in the official layout (random
+   features): 5,472 recordings x 60 s, 6,649 queries. Reports the whole run (reading the npz
+   files, projecting every frame, the cosine curves, peak finding) and its parts, and seconds per
+   hour of audio features. Target: the whole split in under 10 s on 2 cores.
+2. clap-cosine on the same split.
+3. Feature extraction (random-weight MS-CLAP 2023, real msclap classes): seconds per hour of audio,
+   extrapolated from ``--extract-seconds`` of audio.
+
+Run: ``python benchmarks/bench_zeroshot.py [--recordings 5472 --queries 6649 --extract-seconds 16]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def make_split(root: Path, recordings: int, queries: int, seconds: int = 60, seed: int = 0) -> None:
+    from amr_bench.datasets.features import FeatureStore
+    from amr_bench.datasets.npzio import write_npz
+
+    rng = np.random.default_rng(seed)
+    store = FeatureStore(root)
+    for r in range(recordings):
+        store.write_audio(f"rec{r}", rng.normal(size=(seconds, 768)).astype(np.float32))
+    lines = []
+    for q in range(queries):
+        store.write_text(q, rng.normal(size=(12, 768)).astype(np.float32))
+        s = float(rng.integers(0, seconds - 20))
+        lines.append({"qid": q, "query": f"q{q}", "duration": seconds, "vid": f"rec{q % recordings}",
+                      "relevant_windows": [[s, s + 15]]})
+    (root / "test.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    arrays = {}
+    for side in ("audio_encoder", "caption_encoder"):
+        p = f"{side}.projection."
+        arrays.update({p + "linear1.weight": rng.normal(0, 0.036, (1024, 768)).astype(np.float32),
+                       p + "linear2.weight": rng.normal(0, 0.031, (1024, 1024)).astype(np.float32),
+                       p + "layer_norm.weight": np.ones(1024, np.float32),
+                       p + "layer_norm.bias": np.zeros(1024, np.float32)})
+    write_npz(root / "clap_projection.npz", arrays)
+
+
+def bench_jointproj(root: Path, recordings: int, seconds: int) -> None:
+    from baselines.clap_adapter import load_projection_heads
+    from baselines.clap_cosine import clap_cosine
+    from baselines.jointproj import VARIANTS, jointproj, last_token_vectors, peak_windows
+    from baselines.zeroshot import (
+        cosine_curves, curve_lengths, load_audio_bank, load_split_data, load_text_features,
+    )
+
+    heads = load_projection_heads(root / "clap_projection.npz")
+    data = load_split_data(root, "test")
+    hours = recordings * seconds / 3600
+    t0 = time.perf_counter()
+    recs = jointproj(data, heads, VARIANTS["s1"])
+    total = time.perf_counter() - t0
+    # the parts (files are now in the page cache)
+    t = time.perf_counter(); bank = load_audio_bank(data); text = load_text_features(data)
+    t_read = time.perf_counter() - t
+    t = time.perf_counter(); audio = heads.project("audio", bank.frames)
+    tv = heads.project("text", last_token_vectors(text)); t_proj = time.perf_counter() - t
+    rows = bank.row()
+    t = time.perf_counter()
+    curves = cosine_curves(audio, bank.offsets, tv, np.array([rows[v] for v in data.gt.vids]),
+                           curve_lengths(data, bank))
+    t_cos = time.perf_counter() - t
+    t = time.perf_counter(); peak_windows(curves, data.gt.durations, VARIANTS["s1"])
+    t_peaks = time.perf_counter() - t
+    t = time.perf_counter(); clap_cosine(data); t_cc = time.perf_counter() - t
+    n = len(recs)
+    print(f"JointProj s1, {n} queries over {recordings} recordings ({hours:.1f} h of features):")
+    print(f"  whole run (cold: first read of {recordings + n} npz files): {total:.2f} s "
+          f"-> {total / hours:.3f} s per hour of audio   target < 10 s: "
+          f"{'MET' if total < 10 else 'MISSED'}")
+    print(f"  parts (warm): read {t_read:.2f} s, projection {t_proj:.2f} s, cosine curves "
+          f"{t_cos:.2f} s, peaks+FWHM {t_peaks:.2f} s ({1e6 * t_peaks / n:.0f} us/query)")
+    print(f"clap-cosine, same split: {t_cc:.2f} s")
+
+
+def bench_extract(seconds: int) -> None:
+    from baselines import clap_adapter, extract
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model = clap_adapter.random_clap(clap_adapter.write_tiny_gpt2(Path(tmp) / "tiny-gpt2"))
+        wave = np.random.default_rng(0).normal(0, 0.1, seconds * 44100).astype(np.float32)
+        clips = extract.window_clips(wave)
+        model.audio_features(clips[:2])  # warm-up
+        t = time.perf_counter()
+        for i in range(0, len(clips), 16):
+            model.audio_features(clips[i:i + 16])
+        dt = time.perf_counter() - t
+    print(f"feature extraction (random-weight MS-CLAP 2023, batch 16): {seconds} s of audio in "
+          f"{dt:.2f} s -> {dt / seconds * 3600:.0f} s per hour of audio")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--recordings", type=int, default=5472)
+    ap.add_argument("--queries", type=int, default=6649)
+    ap.add_argument("--seconds", type=int, default=60)
+    ap.add_argument("--extract-seconds", type=int, default=16)
+    args = ap.parse_args()
+    import torch
+
+    print(f"torch threads: {torch.get_num_threads()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "split"
+        t = time.perf_counter()
+        make_split(root, args.recordings, args.queries, args.seconds)
+        print(f"(wrote the split in {time.perf_counter() - t:.1f} s)")
+        bench_jointproj(root, args.recordings, args.seconds)
+    if args.extract_seconds > 0:
+        bench_extract(args.extract_seconds)
+
+
+if __name__ == "__main__":
+    main()
