@@ -132,20 +132,23 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
     t = len(thr)
     locked = np.zeros((n, t, g_width), dtype=bool)
     tp = np.zeros((n, t, k_width), dtype=bool)
+    reachable = iou.max(axis=2) >= thr.min()  # (n, K): can this window match at any threshold?
     for k in range(k_width):  # loop over rank positions (<= 10), never over queries
-        cand = (iou[:, k, None, :] >= thr[None, :, None]) & ~locked
+        rows_k = np.flatnonzero(reachable[:, k])
+        iou_k = iou[rows_k, k, None, :]
+        cand = (iou_k >= thr[None, :, None]) & ~locked[rows_k]
         if g_width == 1:
             hit = cand[:, :, 0]
-            locked[:, :, 0] |= hit
-            tp[:, :, k] = hit
+            locked[rows_k, :, 0] |= hit
+            tp[rows_k, :, k] = hit
             continue
-        key = np.where(cand, iou[:, k, None, :], -np.inf)
+        key = np.where(cand, iou_k, -np.inf)
         # highest IoU wins; on equal IoU the later gt window (argsort()[::-1] order)
         choice = g_width - 1 - np.argmax(key[:, :, ::-1], axis=2)
         hit = cand.any(axis=2)
-        tp[:, :, k] = hit
+        tp[rows_k, :, k] = hit
         qi, ti = np.nonzero(hit)
-        locked[qi, ti, choice[qi, ti]] = True
+        locked[rows_k[qi], ti, choice[qi, ti]] = True
     ap = _voc_average_precision(tp, pvalid, gt.counts)
 
     best_iou = iou.max(axis=2)  # (n, K) best gt IoU of each ranked window
