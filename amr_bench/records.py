@@ -250,7 +250,11 @@ def _unknown_field_warnings(
     records: list[Any], lines: list[int], keep: np.ndarray, path: str, spec: RecordSpec
 ) -> list[Problem]:
     known = set(load_schema(spec.schema)["properties"])
-    out = []
+    out: list[Problem] = []
+    present: set[Any] = set()
+    present.update(*(r.keys() for r, k in zip(records, keep) if k))
+    if present <= known:
+        return out
     for i in np.flatnonzero(keep):
         extra = records[i].keys() - known
         for key in sorted(extra, key=str):

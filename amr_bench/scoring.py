@@ -9,11 +9,11 @@ signature naming everything the numbers depend on, and the per-query score matri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from amr_bench import __version__
 from amr_bench.errors import InputError, Problem
@@ -24,6 +24,9 @@ from amr_bench.metrics import (
 )
 from amr_bench.ragged import RaggedWindows
 from amr_bench.validation import ValidationReport, require_valid, validate, validate_records
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_LENGTH_EDGES: tuple[float, ...] = (10.0, 30.0)
 LENGTH_BUCKET_NAMES = ("short", "middle", "long")
@@ -40,7 +43,13 @@ class ScoreResult:
     counts: dict[str, int]
     warnings: list[str]
     signature: dict[str, Any]
-    per_query: pd.DataFrame = field(repr=False)
+    _build_per_query: Callable[[], "pd.DataFrame"] = field(repr=False, compare=False)
+
+    @cached_property
+    def per_query(self) -> "pd.DataFrame":
+        """One row per scored query, in ground-truth order: every per-query score (built on
+        first use, so that scoring alone never pays for pandas)."""
+        return self._build_per_query()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -151,9 +160,13 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
         "ground_truth_sha256": gt.sha256,
         "submission_sha256": sub.sha256,
     }
-    per_query = _per_query_frame(pq, gt, gt_rows, kept_gt, sub.lines, scored)
+    sub_lines = sub.lines
+
+    def build_per_query() -> "pd.DataFrame":
+        return _per_query_frame(pq, gt, gt_rows, kept_gt, sub_lines, scored)
+
     return ScoreResult(brief, full, raw, breakdown, counts, [str(p) for p in report.warnings],
-                       signature, per_query)
+                       signature, build_per_query)
 
 
 def _check_edges(edges: Sequence[float]) -> tuple[float, ...]:
@@ -212,7 +225,9 @@ def _length_breakdown(pq: PerQuery, pred: RaggedWindows, gt_windows: RaggedWindo
 
 
 def _per_query_frame(pq: PerQuery, gt: GroundTruth, gt_rows: np.ndarray, kept_gt: RaggedWindows,
-                     sub_lines: list[int], scored: np.ndarray) -> pd.DataFrame:
+                     sub_lines: list[int], scored: np.ndarray) -> "pd.DataFrame":
+    import pandas as pd
+
     order = np.argsort(gt_rows, kind="stable")  # ground-truth order
     rows = gt_rows[order]
     lengths = kept_gt.end - kept_gt.start
