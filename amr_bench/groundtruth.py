@@ -55,8 +55,7 @@ def load_ground_truth(spec: str | Path) -> GroundTruth:
 
 def ground_truth_from_records(records: list[dict[str, Any]], name: str = "<ground truth>") -> GroundTruth:
     """Build a ground truth from in-memory records (as a dataset loader returns them)."""
-    f = JsonlFile(Path(name), list(records), list(range(1, len(records) + 1)))
-    gt = ground_truth_from_file(f, None)
+    gt = ground_truth_from_file(JsonlFile.from_records(records, name), None)
     if any(p.is_error for p in gt.problems):
         raise InputError(gt.problems, f"the ground truth {name} is invalid")
     return gt
@@ -66,9 +65,7 @@ def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTrut
     name = str(f.path)
     parsed = parse_records(f.records, f.lines, name, GROUND_TRUTH)
     problems = f.problems + parsed.problems
-    kept = [r for r, k in zip(f.records, parsed.keep) if k]
-    lines = [n for n, k in zip(f.lines, parsed.keep) if k]
-    qids = [r["qid"] for r in kept]
+    kept, lines, qids = parsed.records, parsed.lines, parsed.qids
     index: dict[Any, int] = {}
     for row, q in enumerate(qids):
         if q in index:

@@ -32,9 +32,14 @@ class JsonlFile:
     sha256: str = ""
     size: int = 0
 
-    @property
-    def display(self) -> str:
-        return str(self.path)
+    @classmethod
+    def from_records(cls, records: list[Any], name: str) -> "JsonlFile":
+        """In-memory records as if read from a file called ``name`` (line i+1 holds record i);
+        the hash is that of their canonical JSON Lines serialisation."""
+        opts = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
+        data = b"".join(orjson.dumps(r, option=opts) + b"\n" for r in records)
+        return cls(Path(name), list(records), list(range(1, len(records) + 1)), [],
+                   hashlib.sha256(data).hexdigest(), len(data))
 
 
 def read_jsonl(path: str | Path) -> JsonlFile:

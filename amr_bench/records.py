@@ -68,6 +68,12 @@ class ParsedRecords:
     keep: np.ndarray
     windows: RaggedWindows  # windows of the kept records, in record order
     problems: list[Problem]
+    records: list[dict[str, Any]]  # the kept records
+    lines: list[int]  # their line numbers
+
+    @property
+    def qids(self) -> list[Any]:
+        return [r["qid"] for r in self.records]
 
 
 def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordSpec) -> ParsedRecords:
@@ -91,7 +97,9 @@ def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordS
         windows = windows_to_arrays(flat)
     if spec.warn_unknown_fields:
         problems += _unknown_field_warnings(records, lines, keep, path, spec)
-    return ParsedRecords(keep, windows, problems)
+    kept = [r for r, k in zip(records, keep) if k]
+    kept_lines = [n for n, k in zip(lines, keep) if k]
+    return ParsedRecords(keep, windows, problems, kept, kept_lines)
 
 
 class _Flat:

@@ -65,17 +65,14 @@ def validate(submission: str | Path, ground_truth: str | Path | GroundTruth) -> 
 def validate_records(records: list[dict[str, Any]], gt: GroundTruth,
                      name: str = "<submission>") -> ValidationReport:
     """Validate in-memory submission records (what a baseline produces)."""
-    f = JsonlFile(Path(name), list(records), list(range(1, len(records) + 1)))
-    return validate_file(f, gt)
+    return validate_file(JsonlFile.from_records(records, name), gt)
 
 
 def validate_file(f: JsonlFile, gt: GroundTruth) -> ValidationReport:
     name = str(f.path)
     parsed = parse_records(f.records, f.lines, name, SUBMISSION)
     problems = f.problems + parsed.problems
-    kept = [r for r, k in zip(f.records, parsed.keep) if k]
-    lines = [n for n, k in zip(f.lines, parsed.keep) if k]
-    qids = [r["qid"] for r in kept]
+    lines, qids = parsed.lines, parsed.qids
     # qids of lines rejected above: not reported again as missing from the submission
     rejected = [r["qid"] for r, k in zip(f.records, parsed.keep)
                 if not k and type(r) is dict and type(r.get("qid")) in (int, str)]
