@@ -113,6 +113,10 @@ def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str,
             f"integer and string (first: {qids[i]!r} -> {gt.qids[rows[i]]!r}); the official scorer "
             "treats them as different queries and would reject this file", "warning", "qid-type"))
     row_arr = np.array(rows, dtype=np.int64)
+    if len(rows) and (row_arr < 0).all():
+        problems.append(Problem(name, None, f"none of the submission's {len(rows)} qids is in the "
+                                f"ground truth {gt.name}: is this the right --gt split?", "error",
+                                "no-qid-matches"))
     first_line: dict[int, int] = {}
     for i, r in enumerate(rows):
         if r < 0:

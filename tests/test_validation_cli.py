@@ -207,3 +207,18 @@ def test_usage_errors_exit_2(tmp_path, monkeypatch, args, needle):
     assert result.exit_code == 2, result.output
     assert needle in result.output
     assert "Traceback" not in result.output
+
+
+def test_many_problems_of_one_kind_are_summarised_and_all_lists_them(tmp_path):
+    gt = tmp_path / "gt.jsonl"
+    gt.write_text("".join(json.dumps({"qid": i, "query": "q", "duration": 9, "vid": "v",
+                                      "relevant_windows": [[0, 1]]}) + "\n" for i in range(30)))
+    sub = tmp_path / "run.jsonl"
+    sub.write_text("".join(json.dumps({"qid": 100 + i, "pred_relevant_windows": [[0, 1]]}) + "\n" for i in range(30)))
+    result = runner.invoke(app, ["score", str(sub), "--gt", str(gt)])
+    assert result.exit_code == 1
+    assert result.output.count("is not in the ground truth") == 10
+    assert "... and 20 more error(s) of kind 'unknown-qid'" in result.output
+    assert "is this the right --gt split?" in result.output
+    full = runner.invoke(app, ["validate", str(sub), "--gt", str(gt), "--all"])
+    assert full.exit_code == 1 and full.output.count("is not in the ground truth") == 30

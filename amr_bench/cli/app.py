@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import sys
+from collections import defaultdict
 from typing import Any, Callable, TypeVar
 
 import typer
 
-from amr_bench.errors import AmrBenchError, InputError
+from amr_bench.errors import AmrBenchError, InputError, Problem
 
 app = typer.Typer(
     name="amr-bench",
@@ -29,12 +30,21 @@ def err(message: str) -> None:
     print(message, file=sys.stderr)
 
 
-def report_problems(exc: InputError, limit: int | None = None) -> None:
-    shown = exc.problems if limit is None else exc.problems[:limit]
-    for p in shown:
-        err(str(p))
-    if limit is not None and len(exc.problems) > limit:
-        err(f"... and {len(exc.problems) - limit} more")
+PER_KIND_SHOWN = 10
+
+
+def print_problems(problems: list[Problem], limit: int = PER_KIND_SHOWN) -> None:
+    """Every error and warning, at most ``limit`` of each kind, with a count of the rest."""
+    shown: dict[tuple[str, str], int] = defaultdict(int)
+    for p in problems:
+        kind = (p.severity, p.code or p.message)
+        shown[kind] += 1
+        if shown[kind] <= limit:
+            err(str(p))
+    for (severity, code), n in shown.items():
+        if n > limit:
+            err(f"... and {n - limit} more {severity}(s) of kind {code!r} (`amr-bench validate` "
+                "lists them all with --all)")
 
 
 def handles_errors(fn: F) -> F:
@@ -45,7 +55,7 @@ def handles_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
-            report_problems(exc)
+            print_problems(exc.problems)
             err(f"error: {exc}")
             raise typer.Exit(exc.exit_code) from None
         except AmrBenchError as exc:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Optional
 
@@ -11,24 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from amr_bench.cli.app import app, err, handles_errors
-from amr_bench.errors import Problem, UsageError
-
-PER_KIND_SHOWN = 10
-
-
-def print_problems(problems: list[Problem], limit: int = PER_KIND_SHOWN) -> None:
-    """Every error and warning, at most ``limit`` of each kind with a count of the rest."""
-    shown: dict[tuple[str, str], int] = defaultdict(int)
-    for p in problems:
-        kind = (p.severity, p.code or p.message)
-        shown[kind] += 1
-        if shown[kind] <= limit:
-            err(str(p))
-    for (severity, code), n in shown.items():
-        if n > limit:
-            err(f"... and {n - limit} more {severity}(s) of kind {code!r}")
-
+from amr_bench.cli.app import PER_KIND_SHOWN, app, err, handles_errors, print_problems
+from amr_bench.errors import UsageError
 
 def _edges(text: str) -> list[float]:
     try:
@@ -43,12 +26,14 @@ def validate(
     submission: Path = typer.Argument(..., help="Submission JSON Lines file.", exists=True, dir_okay=False),
     gt: str = typer.Option(..., "--gt", help="Ground truth: a file or a bundled DATASET/SPLIT (castella/val)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
+    show_all: bool = typer.Option(False, "--all", help="Every problem, not 10 of each kind."),
 ) -> None:
     """Check a submission against a ground truth; exit 1 if it has errors."""
     from amr_bench.validation import validate as run_validate
 
     report = run_validate(submission, gt)
-    print_problems(report.errors if quiet else report.problems)
+    print_problems(report.errors if quiet else report.problems,
+                   limit=len(report.problems) if show_all else PER_KIND_SHOWN)
     n_lines = len(report.submission.qids)
     if report.ok:
         if not quiet:
