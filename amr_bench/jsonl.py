@@ -117,11 +117,12 @@ def _diagnose(line: bytes, name: str, n: int) -> tuple[Any, Problem | None]:
     except UnicodeDecodeError as exc:
         return None, Problem(
             name, n, f"invalid UTF-8 byte {line[exc.start:exc.start + 1]!r} at byte {exc.start + 1}; "
-            "save the file as UTF-8"
+            "save the file as UTF-8", "error", "invalid-utf8"
         )
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
-        return None, Problem(name, n, f"invalid JSON: {exc.msg} at column {exc.colno}")
+        return None, Problem(name, n, f"invalid JSON: {exc.msg} at column {exc.colno}", "error",
+                             "invalid-json")
     except RecursionError:
-        return None, Problem(name, n, "invalid JSON: nested too deeply")
+        return None, Problem(name, n, "invalid JSON: nested too deeply", "error", "invalid-json")
