@@ -166,13 +166,30 @@ class ProjectionHeads:
     text: nn.Module
 
     @torch.inference_mode()
-    def project(self, head: str, x: np.ndarray | torch.Tensor, chunk: int = 32768) -> torch.Tensor:
-        """Project rows of ``x`` (N, 768) with the ``"audio"`` or ``"text"`` head, L2-normalised."""
+    def project(self, head: str, x: np.ndarray | torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+        """Project rows of ``x`` (N, 768) with the ``"audio"`` or ``"text"`` head, L2-normalised.
+
+        float32 throughout, in chunks of ``chunk`` rows (the intermediates stay small); the
+        residual add is fused into the second matmul (:func:`projection_forward`).
+        """
         module = self.audio if head == "audio" else self.text
         x = torch.as_tensor(np.asarray(x, dtype=np.float32))
-        out = [nn.functional.normalize(module(x[i:i + chunk]), dim=-1)
+        out = [nn.functional.normalize(projection_forward(module, x[i:i + chunk]), dim=-1)
                for i in range(0, len(x), chunk)]
         return torch.cat(out) if out else torch.zeros((0, module.linear1.out_features))
+
+
+def projection_forward(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """msclap's ``Projection.forward`` in evaluation mode, ``LN(e + W2 gelu(e))`` with
+    ``e = W1 x``, as one matmul, one GELU, one ``addmm`` and one layer norm (the same result up
+    to float rounding). Falls back to the module itself for anything but the expected layers."""
+    l1, l2, ln = (getattr(module, n, None) for n in ("linear1", "linear2", "layer_norm"))
+    if (module.training or not isinstance(l1, nn.Linear) or not isinstance(l2, nn.Linear)
+            or not isinstance(ln, nn.LayerNorm) or l1.bias is not None or l2.bias is not None):
+        return module(x)
+    e1 = x @ l1.weight.T
+    z = torch.addmm(e1, nn.functional.gelu(e1), l2.weight.T)
+    return nn.functional.layer_norm(z, ln.normalized_shape, ln.weight, ln.bias, ln.eps)
 
 
 def projection_heads(state: dict[str, torch.Tensor], source: str = "<state dict>") -> ProjectionHeads:

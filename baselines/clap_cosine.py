@@ -10,19 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from baselines.jointproj import VARIANTS, PeakSettings, peak_windows
 from baselines.zeroshot import (
-    SplitData, cosine_curves, curve_lengths, load_audio_bank, load_text_features, require_features,
-    submission_records, unit,
+    SplitData, load_text_features, require_features, split_curves, submission_records, unit,
 )
 
 
 def clap_cosine(data: SplitData, settings: PeakSettings = VARIANTS["s1"]) -> list[dict[str, Any]]:
     require_features(data)
-    bank = load_audio_bank(data)
     text = np.stack([t.mean(axis=0) for t in load_text_features(data)])
-    rows = bank.row()
-    curves = cosine_curves(unit(bank.frames), bank.offsets, unit(text),
-                           np.array([rows[v] for v in data.gt.vids]), curve_lengths(data, bank))
+    curves = split_curves(data, unit(text), lambda chunk: torch.from_numpy(unit(chunk.frames)))
     return submission_records(data.gt, peak_windows(curves, data.gt.durations, settings))

@@ -25,8 +25,8 @@ import torch
 
 from baselines.localise import fwhm_windows, smooth, standardise
 from baselines.zeroshot import (
-    SplitData, cosine_curves, curve_lengths, load_audio_bank, load_text_features, localise_curves,
-    require_features, submission_records,
+    SplitData, load_text_features, localise_curves, require_features, split_curves,
+    submission_records,
 )
 
 
@@ -73,11 +73,7 @@ def jointproj(data: SplitData, heads: Any, settings: PeakSettings = VARIANTS["s1
     replaces the projected text features when given.
     """
     require_features(data, text=text_vectors is None)
-    bank = load_audio_bank(data)
-    audio = heads.project("audio", bank.frames)
     if text_vectors is None:
         text_vectors = heads.project("text", last_token_vectors(load_text_features(data)))
-    rows = bank.row()
-    curves = cosine_curves(audio, bank.offsets, text_vectors,
-                           np.array([rows[v] for v in data.gt.vids]), curve_lengths(data, bank))
+    curves = split_curves(data, text_vectors, lambda chunk: heads.project("audio", chunk.frames))
     return submission_records(data.gt, peak_windows(curves, data.gt.durations, settings))

@@ -63,11 +63,16 @@ def fwhm_windows(curve: np.ndarray, duration: float, rel_height: float = 0.5,
         ends = np.minimum(np.floor(ends + 0.5), _end(n, duration))
     ends = np.maximum(ends, np.minimum(starts + 1.0, _end(n, duration)))
     starts = np.minimum(starts, ends - 1.0).clip(0.0)
-    scores = padded[peaks[order]]
     # Equal ripples on one plateau give the same window: keep its first (highest) copy.
-    _, first = np.unique(np.stack([starts, ends]), axis=1, return_index=True)
-    keep = np.sort(first)[:max_windows]
-    return [[float(starts[i]), float(ends[i]), float(scores[i])] for i in keep]
+    out: list[list[float]] = []
+    seen: set[tuple[float, float]] = set()
+    for s, e, h in zip(starts.tolist(), ends.tolist(), padded[peaks[order]].tolist()):
+        if (s, e) not in seen:
+            seen.add((s, e))
+            out.append([s, e, h])
+            if len(out) == max_windows:
+                break
+    return out
 
 
 def run_windows(curve: np.ndarray, duration: float, threshold: float, median: int = 1,

@@ -32,8 +32,8 @@ import numpy as np
 from amr_bench.errors import UsageError
 from baselines.localise import run_windows
 from baselines.zeroshot import (
-    AudioBank, Curves, SplitData, cosine_curves, curve_lengths, load_audio_bank, load_text_features,
-    localise_curves, require_features, submission_records,
+    AudioBank, Curves, SplitData, load_audio_bank, load_text_features, localise_curves, make_bank,
+    require_features, split_curves, submission_records,
 )
 
 WINDOWS = (1, 4, 7)
@@ -92,20 +92,21 @@ def pooled_window_frames(bank: AudioBank, window: int) -> np.ndarray:
 
 
 def similarity_curves(data: SplitData, heads: Any, window: int,
-                      window_bank: AudioBank | None = None) -> Curves:
+                      window_bank: AudioBank | None = None,
+                      frame_bank: AudioBank | None = None) -> Curves:
     """Cosine of each window embedding with the projected query, per query.
 
     ``window_bank`` holds 768-d window embeddings from raw audio (source "audio"); without it
-    they are pooled from the per-second features (source "pooled-features").
+    they are pooled from the per-second features (source "pooled-features"), read from the
+    feature store or taken from ``frame_bank`` (the split's frames, already read).
     """
-    require_features(data, audio=window_bank is None)
-    bank = load_audio_bank(data) if window_bank is None else window_bank
-    frames = pooled_window_frames(bank, window) if window_bank is None else bank.frames
-    audio = heads.project("audio", frames)
+    require_features(data, audio=window_bank is None and frame_bank is None)
     text = heads.project("text", np.stack([t[-1] for t in load_text_features(data)]))
-    rows = bank.row()
-    return cosine_curves(audio, bank.offsets, text, np.array([rows[v] for v in data.gt.vids]),
-                         curve_lengths(data, bank))
+    if window_bank is not None:
+        return split_curves(data, text, lambda c: heads.project("audio", c.frames),
+                            window_bank.chunks())
+    pooled = lambda c: heads.project("audio", pooled_window_frames(c, window))  # noqa: E731
+    return split_curves(data, text, pooled, frame_bank.chunks() if frame_bank else None)
 
 
 def sliding_windows(curves: Curves, durations: np.ndarray, threshold: float,
@@ -148,9 +149,13 @@ def tune(data: SplitData, heads: Any, metric: str = "R1@0.7", windows: Sequence[
     table: list[dict[str, Any]] = []
     best: tuple[float, SlidingSettings] | None = None
     source = "audio" if window_banks else "pooled-features"
+    frames = None
+    if not window_banks:  # read the frames once for every window
+        require_features(data)
+        frames = load_audio_bank(data)
     for w in windows:
         bank = window_banks.get(w) if window_banks else None
-        curves = similarity_curves(data, heads, w, bank)
+        curves = similarity_curves(data, heads, w, bank, frames)
         levels = np.linspace(0.5, 0.98, n_thresholds)
         for tau in np.unique(np.round(np.quantile(curves.values, levels), 6)):
             for k in medians:
@@ -186,6 +191,4 @@ def audio_window_bank(adapter: Any, data: SplitData, audio_dir: str | Path, wind
         clips = window_clips(read_audio(found[v]), window)
         arrays.append(np.concatenate([adapter.audio_features(clips[i:i + batch_size])
                                       for i in range(0, len(clips), batch_size)]))
-    offsets = np.zeros(len(vids) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(a) for a in arrays])
-    return AudioBank(vids, offsets, np.concatenate(arrays))
+    return make_bank(vids, arrays)
