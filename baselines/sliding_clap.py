@@ -29,11 +29,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from amr_bench.errors import UsageError
+from amr_bench.errors import InputError, Problem, UsageError
 from baselines.localise import run_windows
 from baselines.zeroshot import (
     AudioBank, Curves, SplitData, load_audio_bank, load_text_features, localise_curves, make_bank,
-    require_features, split_curves, submission_records,
+    require_features, split_curves, split_vids, submission_records,
 )
 
 WINDOWS = (1, 4, 7)
@@ -58,14 +58,57 @@ class SlidingSettings:
 
     @classmethod
     def load(cls, path: str | Path) -> SlidingSettings:
+        """Read a settings file; anything wrong in it is an ``InputError`` (``FILE:LINE``)."""
         path = Path(path)
         try:
-            doc = json.loads(path.read_text())
-            if doc.pop("baseline", None) != "sliding-clap":
-                raise ValueError("not a sliding-clap settings file")
-            return cls(**doc)
-        except (OSError, ValueError, TypeError) as exc:
-            raise UsageError(f"{path}: cannot read sliding-clap settings ({exc})") from None
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the settings file {path} ({exc})") from None
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise _bad_settings(path, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")
+        if not isinstance(doc, dict) or doc.get("baseline") != "sliding-clap":
+            raise _bad_settings(path, 1, 'not a sliding-clap settings file (expected '
+                                '"baseline": "sliding-clap"; write one with `amr-bench baseline '
+                                'tune sliding-clap`)')
+        problems = [Problem(str(path), _key_line(text, k), f"{k}: {msg}")
+                    for k, msg in settings_problems(doc)]
+        if problems:
+            raise InputError(problems, f"bad sliding-clap settings file: {path}")
+        return cls(**{k: v for k, v in doc.items() if k != "baseline"})
+
+
+SOURCES = ("pooled-features", "audio")
+
+
+def settings_problems(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(key, message)`` for every unknown key or bad value of a settings document."""
+    out: list[tuple[str, str]] = []
+    known = {f for f in SlidingSettings.__dataclass_fields__} | {"baseline"}
+    out += [(k, "unknown setting") for k in doc if k not in known]
+    window, median, tau = doc.get("window", 7), doc.get("median", 5), doc.get("threshold")
+    if not isinstance(window, int) or isinstance(window, bool) or window < 1:
+        out.append(("window", f"must be a whole number of seconds >= 1, got {window!r}"))
+    if not isinstance(median, int) or isinstance(median, bool) or median < 1 or median % 2 == 0:
+        out.append(("median", f"must be an odd whole number >= 1, got {median!r}"))
+    if tau is not None and (not isinstance(tau, (int, float)) or isinstance(tau, bool)
+                            or not np.isfinite(tau)):
+        out.append(("threshold", f"must be a number or null, got {tau!r}"))
+    if doc.get("source", SOURCES[0]) not in SOURCES:
+        out.append(("source", f"must be one of {', '.join(SOURCES)}, got {doc.get('source')!r}"))
+    if not isinstance(doc.get("tuned_on", {}), dict):
+        out.append(("tuned_on", "must be an object"))
+    return out
+
+
+def _key_line(text: str, key: str) -> int | None:
+    at = text.find(f'"{key}"')
+    return text.count("\n", 0, at) + 1 if at >= 0 else None
+
+
+def _bad_settings(path: Path, line: int | None, message: str) -> InputError:
+    return InputError([Problem(str(path), line, message)], f"bad sliding-clap settings file: {path}")
 
 
 def metric_value(result: Any, metric: str) -> float:
@@ -172,23 +215,50 @@ def tune(data: SplitData, heads: Any, metric: str = "R1@0.7", windows: Sequence[
 
 
 
-def audio_window_bank(adapter: Any, data: SplitData, audio_dir: str | Path, window: int,
-                      batch_size: int = 16) -> AudioBank:
-    """768-d embeddings of the ``window``-second windows (hop 1 s) of each recording of
-    ``data``, from raw audio ``audio_dir/<vid>.<ext>`` through MS-CLAP's audio encoder."""
-    from amr_bench.errors import InputError, Problem
-    from baselines.extract import AUDIO_SUFFIXES, read_audio, window_clips
+def find_audio_files(data: SplitData, audio_dir: str | Path) -> dict[str, Path]:
+    """``{vid: audio_dir/<vid>.<ext>}`` for every recording of ``data`` (checked before any
+    model is loaded): a missing folder is a ``UsageError``, missing or unreadable files (by
+    their headers) one ``InputError`` listing them all."""
+    from baselines.extract import AUDIO_SUFFIXES
 
     audio_dir = Path(audio_dir)
-    vids = list(dict.fromkeys(data.gt.vids))
-    found = {p.stem: p for p in sorted(audio_dir.glob("*")) if p.suffix.lower() in AUDIO_SUFFIXES}
+    if not audio_dir.is_dir():
+        raise UsageError(f"the audio folder {audio_dir} does not exist")
+    found = {p.stem: p for p in sorted(audio_dir.iterdir()) if p.suffix.lower() in AUDIO_SUFFIXES}
+    vids = split_vids(data)
     missing = [v for v in vids if v not in found]
     if missing:
         raise InputError([Problem(str(audio_dir / f"{v}.wav"), None, f"no audio file for vid {v!r}")
                           for v in missing], f"{len(missing)} recording(s) missing in {audio_dir}")
-    arrays = []
+    import soundfile as sf
+
+    unreadable = []
     for v in vids:
-        clips = window_clips(read_audio(found[v]), window)
-        arrays.append(np.concatenate([adapter.audio_features(clips[i:i + batch_size])
-                                      for i in range(0, len(clips), batch_size)]))
-    return make_bank(vids, arrays)
+        try:
+            sf.info(str(found[v]))
+        except Exception as exc:  # noqa: BLE001 - soundfile/libsndfile errors vary
+            unreadable.append(Problem(str(found[v]), None, f"unreadable audio: {exc}"))
+    if unreadable:
+        raise InputError(unreadable, f"{len(unreadable)} audio file(s) unreadable in {audio_dir}")
+    return {v: found[v] for v in vids}
+
+
+def audio_window_banks(adapter: Any, files: dict[str, Path], windows: Sequence[int],
+                       batch_size: int = 16) -> dict[int, AudioBank]:
+    """Per window length: 768-d embeddings of the windows (hop 1 s, centred on each second) of
+    every recording in ``files`` (from :func:`find_audio_files`), through MS-CLAP's audio
+    encoder. Each file is read once; an unreadable one is an ``InputError`` naming it."""
+    from baselines.extract import read_audio, window_clips
+
+    arrays: dict[int, list[np.ndarray]] = {w: [] for w in windows}
+    for vid, path in files.items():
+        try:
+            wave = read_audio(path)
+        except Exception as exc:  # noqa: BLE001 - soundfile/libsndfile errors vary
+            raise InputError([Problem(str(path), None, f"unreadable audio: {exc}")],
+                             f"cannot read the audio of vid {vid!r}") from None
+        for w in windows:
+            clips = window_clips(wave, w)
+            arrays[w].append(np.concatenate([adapter.audio_features(clips[i:i + batch_size])
+                                             for i in range(0, len(clips), batch_size)]))
+    return {w: make_bank(list(files), arrays[w]) for w in windows}

@@ -194,3 +194,108 @@ def test_jointproj_beats_clap_cosine_on_the_simulator(simulated: Path) -> None:
     jp = score_records(jointproj(data, heads), data.gt).raw["R1"]["0.7"]
     cos = score_records(clap_cosine(data), data.gt).raw["R1"]["0.7"]
     assert jp >= 1.5 * cos and jp - cos >= 0.10, (jp, cos)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-recording dataset whose files the error tests may break (copied per test)."""
+    return make_dataset(tmp_path_factory.mktemp("small") / "data", n_rec=2, seed=5)
+
+
+def _copy(src: Path, dst: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(src, dst))
+
+
+def _fails(args: list[str], code: int, *needles: str) -> str:
+    r = runner.invoke(app, args)
+    assert r.exit_code == code, r.output
+    assert "Traceback" not in r.output
+    for needle in needles:
+        assert needle in r.output, r.output
+    return r.output
+
+
+SETTINGS_CASES = [
+    ('{"baseline": "sliding-clap",\n "window": 4,\n', [":3: error: not valid JSON"]),
+    ('{"window": 4}\n', [":1: error: not a sliding-clap settings file"]),
+    ('{"baseline": "sliding-clap",\n "window": 0,\n "median": 4,\n "colour": 1}\n',
+     [":2: error: window: must be a whole number", ":3: error: median: must be an odd",
+      ":4: error: colour: unknown setting"]),
+    ('{"baseline": "sliding-clap", "threshold": "high", "source": "radio"}\n',
+     [":1: error: threshold: must be a number", ":1: error: source: must be one of"]),
+]
+
+
+@pytest.mark.parametrize("content, needles", SETTINGS_CASES)
+def test_bad_settings_file_is_an_input_error_with_lines(small: Path, tmp_path: Path, content: str,
+                                                        needles: list[str]) -> None:
+    path = tmp_path / "bad.settings.json"
+    path.write_text(content)
+    _fails(["baseline", "sliding-clap", "--data", str(small), "--settings", str(path),
+            "--out", str(tmp_path / "o.jsonl")], 1, *[str(path) + n for n in needles])
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_settings_file_errors_through_the_library(tmp_path: Path) -> None:
+    from amr_bench.errors import InputError
+
+    good = SlidingSettings(window=4, threshold=0.2, median=3).save(tmp_path / "s.json")
+    assert SlidingSettings.load(good) == SlidingSettings(window=4, threshold=0.2, median=3)
+    bad = tmp_path / "b.json"
+    bad.write_text(json.dumps({"baseline": "sliding-clap", "median": True}))
+    with pytest.raises(InputError) as e:
+        SlidingSettings.load(bad)
+    assert [p.line for p in e.value.problems] == [1]
+
+
+def test_cli_input_and_usage_errors(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every way the zero-shot commands can be misused or fed bad input: a message naming the
+    file (and line where there is one), exit 1 for bad input, 2 for misuse, no traceback."""
+    from baselines.clap_adapter import WEIGHTS_ENV
+
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    out = str(tmp_path / "o.jsonl")
+    jp = ["baseline", "jointproj", "--out", out]
+    _fails([*jp, "--data", str(tmp_path / "nowhere")], 2, "does not exist")
+    _fails([*jp, "--data", str(small), "--rel-height", "2"], 2)
+    _fails([*jp, "--data", str(small), "--projection", str(tmp_path / "none.npz")], 1,
+           "none.npz", "weights file not found", "huggingface-cli download")
+    no_heads = _copy(small, tmp_path / "no_heads")
+    (no_heads / "clap_projection.npz").unlink()
+    _fails([*jp, "--data", str(no_heads)], 2, "no projection weights", "--clap-weights")
+    _fails(["baseline", "sliding-clap", "--data", str(no_heads), "--threshold", "0.1", "--out", out],
+           2, "no projection weights")
+    _fails(["baseline", "sliding-clap", "--data", str(small), "--settings", str(tmp_path / "s.json"),
+            "--out", out], 2, "does not exist")
+    _fails(["baseline", "sliding-clap", "--data", str(small), "--window", "0", "--out", out], 2)
+    _fails(["baseline", "tune", "sliding-clap", "--data", str(small), "--windows", "0,4"], 2, "--windows")
+    # broken inputs: a corrupt feature file, a bad ground-truth line, a split without windows
+    broken = _copy(small, tmp_path / "broken")
+    (broken / "clap" / "test_rec0.npz").write_bytes(b"not a zip")
+    _fails([*jp, "--data", str(broken)], 1, "test_rec0.npz", "not a readable .npz")
+    _fails(["baseline", "clap-cosine", "--data", str(broken), "--out", out], 1, "test_rec0.npz")
+    lines = (small / "test.jsonl").read_text().splitlines()
+    (broken / "test.jsonl").write_text("\n".join([lines[0], "{not json", *lines[2:]]) + "\n")
+    _fails([*jp, "--data", str(broken)], 1, f"{broken / 'test.jsonl'}:2")
+    bare = [json.loads(x) for x in (small / "val.jsonl").read_text().splitlines()]
+    (broken / "val.jsonl").write_text("".join(
+        json.dumps({k: v for k, v in x.items() if k != "relevant_windows"}) + "\n" for x in bare))
+    _fails(["baseline", "tune", "sliding-clap", "--data", str(broken)], 2, "no relevant_windows")
+    assert not Path(out).exists()
+
+
+def test_features_extract_errors_before_any_model(tmp_path: Path) -> None:
+    _fails(["features", "extract", "--out", str(tmp_path / "o")], 2, "give an audio folder")
+    _fails(["features", "extract", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")], 2,
+           "does not exist")
+    (tmp_path / "empty").mkdir()
+    _fails(["features", "extract", str(tmp_path / "empty"), "--out", str(tmp_path / "o")], 2,
+           "no audio files")
+    q = tmp_path / "q.jsonl"
+    q.write_text('{"qid": 1, "query": "a dog"}\n{"qid": 2}\n')
+    _fails(["features", "extract", "--queries", str(q), "--out", str(tmp_path / "o")], 1, f"{q}:2")
+    q.write_text('{"qid": 1, "query": "a dog"}\n')
+    _fails(["features", "extract", "--queries", str(q), "--out", str(tmp_path / "o"),
+            "--random-weights"], 2, "--text-model")

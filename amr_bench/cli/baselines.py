@@ -116,7 +116,7 @@ def baseline_jointproj(
     from dataclasses import replace
 
     from baselines.jointproj import VARIANTS, jointproj
-    from baselines.zeroshot import load_split_data
+    from baselines.zeroshot import load_split_data, require_features
 
     if variant not in VARIANTS:
         raise UsageError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -126,6 +126,7 @@ def baseline_jointproj(
     if rel_height is not None:
         settings = replace(settings, rel_height=rel_height)
     ds = load_split_data(data, split)
+    require_features(ds, text=not reencode_text)  # before loading any model
     text_vectors = None
     if reencode_text:
         adapter = _model(clap_weights, text_model, False)
@@ -163,10 +164,11 @@ def _window_banks(audio_dir: Optional[Path], ds: Any, windows: list[int], weight
     """``(adapter, {window: bank})`` from raw audio, or ``(None, None)`` without --audio-dir."""
     if audio_dir is None:
         return None, None
-    from baselines.sliding_clap import audio_window_bank
+    from baselines.sliding_clap import audio_window_banks, find_audio_files
 
+    files = find_audio_files(ds, audio_dir)
     adapter = _model(weights, text_model, random_weights)
-    return adapter, {w: audio_window_bank(adapter, ds, audio_dir, w) for w in windows}
+    return adapter, audio_window_banks(adapter, files, windows)
 
 
 @baseline_app.command("sliding-clap")
@@ -176,7 +178,7 @@ def baseline_sliding_clap(
     split: str = typer.Option("test", "--split"),
     out: Path = typer.Option(..., "--out", help="Submission file to write."),
     settings: Optional[Path] = typer.Option(None, "--settings", help="Settings from `baseline tune sliding-clap` (default DATA/sliding-clap.settings.json)."),
-    window: Optional[int] = typer.Option(None, "--window", help="Window length in seconds (1, 4, 7...)."),
+    window: Optional[int] = typer.Option(None, "--window", min=1, help="Window length in seconds (1, 4, 7...)."),
     threshold: Optional[float] = typer.Option(None, "--threshold", help="Cosine threshold (overrides the settings file)."),
     median: Optional[int] = typer.Option(None, "--median-filter", min=1, help="Median filter length (odd)."),
     audio_dir: Optional[Path] = typer.Option(None, "--audio-dir", help="Raw audio (vid.<ext>): embed windows with the audio encoder instead of pooling features."),
@@ -187,7 +189,7 @@ def baseline_sliding_clap(
 ) -> None:
     """Sliding-window CLAP: threshold + median filter, moments = runs (seed 001)."""
     from baselines.sliding_clap import SlidingSettings, sliding_clap
-    from baselines.zeroshot import load_split_data
+    from baselines.zeroshot import load_split_data, require_features
 
     path = _settings_path(data, settings)
     if path.is_file():
@@ -203,6 +205,7 @@ def baseline_sliding_clap(
     if chosen.median % 2 == 0:
         raise UsageError(f"--median-filter must be odd, got {chosen.median}")
     ds = load_split_data(data, split)
+    require_features(ds, audio=audio_dir is None)  # before loading any model
     adapter, banks = _window_banks(audio_dir, ds, [chosen.window], clap_weights, text_model,
                                    random_weights)
     heads = adapter.heads if adapter else _heads(data, projection, clap_weights)
@@ -229,13 +232,16 @@ def tune_sliding_clap(
 ) -> None:
     """Grid-search window, threshold and median filter on a split by a declared metric."""
     from baselines.sliding_clap import tune
-    from baselines.zeroshot import load_split_data
+    from baselines.zeroshot import load_split_data, require_features
 
     try:
         window_list = [int(w) for w in windows.split(",") if w.strip()]
     except ValueError:
-        raise UsageError(f"--windows takes comma-separated seconds like 1,4,7; got {windows!r}") from None
+        window_list = []
+    if not window_list or min(window_list) < 1:
+        raise UsageError(f"--windows takes comma-separated seconds >= 1 like 1,4,7; got {windows!r}")
     ds = load_split_data(data, split)
+    require_features(ds, audio=audio_dir is None)  # before loading any model
     adapter, banks = _window_banks(audio_dir, ds, window_list, clap_weights, text_model,
                                    random_weights)
     heads = adapter.heads if adapter else _heads(data, projection, clap_weights)
