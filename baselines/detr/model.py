@@ -136,22 +136,56 @@ class EncoderLayer(nn.Module):
         return self.ffn(self.norm(x + self.drop(out)))
 
 
+class ConditionalCrossAttention(nn.Module):
+    """Conditional-DETR / DAB-DETR cross-attention: per head, the query is [content; positional]
+    and the key is [content; position of the frame], so attention can look at a place (near the
+    anchor) and at a kind of content separately; values are content only."""
+
+    def __init__(self, d: int, heads: int, dropout: float) -> None:
+        super().__init__()
+        self.heads, self.dropout = heads, dropout
+        self.q_content, self.q_pos = nn.Linear(d, d), nn.Linear(d, d)
+        self.q_sine = nn.Linear(d, d)
+        self.k_content, self.k_pos = nn.Linear(d, d), nn.Linear(d, d)
+        self.v = nn.Linear(d, d)
+        self.out = nn.Linear(d, d)
+
+    def split(self, x: Tensor) -> Tensor:
+        b, n, d = x.shape
+        return x.view(b, n, self.heads, d // self.heads).transpose(1, 2)
+
+    def forward(self, tgt: Tensor, query_pos: Tensor | None, query_sine: Tensor, memory: Tensor,
+                memory_pos: Tensor, mask: Tensor) -> Tensor:
+        q = self.q_content(tgt)
+        k = self.k_content(memory)
+        if query_pos is not None:  # first layer (DAB-DETR): positional query also added
+            q = q + self.q_pos(query_pos)
+            k = k + self.k_pos(memory_pos)
+        q = torch.cat([self.split(q), self.split(self.q_sine(query_sine))], -1)
+        k = torch.cat([self.split(k), self.split(self.k_pos(memory_pos))], -1)
+        v = self.split(self.v(memory))
+        attn_mask = mask[:, None, None, :]
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                             dropout_p=self.dropout if self.training else 0.0)
+        b, _, n, _ = out.shape
+        return self.out(out.transpose(1, 2).reshape(b, n, -1))
+
+
 class DecoderLayer(nn.Module):
     def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
         super().__init__()
         self.self_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
-        self.cross_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.cross_attn = ConditionalCrossAttention(d, heads, dropout)
         self.drop1, self.drop2 = nn.Dropout(dropout), nn.Dropout(dropout)
         self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.ffn = FeedForward(d, ffn, dropout)
 
-    def forward(self, tgt: Tensor, query_pos: Tensor, memory: Tensor, memory_pos: Tensor, mask: Tensor) -> Tensor:
+    def forward(self, tgt: Tensor, query_pos: Tensor, query_sine: Tensor, memory: Tensor, memory_pos: Tensor,
+                mask: Tensor, first: bool) -> Tensor:
         q = tgt + query_pos
         out, _ = self.self_attn(q, q, tgt, need_weights=False)
         tgt = self.norm1(tgt + self.drop1(out))
-        out, _ = self.cross_attn(
-            tgt + query_pos, memory + memory_pos, memory, key_padding_mask=~mask, need_weights=False
-        )
+        out = self.cross_attn(tgt, query_pos if first else None, query_sine, memory, memory_pos, mask)
         tgt = self.norm2(tgt + self.drop2(out))
         return self.ffn(tgt)
 
@@ -204,6 +238,8 @@ class MomentDetr(nn.Module):
         anchors = torch.stack([torch.linspace(0.05, 0.95, cfg.queries), torch.full((cfg.queries,), 0.2)], -1)
         self.anchors = nn.Parameter(inverse_sigmoid(anchors))  # learned (center, width) logits
         self.anchor_pos = MLP(d, d, d, 2)
+        self.query_scale = MLP(d, d, d, 2)
+        self.width_head = MLP(d, d, 1, 2)
         self.class_head = nn.Linear(d, 2)
         self.span_head = MLP(d, d, 2, 3)
         nn.init.zeros_(self.span_head.layers[-1].weight)
@@ -257,12 +293,18 @@ class MomentDetr(nn.Module):
         b = audio.shape[0]
         ref = torch.sigmoid(self.anchors).unsqueeze(0).expand(b, -1, -1)
         tgt = memory.new_zeros(b, self.cfg.queries, self.cfg.hidden)
+        # the decoder reads the frames only (the global token feeds the saliency head)
+        frames, frame_pos, frame_mask = memory[:, 1:], mem_pos[:, 1:], mem_mask[:, 1:]
+        half = self.cfg.hidden // 2
         layers: list[tuple[Tensor, Tensor]] = []
-        for layer in self.decoder:
-            query_pos = self.anchor_pos(
-                torch.cat([sine_embedding(ref[..., 0], self.cfg.hidden // 2), sine_embedding(ref[..., 1], self.cfg.hidden // 2)], -1).to(tgt.dtype)
-            )
-            tgt = layer(tgt, query_pos, memory, mem_pos, mem_mask)
+        for i, layer in enumerate(self.decoder):
+            sine = torch.cat([sine_embedding(ref[..., 0], half), sine_embedding(ref[..., 1], half)], -1).to(tgt.dtype)
+            query_pos = self.anchor_pos(sine)
+            # conditional spatial query: scaled by the content (after the first layer), then
+            # sharpened by (predicted reference width / anchor width) (DAB-DETR's modulated attention)
+            query_sine = sine if i == 0 else sine * self.query_scale(tgt)
+            query_sine = query_sine * (torch.sigmoid(self.width_head(tgt)) / ref[..., 1:].clamp(min=1e-3))
+            tgt = layer(tgt, query_pos, query_sine, frames, frame_pos, frame_mask, first=i == 0)
             spans = torch.sigmoid(self.span_head(tgt) + inverse_sigmoid(ref))
             layers.append((self.class_head(tgt), spans))
             ref = spans.detach()
