@@ -112,3 +112,11 @@ def test_check_missing_key_and_bad_files(tmp_path):
     assert r.exit_code == 1 and "file not found" in r.output
     r = runner.invoke(app, ["check", m, "--expect", str(exp), "--key", "no.such"])
     assert r.exit_code == 1 and f"{exp}: error: no numeric value 'no.such'" in r.output
+
+
+def test_score_can_write_the_json_to_stdout():
+    r = runner.invoke(app, ["score", PREDS, "--gt", "castella/val", "-o", "-"])
+    assert r.exit_code == 0
+    start = r.stdout.index("{")
+    doc = json.loads(r.stdout[start:])
+    assert doc["brief"]["MR-full-R1@0.7"] == 16.19 and "Breakdown" not in r.stdout

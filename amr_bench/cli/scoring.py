@@ -48,7 +48,8 @@ def validate(
 def score(
     submission: Path = typer.Argument(..., help="Submission JSON Lines file.", exists=True, dir_okay=False),
     gt: str = typer.Option(..., "--gt", help="Ground truth: a file or a bundled DATASET/SPLIT (castella/val)."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the metrics JSON here."),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="Write the metrics JSON here ('-': to stdout, no table)."),
     per_query: Optional[Path] = typer.Option(None, "--per-query", help="Write per-query scores (CSV) here."),
     length_edges: str = typer.Option("10,30", help="Moment-length bucket edges in seconds."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table; warnings count only."),
@@ -57,7 +58,10 @@ def score(
     from amr_bench.scoring import score as run_score
 
     result = run_score(submission, gt, _edges(length_edges))
-    if output:
+    to_stdout = output is not None and str(output) == "-"
+    if to_stdout:
+        print(json.dumps(result.to_dict(), indent=2))
+    elif output:
         output.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
     if per_query:
         result.per_query.to_csv(per_query, index=False, float_format="%.10g")
@@ -69,7 +73,7 @@ def score(
                 err(w)
             if len(result.warnings) > PER_KIND_SHOWN:
                 err(f"... and {len(result.warnings) - PER_KIND_SHOWN} more warning(s) (in --output)")
-    if not quiet:
+    if not quiet and not to_stdout:
         _print_result(result)
 
 
