@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_LENGTH_EDGES: tuple[float, ...] = (10.0, 30.0)
+WARNINGS_PER_KIND = 20
 LENGTH_BUCKET_NAMES = ("short", "middle", "long")
 
 
@@ -165,8 +166,24 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     def build_per_query() -> "pd.DataFrame":
         return _per_query_frame(pq, gt, gt_rows, kept_gt, sub_lines, scored)
 
-    return ScoreResult(brief, full, raw, breakdown, counts, [str(p) for p in report.warnings],
+    return ScoreResult(brief, full, raw, breakdown, counts, summarise_warnings(report.warnings),
                        signature, build_per_query)
+
+
+def summarise_warnings(warnings: list[Problem], per_kind: int = WARNINGS_PER_KIND) -> list[str]:
+    """The first ``per_kind`` warnings of each kind, then one line counting the rest of that kind
+    (``amr-bench validate --all`` lists every one)."""
+    out: list[str] = []
+    seen: dict[str, int] = {}
+    for p in warnings:
+        kind = p.code or p.message
+        seen[kind] = seen.get(kind, 0) + 1
+        if seen[kind] <= per_kind:
+            out.append(str(p))
+    for kind, n in seen.items():
+        if n > per_kind:
+            out.append(f"... and {n - per_kind} more warning(s) of kind {kind!r}")
+    return out
 
 
 def _check_edges(edges: Sequence[float]) -> tuple[float, ...]:

@@ -120,3 +120,11 @@ def test_score_can_write_the_json_to_stdout():
     start = r.stdout.index("{")
     doc = json.loads(r.stdout[start:])
     assert doc["brief"]["MR-full-R1@0.7"] == 16.19 and "Breakdown" not in r.stdout
+
+
+def test_result_warnings_are_summarised_per_kind():
+    gt = [{"qid": i, "query": "q", "duration": 20, "vid": "v", "relevant_windows": [[0, 5]]} for i in range(30)]
+    sub = [{"qid": i, "pred_relevant_windows": [[0, 5]] * 11} for i in range(30)]
+    result = score_records(sub, gt)
+    assert len([w for w in result.warnings if "only the first 10" in w]) == 20
+    assert result.warnings[-1] == "... and 10 more warning(s) of kind 'too-many-windows'"
