@@ -8,7 +8,8 @@ its centre is ``i + 0.5`` s. A run of samples ``a .. b`` is the window ``[a, b +
   full width at half maximum), ranked by peak height. The curve is padded with its minimum on
   both sides so a maximum at the first or last second is a peak too.
 * :func:`run_windows` (sliding-window CLAP): binarise at a threshold, median-filter the binary
-  sequence, every run of ones is a window scored by the mean similarity inside it.
+  sequence, every run of ones is a window scored by the mean similarity inside it;
+  :func:`run_windows_block` does the same for many curves of one length at once.
 """
 
 from __future__ import annotations
@@ -82,23 +83,39 @@ def run_windows(curve: np.ndarray, duration: float, threshold: float, median: in
     Each run ``a .. b`` is ``[a, b + 1]`` s with score = mean of the curve over the run; best
     first. If no sample passes, the single best second is returned (a submission needs a window).
     """
-    y = np.asarray(curve, dtype=np.float64)
-    if len(y) == 0:
+    if len(curve) == 0:
         return []
+    return run_windows_block(np.asarray(curve)[None], np.array([duration]), threshold, median,
+                             max_windows)[0]
+
+
+def run_windows_block(curves: np.ndarray, durations: np.ndarray, threshold: float,
+                      median: int = 1, max_windows: int = MAX_WINDOWS) -> list[list[list[float]]]:
+    """:func:`run_windows` for every row of ``curves`` (Q, n) at once (no loop over rows)."""
+    y = np.asarray(curves, dtype=np.float64)
+    n_rows, n = y.shape
     on = y >= threshold
     if median > 1:
-        on = median_filter(on.astype(np.uint8), size=median, mode="constant", cval=0).astype(bool)
-    edges = np.diff(np.concatenate(([0], on.astype(np.int8), [0])))
-    starts = np.flatnonzero(edges == 1)
-    ends = np.flatnonzero(edges == -1)  # exclusive
-    if len(starts) == 0:
-        i = int(np.argmax(y))
-        return [[float(i), _end(i + 1, duration), float(y[i])]]
-    csum = np.concatenate(([0.0], np.cumsum(y)))
-    scores = (csum[ends] - csum[starts]) / (ends - starts)
-    order = np.argsort(-scores, kind="stable")[:max_windows]
-    end_cap = _end(len(y), duration)
-    return [[float(starts[i]), float(min(ends[i], end_cap)), float(scores[i])] for i in order]
+        on = median_filter(on.astype(np.uint8), size=(1, median), mode="constant", cval=0).astype(bool)
+    edges = np.diff(np.pad(on.astype(np.int8), ((0, 0), (1, 1))), axis=1)
+    row, starts = np.nonzero(edges == 1)  # row-major: runs in order within each row
+    _, ends = np.nonzero(edges == -1)  # exclusive, paired with starts
+    csum = np.zeros((n_rows, n + 1))
+    np.cumsum(y, axis=1, out=csum[:, 1:])
+    scores = (csum[row, ends] - csum[row, starts]) / (ends - starts)
+    d = np.asarray(durations, dtype=np.float64)
+    end_cap = np.where(d > 0, np.minimum(n, d), n)
+    order = np.lexsort((-scores, row))  # stable: equal scores keep time order
+    row, starts, ends, scores = row[order], starts[order], ends[order], scores[order]
+    first = np.searchsorted(row, np.arange(n_rows))
+    keep = np.arange(len(row)) - first[row] < max_windows
+    table = np.stack([starts, np.minimum(ends, end_cap[row]), scores], axis=1)[keep]
+    bounds = np.searchsorted(row[keep], np.arange(n_rows + 1))
+    out = [table[bounds[i]:bounds[i + 1]].tolist() for i in range(n_rows)]
+    for i in np.flatnonzero(np.diff(bounds) == 0):  # nothing passed: the single best second
+        j = int(np.argmax(y[i]))
+        out[i] = [[float(j), _end(j + 1, float(d[i])), float(y[i, j])]]
+    return out
 
 
 def _end(n_frames: int, duration: float) -> float:

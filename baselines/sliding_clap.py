@@ -30,9 +30,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from amr_bench.errors import InputError, Problem, UsageError
-from baselines.localise import run_windows
+from baselines.localise import run_windows_block
 from baselines.zeroshot import (
-    AudioBank, Curves, SplitData, load_audio_bank, load_text_features, localise_curves, make_bank,
+    AudioBank, Curves, SplitData, load_audio_bank, load_text_features, localise_blocks, make_bank,
     require_features, split_curves, split_vids, submission_records,
 )
 
@@ -154,8 +154,8 @@ def similarity_curves(data: SplitData, heads: Any, window: int,
 
 def sliding_windows(curves: Curves, durations: np.ndarray, threshold: float,
                     median: int) -> list[list[list[float]]]:
-    return localise_curves(curves, durations, lambda b: b,
-                           lambda c, d: run_windows(c, d, threshold, median))
+    return localise_blocks(curves, durations,
+                           lambda block, durs: run_windows_block(block, durs, threshold, median))
 
 
 def sliding_clap(data: SplitData, heads: Any, settings: SlidingSettings,

@@ -291,14 +291,23 @@ def localise_curves(curves: Curves, durations: np.ndarray,
                     localise: Callable[[np.ndarray, float], list[list[float]]]) -> list[list[list[float]]]:
     """``prepare`` runs vectorised on all curves of one length at once (standardise, smooth);
     ``localise`` runs per query (peak finding), returning its ``[start, end, score]`` windows."""
+    return localise_blocks(curves, durations, lambda block, durs: [
+        localise(row, float(d)) for row, d in zip(prepare(block), durs)])
+
+
+def localise_blocks(curves: Curves, durations: np.ndarray,
+                    localise: Callable[[np.ndarray, np.ndarray], list[list[list[float]]]]
+                    ) -> list[list[list[float]]]:
+    """``localise(block, durations)`` on all curves of one length at once (a (Q, n) block),
+    returning each row's windows; the result is in query order."""
     lengths = curves.lengths()
+    durations = np.asarray(durations, dtype=np.float64)
     out: list[list[list[float]]] = [[] for _ in range(len(curves))]
     for n in np.unique(lengths):
         idx = np.flatnonzero(lengths == n)
         block = curves.values[curves.offsets[idx][:, None] + np.arange(n)]
-        block = prepare(block)
-        for row, q in enumerate(idx):
-            out[q] = localise(block[row], float(durations[q]))
+        for q, windows in zip(idx, localise(block, durations[idx])):
+            out[q] = windows
     return out
 
 

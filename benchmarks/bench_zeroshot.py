@@ -74,6 +74,15 @@ def bench_jointproj(root: Path, recordings: int, seconds: int, repeat: int) -> N
         label = "cold: first read of the npz files" if i == 0 else "warm page cache"
         print(f"  run {i + 1} ({label}): {total:.2f} s -> {total / hours:.3f} s per hour of audio "
               f"[{'MET' if total < 10 else 'MISSED'}]   ({before} before, {load_average()} after)")
+    from dataclasses import replace
+
+    import torch
+
+    t0 = time.perf_counter()
+    jointproj(data, replace(heads, matmul_dtype=torch.bfloat16), VARIANTS["s1"])
+    total = time.perf_counter() - t0
+    print(f"  with --bf16 (bfloat16 matmuls, not bit-identical; warm): {total:.2f} s -> "
+          f"{total / hours:.3f} s per hour of audio   ({load_average()})")
     # the parts (files are now in the page cache)
     t = time.perf_counter()
     chunks = list(iter_audio_chunks(data))

@@ -103,3 +103,14 @@ def test_run_windows_are_valid_submissions(y: np.ndarray, tau: float, k: int) ->
         assert 0 <= s < e <= len(y)
         assert y[int(s):int(e)].min() - 1e-12 <= score <= y[int(s):int(e)].max() + 1e-12
     assert [w[2] for w in wins] == sorted((w[2] for w in wins), reverse=True)
+
+
+@given(arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 30)), elements=st.floats(-1, 1)),
+       st.floats(-1, 1), st.sampled_from([1, 3, 5]), st.integers(1, 10))
+def test_run_windows_block_rows_are_independent(block: np.ndarray, tau: float, k: int, cap: int) -> None:
+    from baselines.localise import run_windows_block
+
+    durations = np.linspace(0.5, block.shape[1], block.shape[0])
+    rows = run_windows_block(block, durations, tau, k, max_windows=cap)
+    assert rows == [run_windows(r, d, tau, k, max_windows=cap) for r, d in zip(block, durations)]
+    assert all(1 <= len(w) <= cap for w in rows)

@@ -131,6 +131,14 @@ def test_cli_runs_every_baseline_and_tune(tiny: Path, tmp_path: Path) -> None:
     assert "R1@0.7" in r.stdout
     r = runner.invoke(app, ["score", str(out), "--gt", str(tiny / "test.jsonl")])
     assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["baseline", "jointproj", "--data", str(tiny), "--out", str(tmp_path / "b.jsonl"),
+                            "--variant", "s2", "--bf16"])
+    assert r.exit_code == 0, r.output
+    assert "matmuls in bfloat16" in r.output
+    data = load_split_data(tiny, "test")
+    exact, fast = (score_records([json.loads(x) for x in p.read_text().splitlines()], data.gt).raw["R1"]["0.5"]
+                   for p in (out, tmp_path / "b.jsonl"))
+    assert abs(exact - fast) <= 0.1 and fast >= 0.75
     r = runner.invoke(app, ["baseline", "clap-cosine", "--data", str(tiny), "--out", str(tmp_path / "c.jsonl")])
     assert r.exit_code == 0, r.output
     settings = tmp_path / "sw.json"

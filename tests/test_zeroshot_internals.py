@@ -142,3 +142,21 @@ def test_fused_projection_equals_msclaps_forward(tmp_path: Path) -> None:
         torch.testing.assert_close(a, heads.audio(x))
     finally:
         heads.audio.eval()
+
+
+def test_bfloat16_matmuls_are_close_to_float32(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    rng = np.random.default_rng(3)
+    state = {f"{side}.projection.{k}": v for side in ("audio_encoder", "caption_encoder") for k, v in {
+        "linear1.weight": rng.normal(0, 0.04, (1024, 768)).astype(np.float32),
+        "linear2.weight": rng.normal(0, 0.03, (1024, 1024)).astype(np.float32),
+        "layer_norm.weight": np.ones(1024, np.float32), "layer_norm.bias": np.zeros(1024, np.float32)}.items()}
+    write_npz(tmp_path / "p.npz", state)
+    heads = load_projection_heads(tmp_path / "p.npz")
+    x = rng.normal(size=(64, 768)).astype(np.float32)
+    exact = heads.project("audio", x)
+    fast = replace(heads, matmul_dtype=torch.bfloat16).project("audio", x)
+    assert fast.dtype == torch.float32
+    cos = (exact * fast).sum(-1)
+    assert float(cos.min()) > 0.999 and not torch.equal(exact, fast)
