@@ -1,34 +1,58 @@
-"""The paper's central claim on a small simulated benchmark: a briefly trained AM-DETR beats
-clip-level retrieval (clap-cosine: raw 768-d frame/text cosine, peak/FWHM) on R1@0.7."""
+"""The paper's central claim on a small simulated benchmark: briefly trained AM-DETR and LCS-DETR
+beat clip-level retrieval (clap-cosine: raw 768-d frame/text cosine, peak/FWHM) on R1@0.7.
+
+Not one lucky seed: every seed must beat clap-cosine by 10 points and their mean by 15 (measured
+with the tiny configuration below: AM-DETR test R1@0.7 37.5 / 48.6 / 37.5 for seeds 0 / 1 / 2,
+LCS-DETR 50.0 / 50.0 / 41.7, clap-cosine 15.3). Before the conditional cross-attention decoder the
+same budget gave 13 ± 6, below a constant window.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
+SEEDS = (0, 1)
+TINY = {
+    "model.hidden": 32, "model.ffn": 64, "model.heads": 4, "model.t2a_layers": 1, "model.encoder_layers": 1,
+    "model.decoder_layers": 2, "model.dropout": 0.0, "model.input_dropout": 0.0,
+    "train.epochs": 6, "train.lr": 1e-3, "train.batch_size": 8, "train.patience": 0, "train.schedule": "constant",
+}
 
-@pytest.mark.slow
-def test_tiny_am_detr_beats_clap_cosine_on_r1_at_0_7(tmp_path: Path) -> None:
+
+@pytest.fixture(scope="session")
+def small_benchmark(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, float]:
+    """300 simulated Clotho-Moment-style recordings and clap-cosine's test R1@0.7 on them."""
     from amr_bench.datasets.simulate import simulate
     from amr_bench.scoring import score_records
     from baselines.clap_cosine import clap_cosine
-    from baselines.detr.config import for_model
-    from baselines.detr.train import train_run
     from baselines.zeroshot import load_split_data
 
-    torch.set_num_threads(1)
-    data = tmp_path / "sim"
+    data = tmp_path_factory.mktemp("detr-sim") / "sim"
     simulate(data, recordings=300, seed=0, style="clotho-moment")
-    cfg = for_model("am-detr").override({
-        "model.hidden": 32, "model.ffn": 64, "model.heads": 4, "model.t2a_layers": 1, "model.encoder_layers": 1,
-        "model.decoder_layers": 2, "model.input_dropout": 0.1, "train.epochs": 10, "train.lr": 1e-3,
-        "train.batch_size": 16, "train.patience": 0,
-    })
-    result = train_run(cfg, data, tmp_path / "run", progress=False)
-    assert result.test_metrics is not None
     split = load_split_data(data, "test")
-    zero_shot = score_records(clap_cosine(split), split.gt).raw["R1"]["0.7"]
-    assert result.test_metrics["R1@0.7"] > zero_shot, (result.test_metrics["R1@0.7"], zero_shot)
+    return data, float(score_records(clap_cosine(split), split.gt).raw["R1"]["0.7"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["am-detr", "lcs-detr"])
+def test_tiny_detr_beats_clap_cosine_on_r1_at_0_7_over_seeds(
+    model: str, small_benchmark: tuple[Path, float], tmp_path: Path
+) -> None:
+    from baselines.detr.config import for_model
+    from baselines.detr.train import train_run
+
+    torch.set_num_threads(1)
+    data, zero_shot = small_benchmark
+    scores = []
+    for seed in SEEDS:
+        cfg = for_model(model).override({**TINY, "train.seed": seed})
+        result = train_run(cfg, data, tmp_path / f"seed-{seed}", progress=False)
+        assert result.test_metrics is not None
+        scores.append(result.test_metrics["R1@0.7"])
+    assert min(scores) > zero_shot + 0.10, (model, scores, zero_shot)
+    assert np.mean(scores) > zero_shot + 0.15, (model, scores, zero_shot)
