@@ -141,10 +141,12 @@ class ConditionalCrossAttention(nn.Module):
     and the key is [content; position of the frame], so attention can look at a place (near the
     anchor) and at a kind of content separately; values are content only."""
 
-    def __init__(self, d: int, heads: int, dropout: float) -> None:
+    def __init__(self, d: int, heads: int, dropout: float, first: bool) -> None:
         super().__init__()
         self.heads, self.dropout = heads, dropout
-        self.q_content, self.q_pos = nn.Linear(d, d), nn.Linear(d, d)
+        self.q_content = nn.Linear(d, d)
+        # the positional query is added to the content query in the first layer only (DAB-DETR)
+        self.q_pos = nn.Linear(d, d) if first else None
         self.q_sine = nn.Linear(d, d)
         self.k_content, self.k_pos = nn.Linear(d, d), nn.Linear(d, d)
         self.v = nn.Linear(d, d)
@@ -154,11 +156,11 @@ class ConditionalCrossAttention(nn.Module):
         b, n, d = x.shape
         return x.view(b, n, self.heads, d // self.heads).transpose(1, 2)
 
-    def forward(self, tgt: Tensor, query_pos: Tensor | None, query_sine: Tensor, memory: Tensor,
+    def forward(self, tgt: Tensor, query_pos: Tensor, query_sine: Tensor, memory: Tensor,
                 memory_pos: Tensor, mask: Tensor) -> Tensor:
         q = self.q_content(tgt)
         k = self.k_content(memory)
-        if query_pos is not None:  # first layer (DAB-DETR): positional query also added
+        if self.q_pos is not None:
             q = q + self.q_pos(query_pos)
             k = k + self.k_pos(memory_pos)
         q = torch.cat([self.split(q), self.split(self.q_sine(query_sine))], -1)
@@ -172,20 +174,20 @@ class ConditionalCrossAttention(nn.Module):
 
 
 class DecoderLayer(nn.Module):
-    def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
+    def __init__(self, d: int, heads: int, ffn: int, dropout: float, first: bool) -> None:
         super().__init__()
         self.self_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
-        self.cross_attn = ConditionalCrossAttention(d, heads, dropout)
+        self.cross_attn = ConditionalCrossAttention(d, heads, dropout, first)
         self.drop1, self.drop2 = nn.Dropout(dropout), nn.Dropout(dropout)
         self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.ffn = FeedForward(d, ffn, dropout)
 
     def forward(self, tgt: Tensor, query_pos: Tensor, query_sine: Tensor, memory: Tensor, memory_pos: Tensor,
-                mask: Tensor, first: bool) -> Tensor:
+                mask: Tensor) -> Tensor:
         q = tgt + query_pos
         out, _ = self.self_attn(q, q, tgt, need_weights=False)
         tgt = self.norm1(tgt + self.drop1(out))
-        out = self.cross_attn(tgt, query_pos if first else None, query_sine, memory, memory_pos, mask)
+        out = self.cross_attn(tgt, query_pos, query_sine, memory, memory_pos, mask)
         tgt = self.norm2(tgt + self.drop2(out))
         return self.ffn(tgt)
 
@@ -232,7 +234,7 @@ class MomentDetr(nn.Module):
         self.text_proj = input_projection(cfg.text_dim, d, cfg.input_layers, cfg.input_dropout)
         self.t2a = nn.ModuleList(TextToAudioLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.t2a_layers))
         self.encoder = nn.ModuleList(EncoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.encoder_layers))
-        self.decoder = nn.ModuleList(DecoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.decoder_layers))
+        self.decoder = nn.ModuleList(DecoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout, i == 0) for i in range(cfg.decoder_layers))
         self.global_token = nn.Parameter(torch.randn(d) * 0.02)
         self.global_pos = nn.Parameter(torch.randn(d) * 0.02)
         anchors = torch.stack([torch.linspace(0.05, 0.95, cfg.queries), torch.full((cfg.queries,), 0.2)], -1)
@@ -304,7 +306,7 @@ class MomentDetr(nn.Module):
             # sharpened by (predicted reference width / anchor width) (DAB-DETR's modulated attention)
             query_sine = sine if i == 0 else sine * self.query_scale(tgt)
             query_sine = query_sine * (torch.sigmoid(self.width_head(tgt)) / ref[..., 1:].clamp(min=1e-3))
-            tgt = layer(tgt, query_pos, query_sine, frames, frame_pos, frame_mask, first=i == 0)
+            tgt = layer(tgt, query_pos, query_sine, frames, frame_pos, frame_mask)
             spans = torch.sigmoid(self.span_head(tgt) + inverse_sigmoid(ref))
             layers.append((self.class_head(tgt), spans))
             ref = spans.detach()
