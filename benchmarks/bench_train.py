@@ -10,6 +10,8 @@ split (32,694 queries), validation time excluded.
     python benchmarks/bench_train.py                       # CPU
     python benchmarks/bench_train.py --device cuda         # one GPU (bf16 autocast)
     python benchmarks/bench_train.py --model lcs-detr --steps 20 --threads 2
+    python benchmarks/bench_train.py --threads 1 --set model.hidden=64 --set model.ffn=256 --set model.heads=4
+                                                           # the CPU configuration of the README's table
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=32)
     ap.add_argument("--batch-size", type=int, default=None, help="default: the config's (32)")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.NAME=VALUE",
+                    help="config override as for amr-bench train (model.hidden=64); repeatable")
     args = ap.parse_args()
 
     import torch
@@ -41,12 +45,15 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    cfg = for_model(args.model)
+    from amr_bench.cli.train import _overrides
+
+    cfg = for_model(args.model).override(_overrides(args.overrides))
     batch = args.batch_size or cfg.train.batch_size
     r = throughput(cfg, args.device, args.steps, batch, args.frames, args.tokens)
     params = sum(p.numel() for p in __import__("baselines.detr.model", fromlist=["build_model"]).build_model(cfg.model).parameters())
     epoch_s = CLOTHO_MOMENT_TRAIN_QUERIES / r["samples_per_s"]
-    print(f"{args.model} default config ({params / 1e6:.2f} M parameters), device {args.device}, "
+    what = "config " + " ".join(args.overrides) if args.overrides else "default config"
+    print(f"{args.model} {what} ({params / 1e6:.2f} M parameters), device {args.device}, "
           f"torch threads {torch.get_num_threads()}, batch {batch}, {args.frames} frames, {args.tokens} tokens")
     print(f"  throughput     {r['samples_per_s']:.1f} samples/s ({r['step_s']:.3f} s/step)")
     print(f"  peak memory    {r['peak_mib']:.0f} MiB ({'CUDA allocated' if args.device.startswith('cuda') else 'process RSS'})")

@@ -8,8 +8,10 @@ Data flow of one forward pass (B recordings, T frames, L text tokens, Q queries,
 3. text-to-audio encoder: audio frames attend to the text tokens (cross-attention; the gate, if
    any, scales each frame's attended values), FFN, post-norm;
 4. self-attention encoder over [global token; audio];
-5. DAB-style decoder: Q learned (center, width) anchors, each layer refines them
-   (span head offsets in inverse-sigmoid space, anchors detached between layers);
+5. DAB-DETR decoder over the frames: Q learned (center, width) anchors; conditional
+   cross-attention (per head, query = [content; sine(anchor) scaled by the content and by
+   predicted width / anchor width], key = [content; frame position]); each layer refines the
+   anchors (span head offsets in inverse-sigmoid space, anchors detached between layers);
 6. heads: 2-way class (index 0 = foreground), span (3-layer MLP) and per-frame saliency
    (dot product of projected frames with the projected global token, / sqrt(d)).
 
