@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
-from amr_bench.errors import InputError, Problem, UsageError
+from amr_bench.errors import InputError, UsageError
 from amr_bench.groundtruth import GroundTruth, load_ground_truth
 
 SPLITS = ("train", "val", "test")
