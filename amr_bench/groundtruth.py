@@ -66,13 +66,12 @@ def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTrut
     parsed = parse_records(f.records, f.lines, name, GROUND_TRUTH)
     problems = f.problems + parsed.problems
     kept, lines, qids = parsed.records, parsed.lines, parsed.qids
-    index: dict[Any, int] = {}
-    for row, q in enumerate(qids):
-        if q in index:
-            problems.append(Problem(name, lines[row], f"duplicate qid {q!r} (first on line "
-                                    f"{lines[index[q]]})", "error", "duplicate-qid"))
-        else:
-            index[q] = row
+    index = dict(zip(reversed(qids), range(len(qids) - 1, -1, -1)))  # first line of each qid
+    if len(index) < len(qids):
+        for row, q in enumerate(qids):
+            if index[q] != row:
+                problems.append(Problem(name, lines[row], f"duplicate qid {q!r} (first on line "
+                                        f"{lines[index[q]]})", "error", "duplicate-qid"))
     has_windows = any("relevant_windows" in r for r in kept) if kept else True
     return GroundTruth(
         path=f.path, sha256=f.sha256, qids=qids, lines=lines,

@@ -8,6 +8,7 @@ a legal but suspicious line (only the first 10 windows count for mAP, R1 takes t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +96,9 @@ def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str,
                 rejected: list[Any]) -> tuple[np.ndarray, list[Problem]]:
     problems: list[Problem] = []
     index = gt.index
-    rows = [index.get(q, -1) for q in qids]
+    rows = list(map(index.get, qids, repeat(-1)))
     converted = []
-    for i in [i for i, r in enumerate(rows) if r < 0]:
+    for i in np.flatnonzero(np.array(rows, dtype=np.int64) < 0).tolist():
         alt = _other_qid_form(qids[i])
         if alt is not None and alt in index:
             rows[i] = index[alt]
@@ -117,17 +118,18 @@ def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str,
         problems.append(Problem(name, None, f"none of the submission's {len(rows)} qids is in the "
                                 f"ground truth {gt.name}: is this the right --gt split?", "error",
                                 "no-qid-matches"))
-    first_line: dict[int, int] = {}
-    for i, r in enumerate(rows):
-        if r < 0:
-            continue
-        if r in first_line:
-            problems.append(Problem(name, lines[i], f"duplicate qid {qids[i]!r}: also on line "
-                                    f"{first_line[r]}", "error", "duplicate-qid"))
-        else:
-            first_line[r] = lines[i]
+    matched = row_arr >= 0
+    if len(np.unique(row_arr[matched])) < matched.sum():  # some ground-truth query twice
+        first_line: dict[int, int] = {}
+        for i in np.flatnonzero(matched).tolist():
+            r = rows[i]
+            if r in first_line:
+                problems.append(Problem(name, lines[i], f"duplicate qid {qids[i]!r}: also on line "
+                                        f"{first_line[r]}", "error", "duplicate-qid"))
+            else:
+                first_line[r] = lines[i]
     present = [index.get(q, index.get(_other_qid_form(q), -1)) for q in rejected]
-    missing = np.setdiff1d(np.arange(len(gt)), np.concatenate([row_arr[row_arr >= 0], present]))
+    missing = np.setdiff1d(np.arange(len(gt)), np.concatenate([row_arr[matched], present]))
     if len(missing):
         listed = ", ".join(f"{gt.qids[m]!r} (gt line {gt.lines[m]})" for m in missing[:MISSING_LISTED])
         more = f" and {len(missing) - MISSING_LISTED} more" if len(missing) > MISSING_LISTED else ""

@@ -222,3 +222,11 @@ def test_many_problems_of_one_kind_are_summarised_and_all_lists_them(tmp_path):
     assert "is this the right --gt split?" in result.output
     full = runner.invoke(app, ["validate", str(sub), "--gt", str(gt), "--all"])
     assert full.exit_code == 1 and full.output.count("is not in the ground truth") == 30
+
+
+def test_ground_truth_with_a_duplicate_qid_is_rejected_naming_both_lines(tmp_path):
+    gt = tmp_path / "gt.jsonl"
+    gt.write_text("".join(json.dumps(d) + "\n" for d in GT_LINES + [GT_LINES[0]]))
+    result, _ = run(tmp_path, gt, lines(), "score")
+    assert result.exit_code == 1
+    assert f"{gt}:4: error: duplicate qid 1 (first on line 1)" in result.output
