@@ -132,7 +132,8 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
     t = len(thr)
     locked = np.zeros((n, t, g_width), dtype=bool)
     tp = np.zeros((n, t, k_width), dtype=bool)
-    reachable = iou.max(axis=2) >= thr.min()  # (n, K): can this window match at any threshold?
+    best_iou = iou.max(axis=2)  # (n, K) best gt IoU of each ranked window
+    reachable = best_iou >= thr.min()  # can this window match at any threshold?
     for k in range(k_width):  # loop over rank positions (<= 10), never over queries
         rows_k = np.flatnonzero(reachable[:, k])
         iou_k = iou[rows_k, k, None, :]
@@ -151,9 +152,8 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
         locked[rows_k[qi], ti, choice[qi, ti]] = True
     ap = _voc_average_precision(tp, pvalid, gt.counts)
 
-    best_iou = iou.max(axis=2)  # (n, K) best gt IoU of each ranked window
     top = min(RECALL_AT_K, k_width)
-    r5 = (best_iou[:, None, :top] >= thr[None, :, None]).any(axis=2).astype(np.float64)
+    r5 = (best_iou[:, :top].max(axis=1)[:, None] >= thr[None, :]).astype(np.float64)
     return PerQuery(r1, ap, r5, iou1)
 
 
@@ -173,23 +173,20 @@ def _voc_average_precision(tp: np.ndarray, pvalid: np.ndarray, n_gt: np.ndarray)
     if not len(qi):
         return ap
     hits = tp[qi, ti]  # (P, K)
-    valid = pvalid[qi]
+    g = n_gt[qi].astype(np.float64)
     tp_cum = np.cumsum(hits, axis=1).astype(np.float64)
     rank = np.arange(1, k + 1, dtype=np.float64)  # tp_cum + fp_cum at every valid position
-    precision = np.where(valid, tp_cum / rank, 0.0)
+    precision = np.where(pvalid[qi], tp_cum / rank, 0.0)
     envelope = np.maximum.accumulate(precision[:, ::-1], axis=1)[:, ::-1]
-    recall = tp_cum / n_gt[qi, None].astype(np.float64)
-    previous = np.empty_like(recall)
-    previous[:, 0] = 0.0
-    previous[:, 1:] = recall[:, :-1]
-    term = np.where(hits, (recall - previous) * envelope, 0.0)
-    # Only recall-change positions are summed officially: bring the true positives to the front
-    # (order kept), then one more 0.0 term when recall ends below 1 (the appended recall of 1).
-    front = np.argsort(~hits, axis=1, kind="stable")
+    # Officially only the recall-change positions are summed, in order: the c-th true positive adds
+    # (c/G - (c-1)/G) * envelope there. Put it in slot c-1; then one more 0.0 term when recall ends
+    # below 1 (the appended recall of 1).
+    pi, ki = np.nonzero(hits)
+    c_val = tp_cum[pi, ki]
     c = np.zeros((len(qi), max(k + 1, 11)))
-    c[:, :k] = np.take_along_axis(term, front, axis=1)
-    n_tp = hits.sum(axis=1)
-    n_terms = n_tp + (n_tp < n_gt[qi])
+    c[pi, c_val.astype(np.int64) - 1] = (c_val / g[pi] - (c_val - 1.0) / g[pi]) * envelope[pi, ki]
+    n_tp = tp_cum[:, -1]
+    n_terms = n_tp + (n_tp < g)
     total = c[:, 0].copy()
     for j in range(1, c.shape[1]):
         total += c[:, j]
