@@ -16,7 +16,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-SEEDS = (0, 1)
+SEEDS = (0, 1, 2)
 TINY = {
     "model.hidden": 32, "model.ffn": 64, "model.heads": 4, "model.t2a_layers": 1, "model.encoder_layers": 1,
     "model.decoder_layers": 2, "model.dropout": 0.0, "model.input_dropout": 0.0,
