@@ -119,7 +119,8 @@ class ParsedRecords:
 def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordSpec) -> ParsedRecords:
     """Check every record against the schema and gather the windows of the valid ones."""
     problems: list[Problem] = []
-    if records and spec.all_quick(records):
+    all_quick = bool(records) and spec.all_quick(records)
+    if all_quick:
         keep = np.ones(len(records), dtype=bool)
         win_lists = _field_values(records, spec.windows_field, [])
     else:
@@ -139,7 +140,7 @@ def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordS
         windows = windows_to_arrays(_Flat([w for w, k in zip(win_lists, keep) if k]))
     else:
         windows = windows_to_arrays(flat)
-    if spec.warn_unknown_fields:
+    if spec.warn_unknown_fields and not all_quick:  # the quick check admits known fields only
         problems += _unknown_field_warnings(records, lines, keep, path, spec)
     kept = [r for r, k in zip(records, keep) if k]
     kept_lines = [n for n, k in zip(lines, keep) if k]
@@ -195,9 +196,13 @@ def windows_to_arrays(flat: _Flat) -> RaggedWindows:
         v = np.frombuffer(array.array("d", flat.values), dtype=np.float64)
     except OverflowError:  # integers beyond float range: infinite, reported as non-finite
         v = np.array([_as_float(x) for x in flat.values], dtype=np.float64)
+    has_score = flat.arity == 3
+    if flat.arity.min() == flat.arity.max():  # one arity throughout: columns of a reshaped view
+        cols = v.reshape(len(flat.windows), int(flat.arity[0]))
+        score = cols[:, 2] if has_score[0] else np.full(len(cols), np.nan)
+        return RaggedWindows(cols[:, 0], cols[:, 1], score, offsets, has_score)
     pos = np.zeros(len(flat.windows), dtype=np.int64)
     np.cumsum(flat.arity[:-1], out=pos[1:])
-    has_score = flat.arity == 3
     score = np.where(has_score, v[np.minimum(pos + 2, len(v) - 1)], np.nan)
     return RaggedWindows(v[pos], v[pos + 1], score, offsets, has_score)
 

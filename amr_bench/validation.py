@@ -190,8 +190,9 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
             problems.append(Problem(name, sub.lines[r], f"pred_relevant_windows[{position[i]}]: "
                                     f"{describe(i)}{extra}", severity, code))
     counts = w.counts
-    for r in np.flatnonzero(counts > MAX_PRED_WINDOWS):
-        problems.append(Problem(name, sub.lines[r], f"{counts[r]} windows: only the first "
+    many = np.flatnonzero(counts > MAX_PRED_WINDOWS)
+    for r, c in zip(many.tolist(), counts[many].tolist()):
+        problems.append(Problem(name, sub.lines[r], f"{c} windows: only the first "
                                 f"{MAX_PRED_WINDOWS} count for mAP", "warning", "too-many-windows"))
     rising = np.zeros(len(w.start), dtype=bool)
     same_row = row[1:] == row[:-1]
