@@ -104,8 +104,8 @@ class FeedForward(nn.Module):
         return self.norm(x + self.drop(self.net(x)))
 
 
-class TextToAudioLayer(nn.Module):
-    """Audio frames (queries) attend to text tokens (keys/values); optional per-frame value gate."""
+class _AttentionLayer(nn.Module):
+    """Post-norm attention + feed-forward block; subclasses say who attends to what."""
 
     def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
         super().__init__()
@@ -113,6 +113,10 @@ class TextToAudioLayer(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d)
         self.ffn = FeedForward(d, ffn, dropout)
+
+
+class TextToAudioLayer(_AttentionLayer):
+    """Audio frames (queries) attend to text tokens (keys/values); optional per-frame value gate."""
 
     def forward(
         self, audio: Tensor, audio_pos: Tensor, text: Tensor, text_mask: Tensor, gate: Tensor | None
@@ -124,13 +128,8 @@ class TextToAudioLayer(nn.Module):
         return self.ffn(self.norm(audio + self.drop(attended)))
 
 
-class EncoderLayer(nn.Module):
-    def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
-        super().__init__()
-        self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
-        self.drop = nn.Dropout(dropout)
-        self.norm = nn.LayerNorm(d)
-        self.ffn = FeedForward(d, ffn, dropout)
+class EncoderLayer(_AttentionLayer):
+    """Self-attention over [global token; audio frames]."""
 
     def forward(self, x: Tensor, pos: Tensor, mask: Tensor) -> Tensor:
         q = x + pos
