@@ -24,7 +24,7 @@ Thresholds are ``float(f"{x:.2f}")`` of ``linspace(0.5, 0.95, 10)``, as the offi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -122,8 +122,7 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
 
     # AP: first 10 windows, stable sort by score descending, greedy matching per threshold.
     k_width = min(MAX_PRED_WINDOWS, int(pred.counts.max()))
-    ps, pe, _, pvalid = pred.padded(k_width)
-    rank_score = _padded_like(ranking_scores(pred), pred, k_width)
+    ps, pe, rank_score, pvalid = replace(pred, score=ranking_scores(pred)).padded(k_width)
     order = np.argsort(np.where(pvalid, -rank_score, np.inf), axis=1, kind="stable")
     ps, pe = np.take_along_axis(ps, order, 1), np.take_along_axis(pe, order, 1)
     pvalid = np.take_along_axis(pvalid, order, 1)
@@ -155,11 +154,6 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
     top = min(RECALL_AT_K, k_width)
     r5 = (best_iou[:, :top].max(axis=1)[:, None] >= thr[None, :]).astype(np.float64)
     return PerQuery(r1, ap, r5, iou1)
-
-
-def _padded_like(values: np.ndarray, pred: RaggedWindows, width: int) -> np.ndarray:
-    carrier = RaggedWindows(values, values, values, pred.offsets, pred.has_score)
-    return carrier.padded(width)[0]
 
 
 def _voc_average_precision(tp: np.ndarray, pvalid: np.ndarray, n_gt: np.ndarray) -> np.ndarray:

@@ -50,9 +50,9 @@ class RaggedWindows:
         return RaggedWindows(self.start[keep], self.end[keep], self.score[keep], offsets,
                              self.has_score[keep])
 
-    def padded(self, width: int, first: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Dense ``(n, width)`` start, end, score and validity mask of windows ``first:first+width``."""
-        cols = np.arange(first, first + width)
+    def padded(self, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Dense ``(n, width)`` start, end, score and validity mask of each query's first windows."""
+        cols = np.arange(width)
         counts = self.counts
         valid = cols[None, :] < counts[:, None]
         idx = self.offsets[:-1, None] + cols[None, :]

@@ -138,7 +138,7 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     raw = _summary(pq)
     n_gt = kept_gt.counts[gt_rows]
     breakdown = {
-        "moment_length": _length_breakdown(pq, pred, gt.windows, gt_rows, kept_gt.counts[gt_rows], edges),
+        "moment_length": _length_breakdown(pq, pred, gt.windows, gt_rows, n_gt, edges),
         "moment_count": {
             "single": _subset_summary(pq, n_gt == 1),
             "multiple": _subset_summary(pq, n_gt > 1),
