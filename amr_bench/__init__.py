@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from amr_bench.scoring import ScoreResult, score
     from amr_bench.validation import ValidationReport, validate
 
-__all__ = ["__version__", "score", "validate", "ScoreResult", "ValidationReport"]
+__all__ = ["ScoreResult", "ValidationReport", "__version__", "score", "validate"]
 
 
 def __getattr__(name: str) -> Any:

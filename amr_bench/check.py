@@ -58,8 +58,14 @@ def flatten(doc: Any, prefix: str = "") -> dict[str, float]:
     return out
 
 
-def compare(actual: Any, expected: Any, tolerance: float, only_decreases: bool = False,
-            keys: list[str] | None = None, expected_name: str = "<expected>") -> CheckReport:
+def compare(
+    actual: Any,
+    expected: Any,
+    tolerance: float,
+    only_decreases: bool = False,
+    keys: list[str] | None = None,
+    expected_name: str = "<expected>",
+) -> CheckReport:
     """Every numeric value of ``expected`` (or the ``keys`` given) against ``actual``."""
     a, e = flatten(actual), flatten(expected)
     wanted = keys if keys else sorted(e)

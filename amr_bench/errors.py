@@ -6,8 +6,9 @@ Every problem names the file and the 1-based line it was found on, so a person c
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 

@@ -11,8 +11,8 @@ import numpy as np
 from amr_bench.datasets.registry import SplitEntry, resolve_ground_truth
 from amr_bench.errors import InputError, Problem
 from amr_bench.jsonl import JsonlFile, read_jsonl
-from amr_bench.records import GROUND_TRUTH, parse_records
 from amr_bench.ragged import RaggedWindows
+from amr_bench.records import GROUND_TRUTH, parse_records
 
 
 @dataclass
@@ -70,12 +70,27 @@ def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTrut
     if len(index) < len(qids):
         for row, q in enumerate(qids):
             if index[q] != row:
-                problems.append(Problem(name, lines[row], f"duplicate qid {q!r} (first on line "
-                                        f"{lines[index[q]]})", "error", "duplicate-qid"))
+                problems.append(
+                    Problem(
+                        name,
+                        lines[row],
+                        f"duplicate qid {q!r} (first on line {lines[index[q]]})",
+                        "error",
+                        "duplicate-qid",
+                    )
+                )
     has_windows = any("relevant_windows" in r for r in kept) if kept else True
     return GroundTruth(
-        path=f.path, sha256=f.sha256, qids=qids, lines=lines,
-        queries=[r["query"] for r in kept], vids=[r["vid"] for r in kept],
+        path=f.path,
+        sha256=f.sha256,
+        qids=qids,
+        lines=lines,
+        queries=[r["query"] for r in kept],
+        vids=[r["vid"] for r in kept],
         durations=np.array([r["duration"] for r in kept], dtype=np.float64),
-        windows=parsed.windows, has_windows=has_windows, split=split, problems=problems, index=index,
+        windows=parsed.windows,
+        has_windows=has_windows,
+        split=split,
+        problems=problems,
+        index=index,
     )

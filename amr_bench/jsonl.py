@@ -11,10 +11,11 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import orjson
 
@@ -33,13 +34,14 @@ class JsonlFile:
     size: int = 0
 
     @classmethod
-    def from_records(cls, records: list[Any], name: str) -> "JsonlFile":
+    def from_records(cls, records: list[Any], name: str) -> JsonlFile:
         """In-memory records as if read from a file called ``name`` (line i+1 holds record i);
         the hash is that of their canonical JSON Lines serialisation."""
         opts = orjson.OPT_SORT_KEYS | orjson.OPT_SERIALIZE_NUMPY
         data = b"".join(orjson.dumps(r, option=opts) + b"\n" for r in records)
-        return cls(Path(name), list(records), list(range(1, len(records) + 1)), [],
-                   hashlib.sha256(data).hexdigest(), len(data))
+        return cls(
+            Path(name), list(records), list(range(1, len(records) + 1)), [], hashlib.sha256(data).hexdigest(), len(data)
+        )
 
 
 def read_jsonl(path: str | Path) -> JsonlFile:
@@ -59,8 +61,7 @@ def parse_jsonl_bytes(data: bytes, path: Path) -> JsonlFile:
     if stripped[:1] == b"[":
         first = data[: len(data) - len(stripped)].count(b"\n") + 1
         out.problems.append(
-            Problem(name, first, "found a JSON array; expected JSON Lines (one JSON object per line, "
-                    "no enclosing [ ])")
+            Problem(name, first, "found a JSON array; expected JSON Lines (one JSON object per line, no enclosing [ ])")
         )
         return out
     raw_lines = data.split(b"\n")
@@ -70,9 +71,7 @@ def parse_jsonl_bytes(data: bytes, path: Path) -> JsonlFile:
     blank = len(raw_lines) - len(numbered)
     if blank:
         first_blank = next(i + 1 for i, ln in enumerate(raw_lines) if not ln.strip())
-        out.problems.append(
-            Problem(name, first_blank, f"{blank} blank line(s) ignored (first here)", "warning")
-        )
+        out.problems.append(Problem(name, first_blank, f"{blank} blank line(s) ignored (first here)", "warning"))
     loads = orjson.loads
     try:
         with no_cyclic_gc():
@@ -116,13 +115,15 @@ def _diagnose(line: bytes, name: str, n: int) -> tuple[Any, Problem | None]:
         text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         return None, Problem(
-            name, n, f"invalid UTF-8 byte {line[exc.start:exc.start + 1]!r} at byte {exc.start + 1}; "
-            "save the file as UTF-8", "error", "invalid-utf8"
+            name,
+            n,
+            f"invalid UTF-8 byte {line[exc.start : exc.start + 1]!r} at byte {exc.start + 1}; save the file as UTF-8",
+            "error",
+            "invalid-utf8",
         )
     try:
         return json.loads(text), None
     except json.JSONDecodeError as exc:
-        return None, Problem(name, n, f"invalid JSON: {exc.msg} at column {exc.colno}", "error",
-                             "invalid-json")
+        return None, Problem(name, n, f"invalid JSON: {exc.msg} at column {exc.colno}", "error", "invalid-json")
     except RecursionError:
         return None, Problem(name, n, "invalid JSON: nested too deeply", "error", "invalid-json")

@@ -68,9 +68,7 @@ def filter_ground_truth(
     return kept, kept.counts > 0
 
 
-def per_query_scores(
-    pred: RaggedWindows, gt: RaggedWindows, thresholds: np.ndarray = THRESHOLDS
-) -> PerQuery:
+def per_query_scores(pred: RaggedWindows, gt: RaggedWindows, thresholds: np.ndarray = THRESHOLDS) -> PerQuery:
     """Score query ``i`` of ``pred`` against query ``i`` of ``gt`` (every gt query has a window).
 
     Queries are processed in buckets of similar ground-truth window counts, so one query with
@@ -88,7 +86,7 @@ def per_query_scores(
     for b in np.unique(bucket):
         in_bucket = np.flatnonzero(bucket == b)
         for lo in range(0, len(in_bucket), BLOCK_QUERIES):  # bounded memory for huge files
-            rows = in_bucket[lo:lo + BLOCK_QUERIES]
+            rows = in_bucket[lo : lo + BLOCK_QUERIES]
             part = _score_block(pred.take(rows), gt.take(rows), thresholds)
             out.r1[rows], out.ap[rows], out.r5[rows], out.iou1[rows] = part.r1, part.ap, part.r5, part.iou1
     return out

@@ -32,23 +32,21 @@ class RaggedWindows:
         """For every flat window, the index of the query it belongs to."""
         return np.repeat(np.arange(self.n), self.counts)
 
-    def take(self, rows: np.ndarray) -> "RaggedWindows":
+    def take(self, rows: np.ndarray) -> RaggedWindows:
         """The windows of the queries ``rows`` (in that order)."""
         rows = np.asarray(rows, dtype=np.int64)
         counts = self.counts[rows]
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
         flat = _flat_index(self.offsets[rows], counts, int(offsets[-1]))
-        return RaggedWindows(self.start[flat], self.end[flat], self.score[flat], offsets,
-                             self.has_score[flat])
+        return RaggedWindows(self.start[flat], self.end[flat], self.score[flat], offsets, self.has_score[flat])
 
-    def select_windows(self, keep: np.ndarray) -> "RaggedWindows":
+    def select_windows(self, keep: np.ndarray) -> RaggedWindows:
         """Keep the flat windows where ``keep`` is true (queries may become empty)."""
         counts = np.bincount(self.row_of_window()[keep], minlength=self.n)
         offsets = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(counts, out=offsets[1:])
-        return RaggedWindows(self.start[keep], self.end[keep], self.score[keep], offsets,
-                             self.has_score[keep])
+        return RaggedWindows(self.start[keep], self.end[keep], self.score[keep], offsets, self.has_score[keep])
 
     def padded(self, width: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Dense ``(n, width)`` start, end, score and validity mask of each query's first windows."""

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import array
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from jsonschema.exceptions import ValidationError
@@ -51,9 +52,15 @@ def _field_values(records: list[dict[str, Any]], key: str, default: Any) -> list
     return list(map(dict.get, records, repeat(key), repeat(default)))
 
 
-def _all_plain(records: list[Any], allowed_keys: set[str] | None, required: set[str],
-               typed: dict[str, tuple[type, ...]], positive: tuple[str, ...], windows: str,
-               windows_nonempty: bool) -> bool:
+def _all_plain(
+    records: list[Any],
+    allowed_keys: set[str] | None,
+    required: set[str],
+    typed: dict[str, tuple[type, ...]],
+    positive: tuple[str, ...],
+    windows: str,
+    windows_nonempty: bool,
+) -> bool:
     """The quick check of every record at once, in a few passes that run in C: true only when
     every record would pass it (a false answer falls back to the per-record check)."""
     if set(map(type, records)) != {dict}:
@@ -72,15 +79,27 @@ def _all_plain(records: list[Any], allowed_keys: set[str] | None, required: set[
 
 
 def _all_submission(records: list[Any]) -> bool:
-    return _all_plain(records, _SUBMISSION_FAST_KEYS, {"qid", "pred_relevant_windows"},
-                      {"qid": (str, int), "query": (str,), "vid": (str,), "duration": (int, float)},
-                      ("duration",), "pred_relevant_windows", True)
+    return _all_plain(
+        records,
+        _SUBMISSION_FAST_KEYS,
+        {"qid", "pred_relevant_windows"},
+        {"qid": (str, int), "query": (str,), "vid": (str,), "duration": (int, float)},
+        ("duration",),
+        "pred_relevant_windows",
+        True,
+    )
 
 
 def _all_ground_truth(records: list[Any]) -> bool:
-    return _all_plain(records, None, {"qid", "query", "vid", "duration"},
-                      {"qid": (str, int), "query": (str,), "vid": (str,), "duration": (int, float)},
-                      ("duration",), "relevant_windows", False)
+    return _all_plain(
+        records,
+        None,
+        {"qid", "query", "vid", "duration"},
+        {"qid": (str, int), "query": (str,), "vid": (str,), "duration": (int, float)},
+        ("duration",),
+        "relevant_windows",
+        False,
+    )
 
 
 @dataclass(frozen=True)
@@ -95,10 +114,8 @@ class RecordSpec:
     warn_unknown_fields: bool
 
 
-SUBMISSION = RecordSpec("submission_line", "pred_relevant_windows", (2, 3), _quick_submission,
-                        _all_submission, True)
-GROUND_TRUTH = RecordSpec("ground_truth_line", "relevant_windows", (2,), _quick_ground_truth,
-                          _all_ground_truth, False)
+SUBMISSION = RecordSpec("submission_line", "pred_relevant_windows", (2, 3), _quick_submission, _all_submission, True)
+GROUND_TRUTH = RecordSpec("ground_truth_line", "relevant_windows", (2,), _quick_ground_truth, _all_ground_truth, False)
 
 
 @dataclass
@@ -125,8 +142,7 @@ def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordS
         win_lists = _field_values(records, spec.windows_field, [])
     else:
         keep = np.fromiter(map(spec.quick_check, records), dtype=bool, count=len(records))
-        win_lists = [r[spec.windows_field] if k and spec.windows_field in r else []
-                     for r, k in zip(records, keep)]
+        win_lists = [r[spec.windows_field] if k and spec.windows_field in r else [] for r, k in zip(records, keep)]
     flat = _Flat(win_lists)
     keep &= _windows_look_valid(flat, spec.arities)
     rejected = np.flatnonzero(~keep)
@@ -160,8 +176,9 @@ class _Flat:
             self.values = list(chain.from_iterable(self.windows))
             self.all_numbers = set(map(type, self.values)) <= {int, float}
         else:
-            self.arity = np.fromiter((len(w) if type(w) is list else -1 for w in self.windows),
-                                     np.int64, len(self.windows))
+            self.arity = np.fromiter(
+                (len(w) if type(w) is list else -1 for w in self.windows), np.int64, len(self.windows)
+            )
             self.values = []
             self.all_numbers = False
 
@@ -174,8 +191,8 @@ def _windows_look_valid(flat: _Flat, arities: tuple[int, ...]) -> np.ndarray:
     win_ok = np.isin(flat.arity, arities)
     if not (flat.all_lists and flat.all_numbers):
         win_ok &= np.fromiter(
-            (type(w) is list and all(type(v) in _NUMBER for v in w) for w in flat.windows),
-            bool, len(flat.windows))
+            (type(w) is list and all(type(v) in _NUMBER for v in w) for w in flat.windows), bool, len(flat.windows)
+        )
     rows = np.repeat(np.arange(n), flat.counts)
     ok = np.bincount(rows[~win_ok], minlength=n) == 0
     has = flat.counts > 0
@@ -235,8 +252,15 @@ def _location(e: ValidationError) -> str:
 
 
 def _json_type(value: Any) -> str:
-    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null",
-             int: "integer", float: "number"}
+    names = {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        type(None): "null",
+        int: "integer",
+        float: "number",
+    }
     return names.get(type(value), type(value).__name__)
 
 
@@ -249,8 +273,7 @@ def _explain(e: ValidationError, record: Any, spec: RecordSpec) -> list[str]:
     loc = _location(e)
     where = f"{loc}: " if loc else ""
     if e.validator == "type" and not loc:
-        return [f"expected a JSON object (one query per line), found {_json_type(e.instance)} "
-                f"{_short(e.instance)}"]
+        return [f"expected a JSON object (one query per line), found {_json_type(e.instance)} {_short(e.instance)}"]
     if e.validator == "required":
         missing = e.message.split("'")[1] if "'" in e.message else e.message
         guess = difflib.get_close_matches(missing, [k for k in record if isinstance(k, str)], 1, 0.6)
@@ -259,16 +282,23 @@ def _explain(e: ValidationError, record: Any, spec: RecordSpec) -> list[str]:
     if e.validator == "type":
         expected = e.validator_value if isinstance(e.validator_value, str) else " or ".join(e.validator_value)
         what = "score" if loc.endswith("[2]") and loc.startswith(spec.windows_field) else "value"
-        return [f"{where}expected {expected}, found {_json_type(e.instance)} {_short(e.instance)}"
-                + (f" (a {what} must be a JSON number, not a string)" if isinstance(e.instance, str)
-                   and expected == "number" else "")]
+        return [
+            f"{where}expected {expected}, found {_json_type(e.instance)} {_short(e.instance)}"
+            + (
+                f" (a {what} must be a JSON number, not a string)"
+                if isinstance(e.instance, str) and expected == "number"
+                else ""
+            )
+        ]
     if e.validator == "minItems" and loc == spec.windows_field:
         return [f"{loc} is empty: give at least one [start, end] window"]
     if e.validator in ("minItems", "maxItems") and loc.startswith(spec.windows_field):
         allowed = " or ".join(str(a) for a in spec.arities)
-        return [f"{where}a window has {allowed} values ([start, end]" +
-                (" or [start, end, score]" if 3 in spec.arities else "") +
-                f"), found {len(e.instance)}: {_short(e.instance)}"]
+        return [
+            f"{where}a window has {allowed} values ([start, end]"
+            + (" or [start, end, score]" if 3 in spec.arities else "")
+            + f"), found {len(e.instance)}: {_short(e.instance)}"
+        ]
     if e.validator == "anyOf" and loc == spec.windows_field:
         return _explain_windows(e, record[spec.windows_field], spec)
     if e.validator == "exclusiveMinimum":
@@ -277,20 +307,20 @@ def _explain(e: ValidationError, record: Any, spec: RecordSpec) -> list[str]:
 
 
 def _explain_windows(e: ValidationError, windows: list[Any], spec: RecordSpec) -> list[str]:
-    shapes_ok = all(
-        type(w) is list and len(w) in spec.arities and all(type(v) in _NUMBER for v in w)
-        for w in windows
-    )
+    shapes_ok = all(type(w) is list and len(w) in spec.arities and all(type(v) in _NUMBER for v in w) for w in windows)
     if shapes_ok:
         arities = [len(w) for w in windows]
         first_other = next(i for i, a in enumerate(arities) if a != arities[0])
-        return [f"{spec.windows_field}: windows mix [start, end] and [start, end, score]: window 0 "
-                f"has {arities[0]} values, window {first_other} has {arities[first_other]}; "
-                "give all windows the same form"]
+        return [
+            f"{spec.windows_field}: windows mix [start, end] and [start, end, score]: window 0 "
+            f"has {arities[0]} values, window {first_other} has {arities[first_other]}; "
+            "give all windows the same form"
+        ]
     # Explain with the branch (arity) that fits best: the one with the fewest errors.
     by_branch: dict[int, list[ValidationError]] = {}
     for sub in e.context or []:
         by_branch.setdefault(int(sub.schema_path[0]), []).append(sub)
+
     def fit(branch: int) -> tuple[int, int]:  # windows of that arity first, then fewest errors
         arity = spec.arities[branch] if branch < len(spec.arities) else -1
         same = sum(1 for w in windows if type(w) is list and len(w) == arity)
@@ -317,6 +347,5 @@ def _unknown_field_warnings(
         for key in sorted(extra, key=str):
             guess = difflib.get_close_matches(str(key), sorted(known), 1, 0.75)
             hint = f" (did you mean {guess[0]!r}?)" if guess else ""
-            out.append(Problem(path, lines[i], f"unknown field {key!r} ignored{hint}", "warning",
-                               "unknown-field"))
+            out.append(Problem(path, lines[i], f"unknown field {key!r} ignored{hint}", "warning", "unknown-field"))
     return out

@@ -8,19 +8,25 @@ signature naming everything the numbers depend on, and the per-query score matri
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from amr_bench import __version__
 from amr_bench.errors import InputError, Problem
-from amr_bench.jsonl import no_cyclic_gc
 from amr_bench.groundtruth import GroundTruth, ground_truth_from_records, load_ground_truth
+from amr_bench.jsonl import no_cyclic_gc
 from amr_bench.metrics import (
-    METRIC_DEFINITION, THRESHOLD_KEYS, THRESHOLDS, PerQuery, filter_ground_truth, per_query_scores,
+    METRIC_DEFINITION,
+    THRESHOLD_KEYS,
+    THRESHOLDS,
+    PerQuery,
+    filter_ground_truth,
+    per_query_scores,
 )
 from amr_bench.ragged import RaggedWindows
 from amr_bench.validation import ValidationReport, require_valid, validate, validate_records
@@ -44,10 +50,10 @@ class ScoreResult:
     counts: dict[str, int]
     warnings: list[str]
     signature: dict[str, Any]
-    _build_per_query: Callable[[], "pd.DataFrame"] = field(repr=False, compare=False)
+    _build_per_query: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
 
     @cached_property
-    def per_query(self) -> "pd.DataFrame":
+    def per_query(self) -> pd.DataFrame:
         """One row per scored query, in ground-truth order: every per-query score (built on
         first use, so that scoring alone never pays for pandas)."""
         return self._build_per_query()
@@ -105,12 +111,19 @@ def score_records(
 
 def _require_windows(gt: GroundTruth) -> None:
     if not gt.has_windows:
-        raise InputError([Problem(str(gt.path), None, "this ground truth has no relevant_windows "
-                          "(a blind query list): it can validate a submission, not score it")])
+        raise InputError(
+            [
+                Problem(
+                    str(gt.path),
+                    None,
+                    "this ground truth has no relevant_windows "
+                    "(a blind query list): it can validate a submission, not score it",
+                )
+            ]
+        )
 
 
-def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES
-                 ) -> ScoreResult:
+def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES) -> ScoreResult:
     """Score a validated submission (``report.ok`` must be true)."""
     sub, gt = report.submission, report.ground_truth
     edges = _check_edges(length_edges)
@@ -124,8 +137,7 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     ap = pq.ap.mean(axis=0)
     average = float(np.mean(ap))
     full = {
-        "MR-mAP": {**{k: official_round(v) for k, v in zip(THRESHOLD_KEYS, ap)},
-                   "average": official_round(average)},
+        "MR-mAP": {**{k: official_round(v) for k, v in zip(THRESHOLD_KEYS, ap)}, "average": official_round(average)},
         "MR-R1": {k: official_round(v) for k, v in zip(THRESHOLD_KEYS, r1)},
     }
     brief = {
@@ -146,12 +158,12 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     }
     counts = {
         "ground_truth_queries": len(gt),
-        "scored_queries": int(len(scored)),
+        "scored_queries": len(scored),
         "dropped_queries": int(len(gt) - has_window.sum()),
-        "ground_truth_windows": int(len(kept_gt.start)),
+        "ground_truth_windows": len(kept_gt.start),
         "dropped_ground_truth_windows": int(len(gt.windows.start) - len(kept_gt.start)),
         "submission_lines": len(sub.qids),
-        "submission_windows": int(len(sub.windows.start)),
+        "submission_windows": len(sub.windows.start),
     }
     signature = {
         "scorer": f"amr-bench {__version__}",
@@ -163,11 +175,12 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     }
     sub_lines = sub.lines
 
-    def build_per_query() -> "pd.DataFrame":
+    def build_per_query() -> pd.DataFrame:
         return _per_query_frame(pq, gt, gt_rows, kept_gt, sub_lines, scored)
 
-    return ScoreResult(brief, full, raw, breakdown, counts, summarise_warnings(report.warnings),
-                       signature, build_per_query)
+    return ScoreResult(
+        brief, full, raw, breakdown, counts, summarise_warnings(report.warnings), signature, build_per_query
+    )
 
 
 def summarise_warnings(warnings: list[Problem], per_kind: int = WARNINGS_PER_KIND) -> list[str]:
@@ -200,7 +213,7 @@ def _summary(pq: PerQuery) -> dict[str, Any]:
         "R1": dict(zip(THRESHOLD_KEYS, pq.r1.mean(axis=0).tolist())),
         "R5": dict(zip(THRESHOLD_KEYS, pq.r5.mean(axis=0).tolist())),
         "mIoU@1": float(pq.iou1.mean()),
-        "queries": int(len(pq.iou1)),
+        "queries": len(pq.iou1),
     }
 
 
@@ -210,17 +223,21 @@ def _subset_summary(pq: PerQuery, mask: np.ndarray) -> dict[str, Any]:
     return _summary(PerQuery(pq.r1[mask], pq.ap[mask], pq.r5[mask], pq.iou1[mask]))
 
 
-def _length_breakdown(pq: PerQuery, pred: RaggedWindows, gt_windows: RaggedWindows,
-                      gt_rows: np.ndarray, n_scored: np.ndarray, edges: tuple[float, ...]
-                      ) -> dict[str, Any]:
+def _length_breakdown(
+    pq: PerQuery,
+    pred: RaggedWindows,
+    gt_windows: RaggedWindows,
+    gt_rows: np.ndarray,
+    n_scored: np.ndarray,
+    edges: tuple[float, ...],
+) -> dict[str, Any]:
     """Metrics on the ground-truth windows of one length range at a time (Moment-DETR style:
     windows outside the range are removed, queries left with none are not scored).
 
     A query whose scored windows all fall in the range keeps its full per-query scores; only
     the queries that lose windows are scored again."""
     bounds = [0.0, *edges, float("inf")]
-    names = LENGTH_BUCKET_NAMES if len(edges) == 2 else tuple(
-        f"{lo:g}-{hi:g}s" for lo, hi in zip(bounds, bounds[1:]))
+    names = LENGTH_BUCKET_NAMES if len(edges) == 2 else tuple(f"{lo:g}-{hi:g}s" for lo, hi in zip(bounds, bounds[1:]))
     out: dict[str, Any] = {}
     full_gt = gt_windows.take(gt_rows)
     for name, lo, hi in zip(names, bounds, bounds[1:]):
@@ -233,7 +250,11 @@ def _length_breakdown(pq: PerQuery, pred: RaggedWindows, gt_windows: RaggedWindo
             if len(redo):
                 again = per_query_scores(pred.take(rows[redo]), in_range.take(rows[redo]))
                 part.r1[redo], part.ap[redo], part.r5[redo], part.iou1[redo] = (
-                    again.r1, again.ap, again.r5, again.iou1)
+                    again.r1,
+                    again.ap,
+                    again.r5,
+                    again.iou1,
+                )
             entry.update(_summary(part))
         else:
             entry["queries"] = 0
@@ -241,8 +262,9 @@ def _length_breakdown(pq: PerQuery, pred: RaggedWindows, gt_windows: RaggedWindo
     return out
 
 
-def _per_query_frame(pq: PerQuery, gt: GroundTruth, gt_rows: np.ndarray, kept_gt: RaggedWindows,
-                     sub_lines: list[int], scored: np.ndarray) -> "pd.DataFrame":
+def _per_query_frame(
+    pq: PerQuery, gt: GroundTruth, gt_rows: np.ndarray, kept_gt: RaggedWindows, sub_lines: list[int], scored: np.ndarray
+) -> pd.DataFrame:
     import pandas as pd
 
     order = np.argsort(gt_rows, kind="stable")  # ground-truth order
@@ -270,4 +292,4 @@ def _per_query_frame(pq: PerQuery, gt: GroundTruth, gt_rows: np.ndarray, kept_gt
     return pd.DataFrame(data)
 
 
-__all__ = ["ScoreResult", "score", "score_records", "score_report", "official_round", "THRESHOLDS"]
+__all__ = ["THRESHOLDS", "ScoreResult", "official_round", "score", "score_records", "score_report"]

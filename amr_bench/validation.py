@@ -18,8 +18,8 @@ from amr_bench.errors import InputError, Problem, problem_order
 from amr_bench.groundtruth import GroundTruth, load_ground_truth
 from amr_bench.jsonl import JsonlFile, no_cyclic_gc, read_jsonl
 from amr_bench.metrics import MAX_PRED_WINDOWS
-from amr_bench.records import SUBMISSION, parse_records
 from amr_bench.ragged import RaggedWindows
+from amr_bench.records import SUBMISSION, parse_records
 
 MISSING_LISTED = 20
 
@@ -63,8 +63,7 @@ def validate(submission: str | Path, ground_truth: str | Path | GroundTruth) -> 
         return validate_file(read_jsonl(submission), gt)
 
 
-def validate_records(records: list[dict[str, Any]], gt: GroundTruth,
-                     name: str = "<submission>") -> ValidationReport:
+def validate_records(records: list[dict[str, Any]], gt: GroundTruth, name: str = "<submission>") -> ValidationReport:
     """Validate in-memory submission records (what a baseline produces)."""
     return validate_file(JsonlFile.from_records(records, name), gt)
 
@@ -75,8 +74,11 @@ def validate_file(f: JsonlFile, gt: GroundTruth) -> ValidationReport:
     problems = f.problems + parsed.problems
     lines, qids = parsed.lines, parsed.qids
     # qids of lines rejected above: not reported again as missing from the submission
-    rejected = [r["qid"] for r, k in zip(f.records, parsed.keep)
-                if not k and type(r) is dict and type(r.get("qid")) in (int, str)]
+    rejected = [
+        r["qid"]
+        for r, k in zip(f.records, parsed.keep)
+        if not k and type(r) is dict and type(r.get("qid")) in (int, str)
+    ]
     gt_rows, qid_problems = _match_qids(qids, lines, gt, name, rejected)
     problems += qid_problems
     sub = Submission(f.path, f.sha256, f.size, qids, lines, gt_rows, parsed.windows)
@@ -92,8 +94,9 @@ def require_valid(report: ValidationReport) -> ValidationReport:
     return report
 
 
-def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str,
-                rejected: list[Any]) -> tuple[np.ndarray, list[Problem]]:
+def _match_qids(
+    qids: list[Any], lines: list[int], gt: GroundTruth, name: str, rejected: list[Any]
+) -> tuple[np.ndarray, list[Problem]]:
     problems: list[Problem] = []
     index = gt.index
     rows = list(map(index.get, qids, repeat(-1)))
@@ -104,28 +107,49 @@ def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str,
             rows[i] = index[alt]
             converted.append(i)
         else:
-            problems.append(Problem(name, lines[i], f"qid {qids[i]!r} is not in the ground truth "
-                                    f"{gt.name}", "error", "unknown-qid"))
+            problems.append(
+                Problem(name, lines[i], f"qid {qids[i]!r} is not in the ground truth {gt.name}", "error", "unknown-qid")
+            )
     if converted:
         i = converted[0]
-        problems.append(Problem(
-            name, lines[i],
-            f"{len(converted)} qid(s) matched the ground truth only after converting between "
-            f"integer and string (first: {qids[i]!r} -> {gt.qids[rows[i]]!r}); the official scorer "
-            "treats them as different queries and would reject this file", "warning", "qid-type"))
+        problems.append(
+            Problem(
+                name,
+                lines[i],
+                f"{len(converted)} qid(s) matched the ground truth only after converting between "
+                f"integer and string (first: {qids[i]!r} -> {gt.qids[rows[i]]!r}); the official scorer "
+                "treats them as different queries and would reject this file",
+                "warning",
+                "qid-type",
+            )
+        )
     row_arr = np.array(rows, dtype=np.int64)
     if len(rows) and (row_arr < 0).all():
-        problems.append(Problem(name, None, f"none of the submission's {len(rows)} qids is in the "
-                                f"ground truth {gt.name}: is this the right --gt split?", "error",
-                                "no-qid-matches"))
+        problems.append(
+            Problem(
+                name,
+                None,
+                f"none of the submission's {len(rows)} qids is in the "
+                f"ground truth {gt.name}: is this the right --gt split?",
+                "error",
+                "no-qid-matches",
+            )
+        )
     matched = row_arr >= 0
     if len(np.unique(row_arr[matched])) < matched.sum():  # some ground-truth query twice
         first_line: dict[int, int] = {}
         for i in np.flatnonzero(matched).tolist():
             r = rows[i]
             if r in first_line:
-                problems.append(Problem(name, lines[i], f"duplicate qid {qids[i]!r}: also on line "
-                                        f"{first_line[r]}", "error", "duplicate-qid"))
+                problems.append(
+                    Problem(
+                        name,
+                        lines[i],
+                        f"duplicate qid {qids[i]!r}: also on line {first_line[r]}",
+                        "error",
+                        "duplicate-qid",
+                    )
+                )
             else:
                 first_line[r] = lines[i]
     present = [index.get(q, index.get(_other_qid_form(q), -1)) for q in rejected]
@@ -133,9 +157,15 @@ def _match_qids(qids: list[Any], lines: list[int], gt: GroundTruth, name: str,
     if len(missing):
         listed = ", ".join(f"{gt.qids[m]!r} (gt line {gt.lines[m]})" for m in missing[:MISSING_LISTED])
         more = f" and {len(missing) - MISSING_LISTED} more" if len(missing) > MISSING_LISTED else ""
-        problems.append(Problem(
-            name, None, f"{len(missing)} of {len(gt)} ground-truth queries have no line in the "
-            f"submission: {listed}{more}", "error", "missing-qid"))
+        problems.append(
+            Problem(
+                name,
+                None,
+                f"{len(missing)} of {len(gt)} ground-truth queries have no line in the submission: {listed}{more}",
+                "error",
+                "missing-qid",
+            )
+        )
     return row_arr, problems
 
 
@@ -161,24 +191,44 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
     finite = np.isfinite(w.start) & np.isfinite(w.end)
     nonfinite_score = has_score & ~np.isfinite(w.score)
     checks: list[tuple[np.ndarray, str, str, Any]] = [
-        (~finite, "non-finite", "error",
-         lambda i: f"start {float(w.start[i])}, end {float(w.end[i])}: NaN and Infinity are not allowed"),
-        (nonfinite_score, "non-finite", "error",
-         lambda i: f"score {float(w.score[i])}: NaN and Infinity are not allowed"),
-        (finite & (w.start < 0), "negative-start", "error",
-         lambda i: f"negative start {w.start[i]:g} s"),
-        (finite & (w.start > w.end), "reversed-window", "error",
-         lambda i: f"start {w.start[i]:g} > end {w.end[i]:g}: a window must end after it starts"),
+        (
+            ~finite,
+            "non-finite",
+            "error",
+            lambda i: f"start {float(w.start[i])}, end {float(w.end[i])}: NaN and Infinity are not allowed",
+        ),
+        (
+            nonfinite_score,
+            "non-finite",
+            "error",
+            lambda i: f"score {float(w.score[i])}: NaN and Infinity are not allowed",
+        ),
+        (finite & (w.start < 0), "negative-start", "error", lambda i: f"negative start {w.start[i]:g} s"),
+        (
+            finite & (w.start > w.end),
+            "reversed-window",
+            "error",
+            lambda i: f"start {w.start[i]:g} > end {w.end[i]:g}: a window must end after it starts",
+        ),
         # The official baseline's own output has zero-length windows: legal, but they never match.
-        (finite & (w.start == w.end), "zero-length-window", "warning",
-         lambda i: f"zero-length window [{w.start[i]:g}, {w.end[i]:g}]: its IoU is always 0"),
+        (
+            finite & (w.start == w.end),
+            "zero-length-window",
+            "warning",
+            lambda i: f"zero-length window [{w.start[i]:g}, {w.end[i]:g}]: its IoU is always 0",
+        ),
     ]
     gt_row_of_window = sub.gt_rows[row]
     known = gt_row_of_window >= 0
     duration = np.where(known, gt.durations[np.maximum(gt_row_of_window, 0)], np.inf)
-    checks.append((finite & known & (w.end > duration), "past-duration", "warning",
-                   lambda i: f"end {w.end[i]:g} s is past the ground-truth duration "
-                             f"{duration[i]:g} s"))
+    checks.append(
+        (
+            finite & known & (w.end > duration),
+            "past-duration",
+            "warning",
+            lambda i: f"end {w.end[i]:g} s is past the ground-truth duration {duration[i]:g} s",
+        )
+    )
     for bad, code, severity, describe in checks:
         idx = np.flatnonzero(bad)
         if not len(idx):
@@ -187,18 +237,34 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
         per_row = np.bincount(row[idx], minlength=w.n)
         for r, i in zip(rows_hit, idx[first]):
             extra = f" ({per_row[r] - 1} more window(s) on this line)" if per_row[r] > 1 else ""
-            problems.append(Problem(name, sub.lines[r], f"pred_relevant_windows[{position[i]}]: "
-                                    f"{describe(i)}{extra}", severity, code))
+            problems.append(
+                Problem(
+                    name, sub.lines[r], f"pred_relevant_windows[{position[i]}]: {describe(i)}{extra}", severity, code
+                )
+            )
     counts = w.counts
     many = np.flatnonzero(counts > MAX_PRED_WINDOWS)
     for r, c in zip(many.tolist(), counts[many].tolist()):
-        problems.append(Problem(name, sub.lines[r], f"{c} windows: only the first "
-                                f"{MAX_PRED_WINDOWS} count for mAP", "warning", "too-many-windows"))
+        problems.append(
+            Problem(
+                name,
+                sub.lines[r],
+                f"{c} windows: only the first {MAX_PRED_WINDOWS} count for mAP",
+                "warning",
+                "too-many-windows",
+            )
+        )
     rising = np.zeros(len(w.start), dtype=bool)
     same_row = row[1:] == row[:-1]
     rising[1:] = same_row & has_score[1:] & has_score[:-1] & (w.score[1:] > w.score[:-1])
     for r in np.unique(row[rising]):
-        problems.append(Problem(name, sub.lines[r], "scores are not in descending order: R1 takes "
-                                "the FIRST window of the list, mAP ranks by score", "warning",
-                                "unsorted-scores"))
+        problems.append(
+            Problem(
+                name,
+                sub.lines[r],
+                "scores are not in descending order: R1 takes the FIRST window of the list, mAP ranks by score",
+                "warning",
+                "unsorted-scores",
+            )
+        )
     return problems

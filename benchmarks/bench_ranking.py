@@ -47,9 +47,23 @@ def main() -> None:
         "mAP@0.75": rng.random((s, q)) * rates[:, None],
     }
     group = GroupKey("bench", "g", "m")
-    base = Entry(submission_id=0, team="t", system="s", synthetic=False, baseline=False, meta={},
-                 group=group, version=1, sha256="", size=0, file_name="", added_at="", status="ok",
-                 problems=[], signature={})
+    base = Entry(
+        submission_id=0,
+        team="t",
+        system="s",
+        synthetic=False,
+        baseline=False,
+        meta={},
+        group=group,
+        version=1,
+        sha256="",
+        size=0,
+        file_name="",
+        added_at="",
+        status="ok",
+        problems=[],
+        signature={},
+    )
     entries = [replace(base, submission_id=i, system=f"s{i}", baseline=(i == 0)) for i in range(s)]
     settings = RankSettings(resamples=b)
 

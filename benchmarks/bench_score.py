@@ -45,14 +45,33 @@ def generate(folder: Path, n: int, seed: int = 0) -> tuple[Path, Path]:
             k = int(rng.integers(1, 5))
             starts = np.sort(rng.uniform(0, duration - 10, k)).round(1)
             gws = [[float(a), round(min(duration, float(a) + rng.uniform(1, 30)), 1)] for a in starts]
-            g.write(json.dumps({"qid": f"q{i}", "query": "a dog barks while rain falls", "duration": duration,
-                                "vid": f"v{i // 3}", "relevant_windows": gws}) + "\n")
+            g.write(
+                json.dumps(
+                    {
+                        "qid": f"q{i}",
+                        "query": "a dog barks while rain falls",
+                        "duration": duration,
+                        "vid": f"v{i // 3}",
+                        "relevant_windows": gws,
+                    }
+                )
+                + "\n"
+            )
             m = int(rng.integers(10, 13))
             ps = rng.uniform(0, duration - 5, m).round(3)
             pe = np.minimum(duration, ps + rng.uniform(0.5, 40, m)).round(3)
             sc = np.sort(rng.uniform(0, 1, m))[::-1].round(6)
-            s.write(json.dumps({"qid": f"q{i}", "query": "a dog barks while rain falls", "vid": f"v{i // 3}",
-                                "pred_relevant_windows": [[float(a), float(b), float(c)] for a, b, c in zip(ps, pe, sc)]}) + "\n")
+            s.write(
+                json.dumps(
+                    {
+                        "qid": f"q{i}",
+                        "query": "a dog barks while rain falls",
+                        "vid": f"v{i // 3}",
+                        "pred_relevant_windows": [[float(a), float(b), float(c)] for a, b, c in zip(ps, pe, sc)],
+                    }
+                )
+                + "\n"
+            )
     return gt_path, sub_path
 
 
@@ -78,8 +97,18 @@ def main() -> None:
         size = (gt.stat().st_size + sub.stat().st_size) / 2**20
         print(f"{args.queries} queries, {size:.1f} MiB of JSON (gt + submission)")
         parse_cmd = [sys.executable, "-c", PARSE, str(gt), str(sub)]
-        score_cmd = [sys.executable, "-m", "amr_bench", "score", str(sub), "--gt", str(gt), "--quiet",
-                     "--output", str(folder / "m.json")]
+        score_cmd = [
+            sys.executable,
+            "-m",
+            "amr_bench",
+            "score",
+            str(sub),
+            "--gt",
+            str(gt),
+            "--quiet",
+            "--output",
+            str(folder / "m.json"),
+        ]
         parse, score = [], []
         for _ in range(args.repeat):  # interleaved, so both see the same machine load
             parse.append(run(parse_cmd))

@@ -66,8 +66,9 @@ def auc(scores: np.ndarray, labels: np.ndarray) -> float:
 def calibrate(root: Path, split: str = "test") -> dict[str, float]:
     store = FeatureStore(root)
     audio_head, text_head = load_projection(root / "clap_projection.npz")
-    out: dict[str, list[float]] = {k: [] for k in ("raw_r05", "raw_r07", "proj_r05", "proj_r07",
-                                                  "raw_auc", "proj_auc", "raw_sep", "proj_sep")}
+    out: dict[str, list[float]] = {
+        k: [] for k in ("raw_r05", "raw_r07", "proj_r05", "proj_r07", "raw_auc", "proj_auc", "raw_sep", "proj_sep")
+    }
     cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for rec in load_split(root, split):
         vid = rec["vid"]
@@ -86,8 +87,11 @@ def calibrate(root: Path, split: str = "test") -> dict[str, float]:
             out[f"{name}_r05"].append(best >= 0.5)
             out[f"{name}_r07"].append(best >= 0.7)
             out[f"{name}_auc"].append(auc(curve, inside))
-            out[f"{name}_sep"].append((curve[inside].mean() - curve[~inside].mean()) / (curve.std() + 1e-12)
-                                      if inside.any() and (~inside).any() else np.nan)
+            out[f"{name}_sep"].append(
+                (curve[inside].mean() - curve[~inside].mean()) / (curve.std() + 1e-12)
+                if inside.any() and (~inside).any()
+                else np.nan
+            )
     res = {k: round(float(np.nanmean(v)) * (100 if "_r0" in k else 1), 3) for k, v in out.items()}
     res["queries"] = len(out["raw_r07"])
     res["r07_ratio_proj_over_raw"] = round(res["proj_r07"] / max(res["raw_r07"], 1e-9), 2)
@@ -104,12 +108,16 @@ def bench(recordings: int, style: str, seed: int, keep: Path | None) -> dict[str
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         size = sum(f.stat().st_size for f in (out / "sim").rglob("*") if f.is_file())
-        return {"recordings": recordings, "style": style, "seconds": round(elapsed, 2),
-                "recordings_per_second": round(recordings / elapsed, 1),
-                "queries": sum(summary.queries.values()),
-                "tracemalloc_peak_mib": round(peak / 2**20, 1),
-                "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                "bytes_written_mib": round(size / 2**20, 1)}
+        return {
+            "recordings": recordings,
+            "style": style,
+            "seconds": round(elapsed, 2),
+            "recordings_per_second": round(recordings / elapsed, 1),
+            "queries": sum(summary.queries.values()),
+            "tracemalloc_peak_mib": round(peak / 2**20, 1),
+            "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "bytes_written_mib": round(size / 2**20, 1),
+        }
     finally:
         if keep is None:
             shutil.rmtree(out, ignore_errors=True)

@@ -34,14 +34,20 @@ def main() -> None:
     ap.add_argument("--tokens", type=int, default=32)
     ap.add_argument("--batch-size", type=int, default=None, help="default: the config's (32)")
     ap.add_argument("--threads", type=int, default=None)
-    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.NAME=VALUE",
-                    help="config override as for amr-bench train (model.hidden=64); repeatable")
+    ap.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="SECTION.NAME=VALUE",
+        help="config override as for amr-bench train (model.hidden=64); repeatable",
+    )
     args = ap.parse_args()
 
     import torch
 
-    from baselines.detr.config import for_model
-    from baselines.detr.train import throughput
+    from amr_bench_baselines.detr.config import for_model
+    from amr_bench_baselines.detr.train import throughput
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -50,13 +56,22 @@ def main() -> None:
     cfg = for_model(args.model).override(_overrides(args.overrides))
     batch = args.batch_size or cfg.train.batch_size
     r = throughput(cfg, args.device, args.steps, batch, args.frames, args.tokens)
-    params = sum(p.numel() for p in __import__("baselines.detr.model", fromlist=["build_model"]).build_model(cfg.model).parameters())
+    params = sum(
+        p.numel()
+        for p in __import__("amr_bench_baselines.detr.model", fromlist=["build_model"])
+        .build_model(cfg.model)
+        .parameters()
+    )
     epoch_s = CLOTHO_MOMENT_TRAIN_QUERIES / r["samples_per_s"]
     what = "config " + " ".join(args.overrides) if args.overrides else "default config"
-    print(f"{args.model} {what} ({params / 1e6:.2f} M parameters), device {args.device}, "
-          f"torch threads {torch.get_num_threads()}, batch {batch}, {args.frames} frames, {args.tokens} tokens")
+    print(
+        f"{args.model} {what} ({params / 1e6:.2f} M parameters), device {args.device}, "
+        f"torch threads {torch.get_num_threads()}, batch {batch}, {args.frames} frames, {args.tokens} tokens"
+    )
     print(f"  throughput     {r['samples_per_s']:.1f} samples/s ({r['step_s']:.3f} s/step)")
-    print(f"  peak memory    {r['peak_mib']:.0f} MiB ({'CUDA allocated' if args.device.startswith('cuda') else 'process RSS'})")
+    print(
+        f"  peak memory    {r['peak_mib']:.0f} MiB ({'CUDA allocated' if args.device.startswith('cuda') else 'process RSS'})"
+    )
     print(f"  one epoch of Clotho-Moment train ({CLOTHO_MOMENT_TRAIN_QUERIES} queries): {epoch_s / 60:.1f} min")
     for epochs in (100, 200):
         print(f"  {epochs} epochs: {epochs * epoch_s / 3600:.1f} h (validation excluded)")

@@ -98,8 +98,9 @@ def official_scores(submission, ground_truth):
     sub = [d for d in submission if d["qid"] in keep]
     gt_by_qid = {d["qid"]: d for d in gt}
     r1 = r1_ious(sub, gt)
-    aps = {d["qid"]: average_precision(gt_by_qid[d["qid"]]["relevant_windows"],
-                                       d["pred_relevant_windows"]) for d in sub}
+    aps = {
+        d["qid"]: average_precision(gt_by_qid[d["qid"]]["relevant_windows"], d["pred_relevant_windows"]) for d in sub
+    }
     ap_array = np.array([aps[d["qid"]] for d in sub])
     ap_thds = ap_array.mean(0)
     iou_r1 = np.array([r1[d["qid"]] for d in sub])
@@ -108,8 +109,10 @@ def official_scores(submission, ground_truth):
     full_r1 = {str(t): float(f"{np.mean(iou_r1 >= t) * 100:.2f}") for t in THRESHOLDS}
     doc = {
         "brief": {
-            "MR-full-R1@0.5": full_r1["0.5"], "MR-full-R1@0.7": full_r1["0.7"],
-            "MR-full-mAP": full_map["average"], "MR-full-mAP@0.5": full_map["0.5"],
+            "MR-full-R1@0.5": full_r1["0.5"],
+            "MR-full-R1@0.7": full_r1["0.7"],
+            "MR-full-mAP": full_map["average"],
+            "MR-full-mAP@0.5": full_map["0.5"],
             "MR-full-mAP@0.75": full_map["0.75"],
         },
         "full": {"MR-mAP": full_map, "MR-R1": full_r1},

@@ -25,14 +25,22 @@ import pytest
 from amr_bench.leaderboard.ranking import RankSettings
 from amr_bench.leaderboard.render import render_site
 from amr_bench.leaderboard.store import Store
-
 from tests.test_render import build_board  # the same store the render tests use
 
 pytestmark = pytest.mark.browser
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run",
-         "--disable-default-apps", "--remote-debugging-port=0", "--window-size=1300,1000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--remote-debugging-port=0",
+    "--window-size=1300,1000",
+]
 
 
 def _chromium() -> str | None:
@@ -53,8 +61,11 @@ class Browser:
     def __init__(self, binary: str, profile: Path) -> None:
         import websocket
 
-        self.proc = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
         while not port_file.is_file() or not port_file.read_text().strip():
@@ -96,12 +107,13 @@ class Browser:
 
     def click(self, selector: str) -> None:
         """A real mouse click at the centre of the element (not a synthetic el.click())."""
-        box = self.js(f"(function(){{var e=document.querySelector({json.dumps(selector)});"
-                      "e.scrollIntoView({block:'center'});var r=e.getBoundingClientRect();"
-                      "return [r.left + r.width / 2, r.top + r.height / 2];})()")
+        box = self.js(
+            f"(function(){{var e=document.querySelector({json.dumps(selector)});"
+            "e.scrollIntoView({block:'center'});var r=e.getBoundingClientRect();"
+            "return [r.left + r.width / 2, r.top + r.height / 2];})()"
+        )
         for kind in ("mousePressed", "mouseReleased"):
-            self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left",
-                      clickCount=1)
+            self.call("Input.dispatchMouseEvent", type=kind, x=box[0], y=box[1], button="left", clickCount=1)
 
     def screenshot(self, path: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
@@ -147,8 +159,10 @@ def test_clicking_a_header_sorts_rows_on_raw_values(browser: Browser, tmp_path: 
     page = (tmp_path / "site" / "castella.html").resolve()
     browser.open(page.as_uri())
     assert browser.js("document.title").startswith("CASTELLA")
-    headers = browser.js("Array.prototype.map.call(document.querySelectorAll("
-                         "'section table.board thead th'),function(h){return h.textContent;})")
+    headers = browser.js(
+        "Array.prototype.map.call(document.querySelectorAll("
+        "'section table.board thead th'),function(h){return h.textContent;})"
+    )
     col = headers.index("R1@0.7")
     team_col = headers.index("Team")
 
@@ -158,8 +172,12 @@ def test_clicking_a_header_sorts_rows_on_raw_values(browser: Browser, tmp_path: 
     values = [float(v) for v, failed, _ in rows if not failed]
     assert values == sorted(values, reverse=True) and len(values) == 4
     assert [failed for _, failed, _ in rows] == [False] * 4 + [True]
-    assert browser.js(f"document.querySelector('section table.board thead th:nth-child({col + 1})')"
-                      ".getAttribute('aria-sort')") == "descending"
+    assert (
+        browser.js(
+            f"document.querySelector('section table.board thead th:nth-child({col + 1})').getAttribute('aria-sort')"
+        )
+        == "descending"
+    )
 
     # second click: ascending; 0.095 sorts before 0.105 and 1.0 (a string sort of "9.50",
     # "10.50", "100.00" would not), failed still last

@@ -12,19 +12,18 @@ import pytest
 
 torch = pytest.importorskip("torch")
 if importlib.util.find_spec("msclap") is None:  # importing it needs the adapter's stand-in
-    pytest.skip("msclap is not installed (scripts/test.sh installs it with --no-deps)",
-                allow_module_level=True)
+    pytest.skip("msclap is not installed (scripts/test.sh installs it with --no-deps)", allow_module_level=True)
 sf = pytest.importorskip("soundfile")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from amr_bench.cli import app  # noqa: E402
-from amr_bench.datasets.features import FeatureStore  # noqa: E402
-from amr_bench.datasets.npzio import write_npz  # noqa: E402
-from amr_bench.datasets.projection import load_projection  # noqa: E402
-from amr_bench.errors import InputError, UsageError  # noqa: E402
-from baselines import clap_adapter as ca  # noqa: E402
-from baselines import extract  # noqa: E402
+from amr_bench.cli import app
+from amr_bench.datasets.features import FeatureStore
+from amr_bench.datasets.npzio import write_npz
+from amr_bench.datasets.projection import load_projection
+from amr_bench.errors import InputError, UsageError
+from amr_bench_baselines import clap_adapter as ca
+from amr_bench_baselines import extract
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +83,7 @@ def test_projection_heads_same_from_pth_and_npz_and_numpy(model: ca.ClapAdapter,
     np.testing.assert_allclose(from_npz.project("audio", x).numpy(), y, rtol=1e-3, atol=1e-4)
 
 
-def test_load_clap_reports_missing_and_unexpected_keys(model: ca.ClapAdapter, tiny_gpt2: Path,
-                                                       tmp_path: Path) -> None:
+def test_load_clap_reports_missing_and_unexpected_keys(model: ca.ClapAdapter, tiny_gpt2: Path, tmp_path: Path) -> None:
     state = dict(model.model.state_dict())
     del state["logit_scale"]
     state["extra.weight"] = torch.zeros(1)
@@ -114,8 +112,7 @@ def test_missing_weights_give_the_command_to_get_them(tmp_path: Path, monkeypatc
         ca.read_state_dict(bad)
 
 
-def test_cli_extract_without_weights_offline_is_a_usage_error(tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_extract_without_weights_offline_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv(ca.WEIGHTS_ENV, raising=False)
     sf.write(tmp_path / "a.wav", np.zeros(8000, np.float32), 8000)

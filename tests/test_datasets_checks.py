@@ -19,8 +19,7 @@ runner = CliRunner()
 
 
 def _line(qid, windows, duration=60, vid="v"):
-    return json.dumps({"qid": qid, "query": "q", "duration": duration, "vid": vid,
-                       "relevant_windows": windows})
+    return json.dumps({"qid": qid, "query": "q", "duration": duration, "vid": vid, "relevant_windows": windows})
 
 
 DEFECTS = [  # (line content, expected kind) -- one defect per line, line numbers follow
@@ -73,8 +72,7 @@ def test_past_duration_is_found_exactly(tmp_path):
     expected = set()
     for n, line in enumerate(open(entry.path), 1):
         r = json.loads(line)
-        if any(r["duration"] < e <= r["duration"] + 2 and e - s <= r["duration"]
-               for s, e in r["relevant_windows"]):
+        if any(r["duration"] < e <= r["duration"] + 2 and e - s <= r["duration"] for s, e in r["relevant_windows"]):
             expected.add(n)
     assert past == expected
 

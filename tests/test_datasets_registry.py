@@ -4,15 +4,20 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
-from amr_bench.datasets.registry import (dataset_info, find_split, register_user_dataset,
-                                         resolve_ground_truth, sha256_file, splits)
+from amr_bench.datasets.registry import (
+    dataset_info,
+    find_split,
+    register_user_dataset,
+    resolve_ground_truth,
+    sha256_file,
+    splits,
+)
 from amr_bench.errors import UsageError
 
 runner = CliRunner()
@@ -34,7 +39,7 @@ def test_every_dataset_has_source_licence_and_citation(entry):
     assert info["features"]["frame_convention"].startswith("frame i covers [i, i+1)")
     dl = info["download"]
     # honest: either named files with a source, or an explicit note saying what is not known
-    assert dl.get("files") and dl.get("files_source") or dl.get("files_note")
+    assert (dl.get("files") and dl.get("files_source")) or dl.get("files_note")
 
 
 @pytest.mark.parametrize("entry", ALL, ids=lambda e: e.name)
@@ -50,8 +55,7 @@ def _self_submission(records: list[dict]) -> list[dict]:
     out = []
     for r in records:
         windows = [w for w in r["relevant_windows"] if 0 < w[1] - w[0] <= 1500]
-        out.append({"qid": r["qid"], "pred_relevant_windows":
-                    [[*w, 1.0 - 1e-3 * i] for i, w in enumerate(windows)]})
+        out.append({"qid": r["qid"], "pred_relevant_windows": [[*w, 1.0 - 1e-3 * i] for i, w in enumerate(windows)]})
     return out
 
 

@@ -18,9 +18,19 @@ torch = pytest.importorskip("torch")
 
 SEEDS = (0, 1, 2)
 TINY = {
-    "model.hidden": 32, "model.ffn": 64, "model.heads": 4, "model.t2a_layers": 1, "model.encoder_layers": 1,
-    "model.decoder_layers": 2, "model.dropout": 0.0, "model.input_dropout": 0.0,
-    "train.epochs": 6, "train.lr": 1e-3, "train.batch_size": 8, "train.patience": 0, "train.schedule": "constant",
+    "model.hidden": 32,
+    "model.ffn": 64,
+    "model.heads": 4,
+    "model.t2a_layers": 1,
+    "model.encoder_layers": 1,
+    "model.decoder_layers": 2,
+    "model.dropout": 0.0,
+    "model.input_dropout": 0.0,
+    "train.epochs": 6,
+    "train.lr": 1e-3,
+    "train.batch_size": 8,
+    "train.patience": 0,
+    "train.schedule": "constant",
 }
 
 
@@ -29,8 +39,8 @@ def small_benchmark(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, flo
     """300 simulated Clotho-Moment-style recordings and clap-cosine's test R1@0.7 on them."""
     from amr_bench.datasets.simulate import simulate
     from amr_bench.scoring import score_records
-    from baselines.clap_cosine import clap_cosine
-    from baselines.zeroshot import load_split_data
+    from amr_bench_baselines.clap_cosine import clap_cosine
+    from amr_bench_baselines.zeroshot import load_split_data
 
     data = tmp_path_factory.mktemp("detr-sim") / "sim"
     simulate(data, recordings=300, seed=0, style="clotho-moment")
@@ -43,8 +53,8 @@ def small_benchmark(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, flo
 def test_tiny_detr_beats_clap_cosine_on_r1_at_0_7_over_seeds(
     model: str, small_benchmark: tuple[Path, float], tmp_path: Path
 ) -> None:
-    from baselines.detr.config import for_model
-    from baselines.detr.train import train_run
+    from amr_bench_baselines.detr.config import for_model
+    from amr_bench_baselines.detr.train import train_run
 
     torch.set_num_threads(1)
     data, zero_shot = small_benchmark

@@ -14,10 +14,10 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from baselines.detr.config import for_model  # noqa: E402
-from baselines.detr.losses import SetCriterion, Targets  # noqa: E402
-from baselines.detr.matcher import cxw_to_xx, pairwise_iou_and_hull  # noqa: E402
-from baselines.detr.model import FOREGROUND, build_model  # noqa: E402
+from amr_bench_baselines.detr.config import for_model
+from amr_bench_baselines.detr.losses import SetCriterion, Targets
+from amr_bench_baselines.detr.matcher import cxw_to_xx, pairwise_iou_and_hull
+from amr_bench_baselines.detr.model import FOREGROUND, build_model
 
 FRAMES, DIM, TOKENS = 30, 8, 4
 
@@ -40,11 +40,20 @@ def marked_segments(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torc
 
 def test_tiny_decoder_learns_where_the_moment_is() -> None:
     torch.set_num_threads(1)
-    cfg = for_model("am-detr").override({
-        "model.hidden": 32, "model.heads": 4, "model.ffn": 64, "model.t2a_layers": 1, "model.encoder_layers": 1,
-        "model.decoder_layers": 2, "model.audio_dim": DIM, "model.text_dim": DIM, "model.dropout": 0.0,
-        "model.input_dropout": 0.0,
-    })
+    cfg = for_model("am-detr").override(
+        {
+            "model.hidden": 32,
+            "model.heads": 4,
+            "model.ffn": 64,
+            "model.t2a_layers": 1,
+            "model.encoder_layers": 1,
+            "model.decoder_layers": 2,
+            "model.audio_dim": DIM,
+            "model.text_dim": DIM,
+            "model.dropout": 0.0,
+            "model.input_dropout": 0.0,
+        }
+    )
     torch.manual_seed(0)
     model = build_model(cfg.model)
     criterion = SetCriterion(cfg.loss)

@@ -33,8 +33,15 @@ def write_toy_dataset(root: Path, recordings: dict[str, int] | None = None, seed
             store.write_audio(vid, audio)
             text = (topics[k] + 0.3 * rng.normal(size=(6, 768))).astype(np.float32)
             store.write_text(qid, text)
-            lines.append({"qid": qid, "query": f"topic {k}", "duration": float(frames), "vid": vid,
-                          "relevant_windows": [[float(start), float(start + length)]]})
+            lines.append(
+                {
+                    "qid": qid,
+                    "query": f"topic {k}",
+                    "duration": float(frames),
+                    "vid": vid,
+                    "relevant_windows": [[float(start), float(start + length)]],
+                }
+            )
             qid += 1
         (root / f"{split}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     return root

@@ -10,12 +10,17 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from hypothesis import given, strategies as st  # noqa: E402
+from hypothesis import given
+from hypothesis import strategies as st
 
-from baselines.detr.config import LossConfig  # noqa: E402
-from baselines.detr.losses import SetCriterion, Targets, sigmoid_focal_loss  # noqa: E402
-from baselines.detr.matcher import (  # noqa: E402
-    HungarianMatcher, cxw_to_xx, focal_class_cost, generalized_iou, xx_to_cxw,
+from amr_bench_baselines.detr.config import LossConfig
+from amr_bench_baselines.detr.losses import SetCriterion, Targets, sigmoid_focal_loss
+from amr_bench_baselines.detr.matcher import (
+    HungarianMatcher,
+    cxw_to_xx,
+    focal_class_cost,
+    generalized_iou,
+    xx_to_cxw,
 )
 
 
@@ -71,7 +76,7 @@ def test_matcher_is_optimal_against_brute_force(n_gt: int, seed: int, class_cost
     spans = torch.rand(1, q, 2, generator=gen) * 0.5 + 0.05
     target = torch.rand(n_gt, 2, generator=gen) * 0.5 + 0.05
     matcher = HungarianMatcher(LossConfig(match_class_cost=class_cost))  # type: ignore[arg-type]
-    (rows, cols), = matcher(logits, spans, [target])
+    ((rows, cols),) = matcher(logits, spans, [target])
     cost = matcher.cost_matrix(logits[0], spans[0], target).numpy()
     assert len(rows) == n_gt and len(set(rows.tolist())) == n_gt and sorted(cols.tolist()) == list(range(n_gt))
     assert cost[rows, cols].sum() == pytest.approx(brute_force_cost(cost), rel=1e-6, abs=1e-6)
@@ -96,8 +101,14 @@ def fake_outputs(b: int, q: int, t: int, gen: torch.Generator) -> dict:
 def fake_targets(b: int, t: int) -> Targets:
     sal = torch.zeros(b, t)
     sal[:, 2:5] = 1
-    return Targets([torch.tensor([[0.35, 0.3]])] * b, sal, torch.ones(b, t, dtype=torch.bool),
-                   torch.full((b, 2), 3), torch.full((b, 2), 8), torch.ones(b))
+    return Targets(
+        [torch.tensor([[0.35, 0.3]])] * b,
+        sal,
+        torch.ones(b, t, dtype=torch.bool),
+        torch.full((b, 2), 3),
+        torch.full((b, 2), 8),
+        torch.ones(b),
+    )
 
 
 def test_perfect_spans_have_zero_span_loss() -> None:
@@ -151,4 +162,6 @@ def test_aux_losses_add_to_total() -> None:
     out["aux"] = [{"logits": out["logits"], "spans": out["spans"]}]
     with_aux = SetCriterion(LossConfig())(out, fake_targets(2, 10))
     assert "span_0" in with_aux and with_aux["total"].item() > base["total"].item()
-    assert SetCriterion(LossConfig(aux_loss=False))(out, fake_targets(2, 10))["total"].item() == pytest.approx(base["total"].item())
+    assert SetCriterion(LossConfig(aux_loss=False))(out, fake_targets(2, 10))["total"].item() == pytest.approx(
+        base["total"].item()
+    )

@@ -6,12 +6,20 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from baselines.detr.config import DetrConfig, for_model  # noqa: E402
-from baselines.detr.losses import SetCriterion, Targets  # noqa: E402
-from baselines.detr.model import MODELS, LcsDetr, LocalContinuityBlock, SaliencyGate, build_model  # noqa: E402
+from amr_bench_baselines.detr.config import DetrConfig, for_model
+from amr_bench_baselines.detr.losses import SetCriterion, Targets
+from amr_bench_baselines.detr.model import MODELS, LcsDetr, LocalContinuityBlock, SaliencyGate, build_model
 
-TINY = {"model.hidden": 32, "model.heads": 4, "model.ffn": 64, "model.t2a_layers": 1,
-        "model.encoder_layers": 1, "model.decoder_layers": 2, "model.audio_dim": 16, "model.text_dim": 16}
+TINY = {
+    "model.hidden": 32,
+    "model.heads": 4,
+    "model.ffn": 64,
+    "model.t2a_layers": 1,
+    "model.encoder_layers": 1,
+    "model.decoder_layers": 2,
+    "model.audio_dim": 16,
+    "model.text_dim": 16,
+}
 
 
 def tiny(name: str, **extra: object) -> DetrConfig:
@@ -28,9 +36,17 @@ def batch(b: int = 3, t: int = 20, length: int = 5, gen_seed: int = 0) -> tuple[
     tmask[1, 3:] = False
     sal = torch.zeros(b, t)
     sal[:, 4:9] = 1
-    targets = Targets([torch.tensor([[0.3, 0.25]])] * b, sal, mask, torch.full((b, 2), 5), torch.full((b, 2), 12), torch.ones(b))
-    inputs = {"audio": audio, "audio_mask": mask, "text": text, "text_mask": tmask,
-              "negative_text": text.roll(1, 0), "negative_text_mask": tmask.roll(1, 0)}
+    targets = Targets(
+        [torch.tensor([[0.3, 0.25]])] * b, sal, mask, torch.full((b, 2), 5), torch.full((b, 2), 12), torch.ones(b)
+    )
+    inputs = {
+        "audio": audio,
+        "audio_mask": mask,
+        "text": text,
+        "text_mask": tmask,
+        "negative_text": text.roll(1, 0),
+        "negative_text_mask": tmask.roll(1, 0),
+    }
     return inputs, targets
 
 
@@ -113,7 +129,9 @@ def test_continuity_target_option_changes_the_stream(target: str) -> None:
     cfg = tiny("lcs-detr", **{"model.continuity_target": target})
     model = build_model(cfg.model).eval()
     a = torch.randn(1, 6, 32)
-    stream, gate = model.prepare_audio(a, torch.ones(1, 6, dtype=torch.bool), torch.randn(1, 3, 32), torch.ones(1, 3, dtype=torch.bool))
+    stream, gate = model.prepare_audio(
+        a, torch.ones(1, 6, dtype=torch.bool), torch.randn(1, 3, 32), torch.ones(1, 3, dtype=torch.bool)
+    )
     assert gate is not None and gate.shape == (1, 6)
     assert torch.equal(stream, a) == (target == "gate")
 

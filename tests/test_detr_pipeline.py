@@ -10,23 +10,44 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from amr_bench.cli import app  # noqa: E402
-from baselines.detr.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from baselines.detr.config import DataConfig, for_model  # noqa: E402
-from baselines.detr.data import (  # noqa: E402
-    MomentDataset, PairedBatchSampler, collate, frame_labels, jitter_windows, open_store, read_split,
+from amr_bench.cli import app
+from amr_bench_baselines.detr.checkpoint import load_checkpoint, save_checkpoint
+from amr_bench_baselines.detr.config import DataConfig, for_model
+from amr_bench_baselines.detr.data import (
+    MomentDataset,
+    PairedBatchSampler,
+    collate,
+    frame_labels,
+    jitter_windows,
+    open_store,
+    read_split,
 )
-from baselines.detr.model import build_model  # noqa: E402
-from baselines.detr.predict import predict_records, windows_from_outputs  # noqa: E402
-from tests.test_detr_helpers import write_toy_dataset  # noqa: E402
+from amr_bench_baselines.detr.model import build_model
+from amr_bench_baselines.detr.predict import predict_records, windows_from_outputs
+from tests.test_detr_helpers import write_toy_dataset
 
 torch.set_num_threads(1)  # 2 shared cores: one thread is several times faster than two here
 
-TINY_SET = ["--set", "model.hidden=16", "--set", "model.ffn=32", "--set", "model.heads=2",
-            "--set", "model.t2a_layers=1", "--set", "model.encoder_layers=1", "--set", "model.decoder_layers=1",
-            "--set", "train.batch_size=8", "--set", "train.lr=0.001"]
+TINY_SET = [
+    "--set",
+    "model.hidden=16",
+    "--set",
+    "model.ffn=32",
+    "--set",
+    "model.heads=2",
+    "--set",
+    "model.t2a_layers=1",
+    "--set",
+    "model.encoder_layers=1",
+    "--set",
+    "model.decoder_layers=1",
+    "--set",
+    "train.batch_size=8",
+    "--set",
+    "train.lr=0.001",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +58,9 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def trained_run(toy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "am"
-    result = CliRunner().invoke(app, ["train", "am-detr", "--data", str(toy), "--out", str(out), "--epochs", "2", "-q", *TINY_SET])
+    result = CliRunner().invoke(
+        app, ["train", "am-detr", "--data", str(toy), "--out", str(out), "--epochs", "2", "-q", *TINY_SET]
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -113,7 +136,9 @@ def test_train_writes_run_with_metadata(trained_run: Path) -> None:
 
 def test_existing_run_is_never_overwritten(trained_run: Path, toy: Path) -> None:
     stamp = (trained_run / "best" / "model.safetensors").stat().st_mtime_ns
-    result = CliRunner().invoke(app, ["train", "am-detr", "--data", str(toy), "--out", str(trained_run), "--epochs", "1", "-q", *TINY_SET])
+    result = CliRunner().invoke(
+        app, ["train", "am-detr", "--data", str(toy), "--out", str(trained_run), "--epochs", "1", "-q", *TINY_SET]
+    )
     assert result.exit_code == 2 and "--resume" in result.output
     assert (trained_run / "best" / "model.safetensors").stat().st_mtime_ns == stamp
 
@@ -123,17 +148,29 @@ def test_resume_continues_after_the_last_epoch(trained_run: Path, toy: Path, tmp
 
     run = tmp_path / "copy"
     shutil.copytree(trained_run, run)
-    result = CliRunner().invoke(app, ["train", "am-detr", "--data", str(toy), "--out", str(run), "--epochs", "3", "--resume", "-q", *TINY_SET])
+    result = CliRunner().invoke(
+        app, ["train", "am-detr", "--data", str(toy), "--out", str(run), "--epochs", "3", "--resume", "-q", *TINY_SET]
+    )
     assert result.exit_code == 0, result.output
     history = json.loads((run / "last" / "meta.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [0, 1, 2]
 
 
 def test_resume_equals_uninterrupted_training(toy: Path, tmp_path: Path) -> None:
-    from baselines.detr.train import train_run
+    from amr_bench_baselines.detr.train import train_run
 
-    cfg = for_model("am-detr").override({"model.hidden": 16, "model.ffn": 32, "model.heads": 2, "model.t2a_layers": 1,
-                                         "model.encoder_layers": 1, "model.decoder_layers": 1, "train.batch_size": 8, "train.epochs": 2})
+    cfg = for_model("am-detr").override(
+        {
+            "model.hidden": 16,
+            "model.ffn": 32,
+            "model.heads": 2,
+            "model.t2a_layers": 1,
+            "model.encoder_layers": 1,
+            "model.decoder_layers": 1,
+            "train.batch_size": 8,
+            "train.epochs": 2,
+        }
+    )
     train_run(cfg, toy, tmp_path / "full", progress=False, test_split=None)
     train_run(cfg.override({"train.epochs": 1}), toy, tmp_path / "part", progress=False, test_split=None)
     (tmp_path / "part" / "config.json").unlink()
@@ -149,7 +186,9 @@ def test_predict_cli_writes_a_valid_submission(trained_run: Path, toy: Path, tmp
     from amr_bench.validation import validate
 
     out = tmp_path / "sub.jsonl"
-    result = CliRunner().invoke(app, ["predict", str(trained_run), "--data", str(toy), "--split", "test", "--out", str(out), "--saliency"])
+    result = CliRunner().invoke(
+        app, ["predict", str(trained_run), "--data", str(toy), "--split", "test", "--out", str(out), "--saliency"]
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in out.read_text().splitlines()]
     assert len(lines) == 6 and all(len(x["pred_relevant_windows"]) == 10 for x in lines)
@@ -157,7 +196,12 @@ def test_predict_cli_writes_a_valid_submission(trained_run: Path, toy: Path, tmp
     report = validate(out, toy / "test.jsonl")
     assert report.ok, [str(p) for p in report.errors]
     plain = tmp_path / "dcase.jsonl"
-    assert CliRunner().invoke(app, ["predict", str(trained_run), "--data", str(toy), "--out", str(plain), "--no-scores"]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(app, ["predict", str(trained_run), "--data", str(toy), "--out", str(plain), "--no-scores"])
+        .exit_code
+        == 0
+    )
     first = json.loads(plain.read_text().splitlines()[0])
     assert all(len(w) == 2 for w in first["pred_relevant_windows"])
     assert [w[:2] for w in lines[0]["pred_relevant_windows"]] == first["pred_relevant_windows"]
@@ -167,9 +211,13 @@ def test_predict_cli_writes_a_valid_submission(trained_run: Path, toy: Path, tmp
 
 def test_cli_usage_errors(toy: Path, tmp_path: Path) -> None:
     runner = CliRunner()
-    bad_key = runner.invoke(app, ["train", "lcs-detr", "--data", str(toy), "--out", str(tmp_path / "x"), "--set", "model.hiden=3"])
+    bad_key = runner.invoke(
+        app, ["train", "lcs-detr", "--data", str(toy), "--out", str(tmp_path / "x"), "--set", "model.hiden=3"]
+    )
     assert bad_key.exit_code == 2 and "model.hiden" in bad_key.output
-    bad_seeds = runner.invoke(app, ["train", "am-detr", "--data", str(toy), "--out", str(tmp_path / "y"), "--seeds", "a,b"])
+    bad_seeds = runner.invoke(
+        app, ["train", "am-detr", "--data", str(toy), "--out", str(tmp_path / "y"), "--seeds", "a,b"]
+    )
     assert bad_seeds.exit_code == 2 and "--seeds" in bad_seeds.output
     no_split = runner.invoke(app, ["train", "am-detr", "--data", str(tmp_path), "--out", str(tmp_path / "z")])
     assert no_split.exit_code == 1 and "train" in no_split.output
@@ -179,7 +227,10 @@ def test_cli_usage_errors(toy: Path, tmp_path: Path) -> None:
 
 def test_seeds_write_mean_and_std(toy: Path, tmp_path: Path) -> None:
     out = tmp_path / "multi"
-    result = CliRunner().invoke(app, ["train", "am-detr", "--data", str(toy), "--out", str(out), "--epochs", "1", "--seeds", "0,1", "-q", *TINY_SET])
+    result = CliRunner().invoke(
+        app,
+        ["train", "am-detr", "--data", str(toy), "--out", str(out), "--epochs", "1", "--seeds", "0,1", "-q", *TINY_SET],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     runs = [json.loads((out / f"seed-{s}" / "metrics.json").read_text())["val"] for s in (0, 1)]
@@ -198,8 +249,25 @@ def test_importing_the_cli_does_not_import_torch() -> None:
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA (bf16 autocast path); the same code runs on CPU above")
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA (bf16 autocast path); the same code runs on CPU above"
+)
 def test_bf16_training_step_on_cuda(toy: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["train", "am-detr", "--data", str(toy), "--out", str(tmp_path / "g"), "--epochs", "1",
-                                      "--device", "cuda", "-q", *TINY_SET])
+    result = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "am-detr",
+            "--data",
+            str(toy),
+            "--out",
+            str(tmp_path / "g"),
+            "--epochs",
+            "1",
+            "--device",
+            "cuda",
+            "-q",
+            *TINY_SET,
+        ],
+    )
     assert result.exit_code == 0, result.output

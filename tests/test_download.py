@@ -9,7 +9,6 @@ import json
 import tarfile
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -70,7 +69,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         self.thread.start()
         return self
 
@@ -129,8 +128,7 @@ def test_server_ignoring_range_restarts_from_zero(server, tmp_path):
     server.files["/h.bin"] = PAYLOAD
     (tmp_path / "h.bin.part").write_bytes(b"garbage")
     server.ignore_range = True
-    download_file(server.url + "/h.bin", tmp_path / "h.bin",
-                  sha256=hashlib.sha256(PAYLOAD).hexdigest(), progress=False)
+    download_file(server.url + "/h.bin", tmp_path / "h.bin", sha256=hashlib.sha256(PAYLOAD).hexdigest(), progress=False)
     assert (tmp_path / "h.bin").read_bytes() == PAYLOAD
 
 
@@ -178,48 +176,63 @@ def test_safe_archive_extracts(tmp_path):
     archive = tmp_path / "a.tar"
     archive.write_bytes(_tar({"clap/v.npz": b"1", "clap_text/qid1.npz": b"2"}, gz=False))
     files = extract_tar(archive, tmp_path / "out")
-    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in files) == [
-        "clap/v.npz", "clap_text/qid1.npz"]
+    assert sorted(p.relative_to(tmp_path / "out").as_posix() for p in files) == ["clap/v.npz", "clap_text/qid1.npz"]
 
 
 def _zenodo(server, record, files):
     entries = []
     for name, data in files.items():
         server.files[f"/files/{name}"] = data
-        entries.append({"key": name, "size": len(data),
-                        "checksum": "md5:" + hashlib.md5(data).hexdigest(),
-                        "links": {"self": server.url + f"/files/{name}"}})
+        entries.append(
+            {
+                "key": name,
+                "size": len(data),
+                "checksum": "md5:" + hashlib.md5(data).hexdigest(),
+                "links": {"self": server.url + f"/files/{name}"},
+            }
+        )
     server.files[f"/api/records/{record}"] = json.dumps({"files": entries}).encode()
 
 
 def test_cli_downloads_a_whole_dataset(server, tmp_path):
     audio = npz_bytes({"features": np.zeros((3, 768), np.float32)})
     text = npz_bytes({"last_hidden_state": np.zeros((2, 768), np.float32)})
-    _zenodo(server, "18358706", {"clap.tar.gz": _tar({"clap/v1.npz": audio}),
-                                 "clap_text.tar.gz": _tar({"clap_text/qid1.npz": text}),
-                                 "README.md": b"not wanted"})
+    _zenodo(
+        server,
+        "18358706",
+        {
+            "clap.tar.gz": _tar({"clap/v1.npz": audio}),
+            "clap_text.tar.gz": _tar({"clap_text/qid1.npz": text}),
+            "README.md": b"not wanted",
+        },
+    )
     server.cut.add("/files/clap.tar.gz")
     root = tmp_path / "castella"
-    result = runner.invoke(app, ["datasets", "download", "castella", "--root", str(root),
-                                 "--api", server.url + "/api", "--quiet"])
+    result = runner.invoke(
+        app, ["datasets", "download", "castella", "--root", str(root), "--api", server.url + "/api", "--quiet"]
+    )
     assert result.exit_code == 0, result.output
     assert (root / "clap" / "v1.npz").read_bytes() == audio
     assert (root / "clap_text" / "qid1.npz").read_bytes() == text
     assert {p.name for p in root.glob("*.jsonl")} == {"train.jsonl", "val.jsonl", "test.jsonl"}
     assert ("/files/README.md", None) not in server.requests
-    again = runner.invoke(app, ["datasets", "download", "castella", "--root", str(root),
-                                "--api", server.url + "/api", "--quiet"])
+    again = runner.invoke(
+        app, ["datasets", "download", "castella", "--root", str(root), "--api", server.url + "/api", "--quiet"]
+    )
     assert again.exit_code == 0 and "already complete" in again.stdout
 
 
 def test_cli_download_fails_clearly(server, tmp_path):
     _zenodo(server, "18358706", {"clap.tar.gz": _tar({"../evil": b"x"})})
-    listed = runner.invoke(app, ["datasets", "download", "castella", "--root", str(tmp_path),
-                                 "--api", server.url + "/api", "--quiet"])
+    listed = runner.invoke(
+        app, ["datasets", "download", "castella", "--root", str(tmp_path), "--api", server.url + "/api", "--quiet"]
+    )
     assert listed.exit_code == 1 and "does not list clap_text.tar.gz" in listed.output
     _zenodo(server, "18358706", {"clap.tar.gz": _tar({"../evil": b"x"}), "clap_text.tar.gz": _tar({})})
-    evil = runner.invoke(app, ["datasets", "download", "castella", "--root", str(tmp_path / "r"),
-                               "--api", server.url + "/api", "--quiet"])
+    evil = runner.invoke(
+        app,
+        ["datasets", "download", "castella", "--root", str(tmp_path / "r"), "--api", server.url + "/api", "--quiet"],
+    )
     assert evil.exit_code == 1 and "unsafe member ../evil" in evil.output
     assert not (tmp_path / "evil").exists()
     nosource = runner.invoke(app, ["datasets", "download", "tut2017", "--root", str(tmp_path)])

@@ -26,8 +26,10 @@ def _dataset(root, n_frames=5):
     store.write_audio("rec1", rng.standard_normal((n_frames, 768)))
     store.write_text("q1", rng.standard_normal((4, 768)))
     store.write_text(7, rng.standard_normal((3, 768)))
-    lines = [{"qid": "q1", "query": "a", "duration": n_frames, "vid": "rec1", "relevant_windows": [[0, 1]]},
-             {"qid": 7, "query": "b", "duration": n_frames, "vid": "rec1", "relevant_windows": [[1, 2]]}]
+    lines = [
+        {"qid": "q1", "query": "a", "duration": n_frames, "vid": "rec1", "relevant_windows": [[0, 1]]},
+        {"qid": 7, "query": "b", "duration": n_frames, "vid": "rec1", "relevant_windows": [[1, 2]]},
+    ]
     (root / "test.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     return store
 

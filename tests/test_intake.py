@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import zipfile
 from pathlib import Path
 
@@ -111,7 +110,7 @@ def test_absolute_path_and_symlink_are_rejected(tmp_path: Path, gt_records: list
     with zipfile.ZipFile(pkg, "a") as zf:
         link = zipfile.ZipInfo("link.txt")
         link.create_system = 3
-        link.external_attr = (0o120777 << 16)
+        link.external_attr = 0o120777 << 16
         zf.writestr(link, "/etc/passwd")
     problems = _problems(pkg)
     assert any("absolute path" in p for p in problems)
@@ -162,7 +161,9 @@ def test_schema_errors_point_at_the_yaml_line(tmp_path: Path, gt_records: list[d
     files[name] = text.encode()
     problems = _problems(_zip(tmp_path / "p.zip", files))
     line = text.splitlines().index("    total_parameters: lots") + 1
-    assert f"p.zip!{name}:{line}: error: system/complexity/total_parameters: 'lots' is not of type 'integer'" in problems
+    assert (
+        f"p.zip!{name}:{line}: error: system/complexity/total_parameters: 'lots' is not of type 'integer'" in problems
+    )
     assert any(f"p.zip!{name}:2: error: submission/label is" in p for p in problems)
 
 

@@ -23,7 +23,7 @@ def test_demo_builds_a_fresh_store_and_site(tmp_path: Path) -> None:
     assert "16.19 (57/352)" in res.output  # the bundled real run, exactly as the official scorer
     lines = res.output.splitlines()
     val = lines.index(next(line for line in lines if line.startswith("== castella/val")))
-    table = lines[val + 2: lines.index("", val)]
+    table = lines[val + 2 : lines.index("", val)]
     assert table[0].startswith("1 ") and "synthetic/oracle " in table[0]
     assert "INVALID" in table[-1]
     assert sum("QD-DETR" in line and line.startswith("5=") for line in table) == 2  # copy ties

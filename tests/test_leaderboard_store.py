@@ -19,10 +19,17 @@ SIG = {"scorer": "amr-bench 0.1.0", "metric": "R1+mAP v1", "gt_sha256": "g" * 64
 
 def _add(st: Store, team: str, system: str, sha: str, values: np.ndarray, **kw: object) -> store_mod.AddOutcome:
     args: dict = dict(
-        team=team, system=system, benchmark="castella/val", sha256=sha, size=10, file_name="a.jsonl",
-        gt_sha256="g" * 64, signature={**SIG, "submission_sha256": sha},
+        team=team,
+        system=system,
+        benchmark="castella/val",
+        sha256=sha,
+        size=10,
+        file_name="a.jsonl",
+        gt_sha256="g" * 64,
+        signature={**SIG, "submission_sha256": sha},
         qids=[f"q{i}" for i in range(len(values))],
-        per_query={"R1@0.7": values, "mAP": values / 2}, metrics={"R1@0.7": float(values.mean())},
+        per_query={"R1@0.7": values, "mAP": values / 2},
+        metrics={"R1@0.7": float(values.mean())},
         added_at="2026-01-01T00:00:00Z",
     )
     args.update(kw)
@@ -73,13 +80,22 @@ def test_different_ground_truth_or_signature_never_share_a_group(tmp_path: Path)
 
 def test_invalid_submission_is_stored_with_its_problems(tmp_path: Path) -> None:
     with Store(tmp_path / "b.sqlite") as st:
-        st.add(team="T", system="bad", benchmark="castella/val", sha256="b", size=1, file_name="b.jsonl",
-               gt_sha256="g" * 64, signature=SIG, status="invalid", problems=["b.jsonl:3: error: x"])
+        st.add(
+            team="T",
+            system="bad",
+            benchmark="castella/val",
+            sha256="b",
+            size=1,
+            file_name="b.jsonl",
+            gt_sha256="g" * 64,
+            signature=SIG,
+            status="invalid",
+            problems=["b.jsonl:3: error: x"],
+        )
         (entry,) = st.entries(st.groups()[0])
         assert entry.status == "invalid" and entry.problems == ["b.jsonl:3: error: x"]
         with pytest.raises(ValueError, match="per-query"):
-            st.add(team="T", system="s", benchmark="b", sha256="c", size=1, file_name="c",
-                   gt_sha256="g", signature=SIG)
+            st.add(team="T", system="s", benchmark="b", sha256="c", size=1, file_name="c", gt_sha256="g", signature=SIG)
 
 
 def test_query_ids_must_match_the_stored_ground_truth(tmp_path: Path) -> None:
@@ -125,8 +141,7 @@ def test_two_concurrent_writer_processes_lose_nothing(tmp_path: Path) -> None:
     path = tmp_path / "board.sqlite"
     n = 40
     procs = [
-        subprocess.Popen([sys.executable, "-c", _WRITER, str(path), who, str(n)],
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(path), who, str(n)], stderr=subprocess.PIPE, text=True)
         for who in ("alice", "bob")
     ]
     for p in procs:

@@ -127,7 +127,9 @@ def test_time_shift_and_scale_invariance(data, shift, scale):
     def move(ws):
         return [[(w[0] + offset) * scale, (w[1] + offset) * scale, *w[2:]] for w in ws]
 
-    gt2 = [{**d, "duration": (d["duration"] + offset) * scale, "relevant_windows": move(d["relevant_windows"])} for d in gt]
+    gt2 = [
+        {**d, "duration": (d["duration"] + offset) * scale, "relevant_windows": move(d["relevant_windows"])} for d in gt
+    ]
     sub2 = [{**d, "pred_relevant_windows": move(d["pred_relevant_windows"])} for d in sub]
     a, b = score_records(sub, gt), score_records(sub2, gt2)
     cols = [c for c in a.per_query.columns if c.startswith(("R1@", "AP@", "R5@", "IoU@"))]
@@ -138,8 +140,10 @@ def test_time_shift_and_scale_invariance(data, shift, scale):
 @given(case(max_gt=10))
 def test_perfect_predictions_score_100(data):
     gt, _ = data
-    sub = [{"qid": d["qid"], "pred_relevant_windows": [w + [1.0 - i / 100] for i, w in enumerate(d["relevant_windows"])]}
-           for d in gt]
+    sub = [
+        {"qid": d["qid"], "pred_relevant_windows": [w + [1.0 - i / 100] for i, w in enumerate(d["relevant_windows"])]}
+        for d in gt
+    ]
     result = score_records(sub, gt)
     assert all(v == 100.0 for v in result.full["MR-R1"].values())
     assert all(v == 100.0 for v in result.full["MR-mAP"].values())
@@ -150,10 +154,17 @@ def test_perfect_predictions_score_100(data):
 @given(case(), st.lists(window(), min_size=1, max_size=6))
 def test_appending_lower_scored_windows_keeps_r1_and_never_lowers_ap(data, extra):
     gt, sub = data
-    scored = [{"qid": d["qid"], "pred_relevant_windows": [w[:2] + [1.0 - i / 100] for i, w in enumerate(d["pred_relevant_windows"])]}
-              for d in sub]
-    longer = [{"qid": d["qid"], "pred_relevant_windows": d["pred_relevant_windows"] + [w + [0.01] for w in extra]}
-              for d in scored]
+    scored = [
+        {
+            "qid": d["qid"],
+            "pred_relevant_windows": [w[:2] + [1.0 - i / 100] for i, w in enumerate(d["pred_relevant_windows"])],
+        }
+        for d in sub
+    ]
+    longer = [
+        {"qid": d["qid"], "pred_relevant_windows": d["pred_relevant_windows"] + [w + [0.01] for w in extra]}
+        for d in scored
+    ]
     a, b = score_records(scored, gt), score_records(longer, gt)
     r1 = [f"R1@{k}" for k in THRESHOLD_KEYS] + ["IoU@1"]
     assert a.per_query[r1].equals(b.per_query[r1])

@@ -8,20 +8,32 @@ from hypothesis import strategies as st
 from amr_bench.records import GROUND_TRUTH, SUBMISSION, _Flat, _windows_look_valid, parse_records
 from amr_bench.schemas import validator
 
-scalars = st.one_of(st.none(), st.booleans(), st.integers(-5, 50), st.floats(-5, 50, allow_nan=False),
-                    st.text(max_size=3))
-windows = st.lists(st.one_of(st.lists(st.one_of(st.integers(0, 50), st.floats(0, 50, allow_nan=False),
-                                                st.text(max_size=2), st.booleans()), max_size=4),
-                             scalars), max_size=4)
-keys = st.sampled_from(["qid", "query", "vid", "duration", "pred_relevant_windows", "relevant_windows",
-                        "extra", "pred_saliency_scores"])
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(-5, 50), st.floats(-5, 50, allow_nan=False), st.text(max_size=3)
+)
+windows = st.lists(
+    st.one_of(
+        st.lists(
+            st.one_of(st.integers(0, 50), st.floats(0, 50, allow_nan=False), st.text(max_size=2), st.booleans()),
+            max_size=4,
+        ),
+        scalars,
+    ),
+    max_size=4,
+)
+keys = st.sampled_from(
+    ["qid", "query", "vid", "duration", "pred_relevant_windows", "relevant_windows", "extra", "pred_saliency_scores"]
+)
 values = st.one_of(scalars, windows)
 numbers = st.one_of(st.integers(0, 50), st.floats(0, 50, allow_nan=False))
 plausible = st.fixed_dictionaries(
-    {"qid": st.one_of(st.integers(), st.text(max_size=3)),
-     "pred_relevant_windows": st.lists(st.lists(numbers, min_size=2, max_size=3), min_size=0, max_size=3),
-     "relevant_windows": st.lists(st.lists(numbers, min_size=2, max_size=3), max_size=3)},
-    optional={"query": scalars, "vid": scalars, "duration": scalars, "extra": scalars})
+    {
+        "qid": st.one_of(st.integers(), st.text(max_size=3)),
+        "pred_relevant_windows": st.lists(st.lists(numbers, min_size=2, max_size=3), min_size=0, max_size=3),
+        "relevant_windows": st.lists(st.lists(numbers, min_size=2, max_size=3), max_size=3),
+    },
+    optional={"query": scalars, "vid": scalars, "duration": scalars, "extra": scalars},
+)
 records = st.one_of(st.dictionaries(keys, values, max_size=6), plausible, scalars, windows)
 
 

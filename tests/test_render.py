@@ -24,21 +24,41 @@ def build_board(path: Path, q: int = 200) -> Path:
         for k, (team, n) in enumerate(hits.items()):
             r1 = np.zeros(q)
             r1[rng.choice(q, n, replace=False)] = 1
-            cols = {"R1@0.7": r1, "R1@0.5": r1, "mAP": r1 * 0.8,
-                    "gt_max_len": rng.uniform(1, 60, q)}
+            cols = {"R1@0.7": r1, "R1@0.5": r1, "mAP": r1 * 0.8, "gt_max_len": rng.uniform(1, 60, q)}
             cols.update({f"AP@{t}": r1 * (1 - j / 12) for j, t in enumerate(THETAS)})
             metrics = {f"mAP@{t}": float(cols[f"AP@{t}"].mean()) for t in THETAS}
-            metrics.update({"len.short.R1@0.7": 0.5, "len.short.queries": 50.0, "len.short.lo": 0.0,
-                            "len.short.hi": 10.0})
+            metrics.update(
+                {"len.short.R1@0.7": 0.5, "len.short.queries": 50.0, "len.short.lo": 0.0, "len.short.hi": 10.0}
+            )
             name = EVIL if team == "C" else f"system {team}"
-            st.add(team=f"team {team}" if team != "D" else f"{EVIL} & co", system=name,
-                   benchmark="castella/test", sha256=f"sha{team}", size=10 + k, file_name=f"{team}.jsonl",
-                   gt_sha256="f" * 64, signature={**sig, "submission_sha256": f"sha{team}"},
-                   qids=[f"q{i}" for i in range(q)], per_query=cols, metrics=metrics,
-                   added_at=f"2026-03-0{k + 1}T10:00:00Z", baseline=team == "B")
-        st.add(team="broken team", system="broken", benchmark="castella/test", sha256="bad", size=1,
-               file_name="bad.jsonl", gt_sha256="f" * 64, signature=sig, status="invalid",
-               problems=[f"bad.jsonl:3: error: {EVIL}"], added_at="2026-03-09T10:00:00Z")
+            st.add(
+                team=f"team {team}" if team != "D" else f"{EVIL} & co",
+                system=name,
+                benchmark="castella/test",
+                sha256=f"sha{team}",
+                size=10 + k,
+                file_name=f"{team}.jsonl",
+                gt_sha256="f" * 64,
+                signature={**sig, "submission_sha256": f"sha{team}"},
+                qids=[f"q{i}" for i in range(q)],
+                per_query=cols,
+                metrics=metrics,
+                added_at=f"2026-03-0{k + 1}T10:00:00Z",
+                baseline=team == "B",
+            )
+        st.add(
+            team="broken team",
+            system="broken",
+            benchmark="castella/test",
+            sha256="bad",
+            size=1,
+            file_name="bad.jsonl",
+            gt_sha256="f" * 64,
+            signature=sig,
+            status="invalid",
+            problems=[f"bad.jsonl:3: error: {EVIL}"],
+            added_at="2026-03-09T10:00:00Z",
+        )
     return path
 
 
@@ -46,8 +66,14 @@ def test_every_page_is_written_and_names_are_escaped(tmp_path: Path) -> None:
     with Store(build_board(tmp_path / "b.sqlite")) as st:
         files = render_site(st, tmp_path / "site", RankSettings(resamples=200))
     names = sorted(f.name for f in files)
-    for page in ("index.html", "castella.html", "clotho-moment.html", "unav100-subset.html",
-                 "tut2017.html", "dcase2026.html"):
+    for page in (
+        "index.html",
+        "castella.html",
+        "clotho-moment.html",
+        "unav100-subset.html",
+        "tut2017.html",
+        "dcase2026.html",
+    ):
         assert page in names
     html = (tmp_path / "site" / "castella.html").read_text("utf-8")
     assert EVIL not in html
@@ -65,7 +91,7 @@ def test_rows_carry_raw_values_ranks_tiers_and_failed_last(tmp_path: Path) -> No
     with Store(build_board(tmp_path / "b.sqlite")) as st:
         render_site(st, tmp_path / "site", RankSettings(resamples=200))
     html = (tmp_path / "site" / "castella.html").read_text("utf-8")
-    body = html[html.index("<tbody>"):html.index("</tbody>")]
+    body = html[html.index("<tbody>") : html.index("</tbody>")]
     rows = re.findall(r"<tr (.*?)</tr>", body, re.S)
     assert len(rows) == 5
     assert 'data-failed="1"' in rows[-1] and "broken" in rows[-1]

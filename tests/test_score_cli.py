@@ -92,10 +92,18 @@ def test_check_tolerance_and_selected_keys(tmp_path):
     exp = tmp_path / "e.json"
     exp.write_text(json.dumps(expected))
     m = str(_metrics(tmp_path))
-    assert runner.invoke(app, ["check", m, "--expect", str(exp), "--key", "brief.MR-full-R1@0.7",
-                               "--tolerance", "0.1"]).exit_code == 0
-    assert runner.invoke(app, ["check", m, "--expect", str(exp), "--key", "brief.MR-full-R1@0.7",
-                               "--tolerance", "0.01"]).exit_code == 1
+    assert (
+        runner.invoke(
+            app, ["check", m, "--expect", str(exp), "--key", "brief.MR-full-R1@0.7", "--tolerance", "0.1"]
+        ).exit_code
+        == 0
+    )
+    assert (
+        runner.invoke(
+            app, ["check", m, "--expect", str(exp), "--key", "brief.MR-full-R1@0.7", "--tolerance", "0.01"]
+        ).exit_code
+        == 1
+    )
 
 
 def test_check_missing_key_and_bad_files(tmp_path):

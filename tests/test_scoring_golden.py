@@ -8,8 +8,8 @@ from importlib import resources
 import pytest
 
 import amr_bench
-from amr_bench.jsonl import read_jsonl
 from amr_bench.datasets.registry import find_split
+from amr_bench.jsonl import read_jsonl
 from tests.reference_scorer import official_scores
 
 RUNS = resources.files("amr_bench") / "data" / "reference_runs"
@@ -32,7 +32,7 @@ def test_slow_reference_agrees_with_the_official_json_and_the_fast_scorer():
     pq = result.per_query.set_index("qid")
     for qid, iou in r1.items():
         assert pq.loc[qid, "IoU@1"] == iou  # bit for bit
-        assert list(pq.loc[qid, [f"AP@{k}" for k in OFFICIAL['full']['MR-R1']]]) == list(aps[qid])
+        assert list(pq.loc[qid, [f"AP@{k}" for k in OFFICIAL["full"]["MR-R1"]]]) == list(aps[qid])
     assert [result.raw["mAP"][k] for k in OFFICIAL["full"]["MR-R1"]] == list(ap_thds)
 
 

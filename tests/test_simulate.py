@@ -153,8 +153,9 @@ def test_projection_heads_reveal_the_planted_signal(clotho):
 
 def test_simulated_test_split_scores_like_a_real_dataset(clotho, tmp_path):
     root, _ = clotho
-    lines = [{"qid": r["qid"], "pred_relevant_windows": [[*r["relevant_windows"][0], 1.0]]}
-             for r in load_split(root, "test")]
+    lines = [
+        {"qid": r["qid"], "pred_relevant_windows": [[*r["relevant_windows"][0], 1.0]]} for r in load_split(root, "test")
+    ]
     sub = tmp_path / "sub.jsonl"
     sub.write_text("".join(json.dumps(x) + "\n" for x in lines))
     out = tmp_path / "m.json"
@@ -162,9 +163,10 @@ def test_simulated_test_split_scores_like_a_real_dataset(clotho, tmp_path):
     assert result.exit_code == 0, result.output
     brief = json.loads(out.read_text())["brief"]
     assert set(brief.values()) == {100.0}
-    shifted = [{"qid": x["qid"], "pred_relevant_windows": [[w[0] + 5, w[1] + 5, 1.0]
-                                                           for w in x["pred_relevant_windows"]]}
-               for x in lines]
+    shifted = [
+        {"qid": x["qid"], "pred_relevant_windows": [[w[0] + 5, w[1] + 5, 1.0] for w in x["pred_relevant_windows"]]}
+        for x in lines
+    ]
     sub.write_text("".join(json.dumps(x) + "\n" for x in shifted))
     worse = runner.invoke(app, ["score", str(sub), "--gt", f"{root}/test", "-o", str(out), "-q"])
     assert worse.exit_code == 0

@@ -13,7 +13,7 @@ from amr_bench.cli import app
 
 sf = pytest.importorskip("soundfile", reason="soundfile (the baselines extra) is not installed")
 
-from amr_bench.datasets.simulate_audio import simulate_audio, trim_silence  # noqa: E402
+from amr_bench.datasets.simulate_audio import simulate_audio, trim_silence
 
 runner = CliRunner()
 SR = 8000
@@ -46,14 +46,22 @@ def test_trim_removes_silent_onset_and_offset():
 
 def test_mixing_follows_algorithm_1(material):
     out = material / "out"
-    s = simulate_audio(material / "clips.jsonl", material / "bg", out, recordings=6, seed=1,
-                       sample_rate=SR, duration=10.0, gap_mean=2.0)
+    s = simulate_audio(
+        material / "clips.jsonl",
+        material / "bg",
+        out,
+        recordings=6,
+        seed=1,
+        sample_rate=SR,
+        duration=10.0,
+        gap_mean=2.0,
+    )
     records = [json.loads(line) for line in (out / "test.jsonl").read_text().splitlines()]
     assert s["queries"] == len(records) and s["segments_available"] == 21  # 30 s, 10 s, 1-s hops
     vids = {r["vid"] for r in records}
     assert len(list((out / "audio").glob("*.wav"))) == len(vids) == 6
     for r in records:
-        (start, end), = r["relevant_windows"]
+        ((start, end),) = r["relevant_windows"]
         assert abs((end - start) - 2.0) < 0.06  # trimmed to the 2-s tone (50-ms frames)
         assert 0 <= start < end <= 10 and -5 <= r["fg_dB"] <= 5
         assert r["query"] in {f"tone {i}" for i in range(3)} | {f"a beep {i}" for i in range(3)}
@@ -66,40 +74,93 @@ def test_mixing_follows_algorithm_1(material):
         windows.sort()
         assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))
         start, end = windows[0]
-        inside = audio[int(start * SR) + 100: int(end * SR) - 100]
-        outside = np.concatenate([audio[: max(int(start * SR) - 100, 0)],
-                                  audio[int(windows[-1][1] * SR) + 100:]])
+        inside = audio[int(start * SR) + 100 : int(end * SR) - 100]
+        outside = np.concatenate([audio[: max(int(start * SR) - 100, 0)], audio[int(windows[-1][1] * SR) + 100 :]])
         if len(outside):  # foreground at about 0 dB over background at about -20 dB
-            ratio_db = 10 * np.log10((inside ** 2).mean() / (outside ** 2).mean())
+            ratio_db = 10 * np.log10((inside**2).mean() / (outside**2).mean())
             assert 8 < ratio_db < 32
 
 
 def test_same_seed_same_files(material):
     for name in ("a", "b"):
-        simulate_audio(material / "clips.jsonl", material / "bg", material / name, recordings=3,
-                       seed=4, sample_rate=SR, duration=10.0, gap_mean=2.0)
+        simulate_audio(
+            material / "clips.jsonl",
+            material / "bg",
+            material / name,
+            recordings=3,
+            seed=4,
+            sample_rate=SR,
+            duration=10.0,
+            gap_mean=2.0,
+        )
     fa = {p.name: p.read_bytes() for p in sorted((material / "a").rglob("*")) if p.is_file()}
     fb = {p.name: p.read_bytes() for p in sorted((material / "b").rglob("*")) if p.is_file()}
     assert fa == fb
 
 
 def test_cli_and_its_errors(material):
-    args = ["simulate-audio", "--foreground", str(material / "clips.jsonl"), "--background",
-            str(material / "bg"), "--sample-rate", str(SR), "--duration", "10", "--gap-mean", "2",
-            "--recordings", "2", "--quiet"]
+    args = [
+        "simulate-audio",
+        "--foreground",
+        str(material / "clips.jsonl"),
+        "--background",
+        str(material / "bg"),
+        "--sample-rate",
+        str(SR),
+        "--duration",
+        "10",
+        "--gap-mean",
+        "2",
+        "--recordings",
+        "2",
+        "--quiet",
+    ]
     ok = runner.invoke(app, args + ["--out", str(material / "o")])
     assert ok.exit_code == 0, ok.output
     assert (material / "o" / "test.jsonl").is_file()
-    too_long = runner.invoke(app, ["simulate-audio", "--foreground", str(material / "clips.jsonl"),
-                                   "--background", str(material / "bg"), "--sample-rate", str(SR),
-                                   "--duration", "60", "--out", str(material / "p")])
+    too_long = runner.invoke(
+        app,
+        [
+            "simulate-audio",
+            "--foreground",
+            str(material / "clips.jsonl"),
+            "--background",
+            str(material / "bg"),
+            "--sample-rate",
+            str(SR),
+            "--duration",
+            "60",
+            "--out",
+            str(material / "p"),
+        ],
+    )
     assert too_long.exit_code == 2 and "at least 60 s long" in too_long.output
     (material / "bad.jsonl").write_text('{"audio": "fg/nope.wav", "caption": "x"}\n{"caption": 3}\n')
-    bad = runner.invoke(app, ["simulate-audio", "--foreground", str(material / "bad.jsonl"),
-                              "--background", str(material / "bg"), "--out", str(material / "q")])
+    bad = runner.invoke(
+        app,
+        [
+            "simulate-audio",
+            "--foreground",
+            str(material / "bad.jsonl"),
+            "--background",
+            str(material / "bg"),
+            "--out",
+            str(material / "q"),
+        ],
+    )
     assert bad.exit_code == 1
     assert f"{material / 'bad.jsonl'}:1: error: audio file not found" in bad.output
     assert f"{material / 'bad.jsonl'}:2: error: expected" in bad.output
-    nobg = runner.invoke(app, ["simulate-audio", "--foreground", str(material / "clips.jsonl"),
-                               "--background", str(material / "fg" / "none"), "--out", str(material / "r")])
+    nobg = runner.invoke(
+        app,
+        [
+            "simulate-audio",
+            "--foreground",
+            str(material / "clips.jsonl"),
+            "--background",
+            str(material / "fg" / "none"),
+            "--out",
+            str(material / "r"),
+        ],
+    )
     assert nobg.exit_code == 2 and "no audio files" in nobg.output

@@ -51,7 +51,7 @@ def test_ci_coverage_is_roughly_nominal() -> None:
     rng = np.random.default_rng(2)
     x = (rng.random((200, 300)) < 0.3).astype(np.float64)
     ci = stats.bootstrap_ci(x, n_resamples=400, seed=5)
-    coverage = np.mean((ci.low <= 0.3) & (0.3 <= ci.high))
+    coverage = np.mean((ci.low <= 0.3) & (ci.high >= 0.3))
     assert 0.88 <= coverage <= 0.99
 
 

@@ -60,11 +60,18 @@ ERROR_CASES = {
     "invalid json": ((1, '{"qid": 2, "pred_relevant_windows": [[0, 10]'), 2, "invalid JSON"),
     "not an object": ((1, "[2, [[0, 10]]]"), 2, "expected a JSON object"),
     "missing field": ((1, '{"qid": 2}'), 2, "missing required field 'pred_relevant_windows'"),
-    "misspelled field": ((1, '{"qid": 2, "pred_relevant_window": [[0, 10]]}'), 2,
-                         "found 'pred_relevant_window': misspelled?"),
+    "misspelled field": (
+        (1, '{"qid": 2, "pred_relevant_window": [[0, 10]]}'),
+        2,
+        "found 'pred_relevant_window': misspelled?",
+    ),
     "qid wrong type": ((1, '{"qid": 2.5, "pred_relevant_windows": [[0, 10]]}'), 2, "qid: expected integer or string"),
     "qid boolean": ((1, '{"qid": true, "pred_relevant_windows": [[0, 10]]}'), 2, "qid: expected integer or string"),
-    "windows not a list": ((1, '{"qid": 2, "pred_relevant_windows": "0-10"}'), 2, "pred_relevant_windows: expected array"),
+    "windows not a list": (
+        (1, '{"qid": 2, "pred_relevant_windows": "0-10"}'),
+        2,
+        "pred_relevant_windows: expected array",
+    ),
     "empty window list": ((1, '{"qid": 2, "pred_relevant_windows": []}'), 2, "pred_relevant_windows is empty"),
     "wrong arity": ((1, '{"qid": 2, "pred_relevant_windows": [[0, 10, 0.5, 1]]}'), 2, "found 4"),
     "one value": ((1, '{"qid": 2, "pred_relevant_windows": [[0]]}'), 2, "found 1"),
@@ -98,11 +105,16 @@ def test_score_validates_first_and_exits_1(tmp_path, gt):
 
 
 def test_all_problems_are_reported_not_just_the_first(tmp_path, gt):
-    content = "\n".join([
-        '{"qid": 1, "pred_relevant_windows": [[1, "5"]]}',
-        '{"qid": 2, "pred_relevant_windows": [[-1, 10]]}',
-        '{"qid": "x3", "pred_relevant_windows": [[9, 3]]}',
-    ]) + "\n"
+    content = (
+        "\n".join(
+            [
+                '{"qid": 1, "pred_relevant_windows": [[1, "5"]]}',
+                '{"qid": 2, "pred_relevant_windows": [[-1, 10]]}',
+                '{"qid": "x3", "pred_relevant_windows": [[9, 3]]}',
+            ]
+        )
+        + "\n"
+    )
     result, path = run(tmp_path, gt, content)
     assert result.exit_code == 1
     for n in (1, 2, 3):
@@ -123,8 +135,12 @@ def test_missing_ground_truth_queries_are_named(tmp_path, gt):
 
 def test_missing_queries_summarised_beyond_twenty(tmp_path):
     gt = tmp_path / "big.jsonl"
-    gt.write_text("".join(json.dumps({"qid": i, "query": "q", "duration": 9, "vid": "v",
-                                      "relevant_windows": [[0, 1]]}) + "\n" for i in range(30)))
+    gt.write_text(
+        "".join(
+            json.dumps({"qid": i, "query": "q", "duration": 9, "vid": "v", "relevant_windows": [[0, 1]]}) + "\n"
+            for i in range(30)
+        )
+    )
     result, _ = run(tmp_path, gt, '{"qid": 0, "pred_relevant_windows": [[0, 1]]}\n')
     assert "29 of 30 ground-truth queries" in result.output
     assert "and 9 more" in result.output
@@ -152,10 +168,19 @@ def test_json_array_instead_of_json_lines(tmp_path, gt):
 
 WARNING_CASES = {
     "past duration": ((1, '{"qid": 2, "pred_relevant_windows": [[0, 31]]}'), "past the ground-truth duration 30"),
-    "more than ten": ((1, '{"qid": 2, "pred_relevant_windows": ' + json.dumps([[0, 10]] * 11) + "}"), "only the first 10"),
-    "unsorted scores": ((1, '{"qid": 2, "pred_relevant_windows": [[0, 10, 0.1], [0, 5, 0.9]]}'), "not in descending order"),
+    "more than ten": (
+        (1, '{"qid": 2, "pred_relevant_windows": ' + json.dumps([[0, 10]] * 11) + "}"),
+        "only the first 10",
+    ),
+    "unsorted scores": (
+        (1, '{"qid": 2, "pred_relevant_windows": [[0, 10, 0.1], [0, 5, 0.9]]}'),
+        "not in descending order",
+    ),
     "zero length": ((1, '{"qid": 2, "pred_relevant_windows": [[3, 3]]}'), "zero-length window"),
-    "unknown field": ((1, '{"qid": 2, "qurey": "x", "pred_relevant_windows": [[0, 10]]}'), "unknown field 'qurey' ignored (did you mean 'query'?)"),
+    "unknown field": (
+        (1, '{"qid": 2, "qurey": "x", "pred_relevant_windows": [[0, 10]]}'),
+        "unknown field 'qurey' ignored (did you mean 'query'?)",
+    ),
     "qid as string": ((1, '{"qid": "2", "pred_relevant_windows": [[0, 10]]}'), "converting between integer and string"),
 }
 
@@ -193,13 +218,16 @@ def test_blind_query_list_validates_but_does_not_score(tmp_path):
     assert no.exit_code == 1 and "can validate a submission, not score it" in no.output
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["score", "run.jsonl", "--gt", "nosuch/split"], "neither a file nor a bundled split"),
-    (["score", "missing.jsonl", "--gt", "castella/val"], "does not exist"),
-    (["score", "run.jsonl"], "Missing option"),
-    (["score", "run.jsonl", "--gt", "castella/val", "--length-edges", "ten"], "--length-edges"),
-    (["check", "m.json"], "Missing option"),
-])
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["score", "run.jsonl", "--gt", "nosuch/split"], "neither a file nor a bundled split"),
+        (["score", "missing.jsonl", "--gt", "castella/val"], "does not exist"),
+        (["score", "run.jsonl"], "Missing option"),
+        (["score", "run.jsonl", "--gt", "castella/val", "--length-edges", "ten"], "--length-edges"),
+        (["check", "m.json"], "Missing option"),
+    ],
+)
 def test_usage_errors_exit_2(tmp_path, monkeypatch, args, needle):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "run.jsonl").write_text(GOOD[0] + "\n")
@@ -211,8 +239,12 @@ def test_usage_errors_exit_2(tmp_path, monkeypatch, args, needle):
 
 def test_many_problems_of_one_kind_are_summarised_and_all_lists_them(tmp_path):
     gt = tmp_path / "gt.jsonl"
-    gt.write_text("".join(json.dumps({"qid": i, "query": "q", "duration": 9, "vid": "v",
-                                      "relevant_windows": [[0, 1]]}) + "\n" for i in range(30)))
+    gt.write_text(
+        "".join(
+            json.dumps({"qid": i, "query": "q", "duration": 9, "vid": "v", "relevant_windows": [[0, 1]]}) + "\n"
+            for i in range(30)
+        )
+    )
     sub = tmp_path / "run.jsonl"
     sub.write_text("".join(json.dumps({"qid": 100 + i, "pred_relevant_windows": [[0, 1]]}) + "\n" for i in range(30)))
     result = runner.invoke(app, ["score", str(sub), "--gt", str(gt)])

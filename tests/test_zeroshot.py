@@ -19,11 +19,11 @@ from amr_bench.datasets.features import FeatureStore
 from amr_bench.datasets.npzio import write_npz
 from amr_bench.scoring import score_records
 from amr_bench.validation import validate_records
-from baselines.clap_adapter import load_projection_heads
-from baselines.clap_cosine import clap_cosine
-from baselines.jointproj import VARIANTS, jointproj
-from baselines.sliding_clap import SlidingSettings, pooled_window_frames, sliding_clap, tune
-from baselines.zeroshot import load_audio_bank, load_split_data
+from amr_bench_baselines.clap_adapter import load_projection_heads
+from amr_bench_baselines.clap_cosine import clap_cosine
+from amr_bench_baselines.jointproj import VARIANTS, jointproj
+from amr_bench_baselines.sliding_clap import SlidingSettings, pooled_window_frames, sliding_clap, tune
+from amr_bench_baselines.zeroshot import load_audio_bank, load_split_data
 
 runner = CliRunner()
 
@@ -31,13 +31,18 @@ runner = CliRunner()
 def make_dataset(root: Path, n_rec: int = 6, seed: int = 0) -> Path:
     rng = np.random.default_rng(seed)
     store = FeatureStore(root)
-    w1 = rng.normal(0, 768 ** -0.5, (1024, 768)).astype(np.float32)
-    w2 = rng.normal(0, 1024 ** -0.5, (1024, 1024)).astype(np.float32)
-    head = {"linear1.weight": w1, "linear2.weight": w2,
-            "layer_norm.weight": np.ones(1024, np.float32), "layer_norm.bias": np.zeros(1024, np.float32)}
-    write_npz(root / "clap_projection.npz",
-              {f"{side}.projection.{k}": v for side in ("audio_encoder", "caption_encoder")
-               for k, v in head.items()})
+    w1 = rng.normal(0, 768**-0.5, (1024, 768)).astype(np.float32)
+    w2 = rng.normal(0, 1024**-0.5, (1024, 1024)).astype(np.float32)
+    head = {
+        "linear1.weight": w1,
+        "linear2.weight": w2,
+        "layer_norm.weight": np.ones(1024, np.float32),
+        "layer_norm.bias": np.zeros(1024, np.float32),
+    }
+    write_npz(
+        root / "clap_projection.npz",
+        {f"{side}.projection.{k}": v for side in ("audio_encoder", "caption_encoder") for k, v in head.items()},
+    )
     qid = 0
     for split, n in (("val", n_rec), ("test", n_rec)):
         lines = []
@@ -51,8 +56,15 @@ def make_dataset(root: Path, n_rec: int = 6, seed: int = 0) -> Path:
                 stop = start + int(rng.integers(4, 10))
                 frames[start:stop] = token + rng.normal(0, 0.3, (stop - start, 768))
                 store.write_text(qid, np.vstack([rng.normal(0, 1, (3, 768)), token]))
-                lines.append({"qid": qid, "query": f"sound {qid}", "duration": duration - 0.4,
-                              "vid": vid, "relevant_windows": [[start, stop]]})
+                lines.append(
+                    {
+                        "qid": qid,
+                        "query": f"sound {qid}",
+                        "duration": duration - 0.4,
+                        "vid": vid,
+                        "relevant_windows": [[start, stop]],
+                    }
+                )
                 qid += 1
             store.write_audio(vid, frames)
         (root / f"{split}.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
@@ -131,35 +143,67 @@ def test_cli_runs_every_baseline_and_tune(tiny: Path, tmp_path: Path) -> None:
     assert "R1@0.7" in r.stdout
     r = runner.invoke(app, ["score", str(out), "--gt", str(tiny / "test.jsonl")])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["baseline", "jointproj", "--data", str(tiny), "--out", str(tmp_path / "b.jsonl"),
-                            "--variant", "s2", "--bf16"])
+    r = runner.invoke(
+        app,
+        ["baseline", "jointproj", "--data", str(tiny), "--out", str(tmp_path / "b.jsonl"), "--variant", "s2", "--bf16"],
+    )
     assert r.exit_code == 0, r.output
     assert "matmuls in bfloat16" in r.output
     data = load_split_data(tiny, "test")
-    exact, fast = (score_records([json.loads(x) for x in p.read_text().splitlines()], data.gt).raw["R1"]["0.5"]
-                   for p in (out, tmp_path / "b.jsonl"))
+    exact, fast = (
+        score_records([json.loads(x) for x in p.read_text().splitlines()], data.gt).raw["R1"]["0.5"]
+        for p in (out, tmp_path / "b.jsonl")
+    )
     assert abs(exact - fast) <= 0.1 and fast >= 0.75
     r = runner.invoke(app, ["baseline", "clap-cosine", "--data", str(tiny), "--out", str(tmp_path / "c.jsonl")])
     assert r.exit_code == 0, r.output
     settings = tmp_path / "sw.json"
-    r = runner.invoke(app, ["baseline", "tune", "sliding-clap", "--data", str(tiny), "--windows", "1,4",
-                            "--metric", "R1@0.5", "--out", str(settings)])
+    r = runner.invoke(
+        app,
+        [
+            "baseline",
+            "tune",
+            "sliding-clap",
+            "--data",
+            str(tiny),
+            "--windows",
+            "1,4",
+            "--metric",
+            "R1@0.5",
+            "--out",
+            str(settings),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert json.loads(settings.read_text())["tuned_on"]["metric"] == "R1@0.5"
-    r = runner.invoke(app, ["baseline", "sliding-clap", "--data", str(tiny), "--settings", str(settings),
-                            "--out", str(tmp_path / "s.jsonl")])
+    r = runner.invoke(
+        app,
+        [
+            "baseline",
+            "sliding-clap",
+            "--data",
+            str(tiny),
+            "--settings",
+            str(settings),
+            "--out",
+            str(tmp_path / "s.jsonl"),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "pooled-features" in r.output
 
 
-@pytest.mark.parametrize("args, code, needle", [
-    (["baseline", "jointproj", "--split", "train"], 2, "no split 'train'"),
-    (["baseline", "jointproj", "--variant", "s9"], 2, "unknown variant"),
-    (["baseline", "sliding-clap"], 2, "needs a threshold"),
-    (["baseline", "sliding-clap", "--threshold", "0.1", "--median-filter", "4"], 2, "must be odd"),
-    (["baseline", "tune", "sliding-clap", "--metric", "F1"], 2, "unknown metric"),
-    (["baseline", "tune", "sliding-clap", "--windows", "a,b"], 2, "--windows"),
-])
+@pytest.mark.parametrize(
+    "args, code, needle",
+    [
+        (["baseline", "jointproj", "--split", "train"], 2, "no split 'train'"),
+        (["baseline", "jointproj", "--variant", "s9"], 2, "unknown variant"),
+        (["baseline", "sliding-clap"], 2, "needs a threshold"),
+        (["baseline", "sliding-clap", "--threshold", "0.1", "--median-filter", "4"], 2, "must be odd"),
+        (["baseline", "tune", "sliding-clap", "--metric", "F1"], 2, "unknown metric"),
+        (["baseline", "tune", "sliding-clap", "--windows", "a,b"], 2, "--windows"),
+    ],
+)
 def test_cli_usage_errors(tiny: Path, tmp_path: Path, args: list[str], code: int, needle: str) -> None:
     r = runner.invoke(app, [*args, "--data", str(tiny), *(["--out", str(tmp_path / "o")] if args[1] != "tune" else [])])
     assert r.exit_code == code, r.output
@@ -180,8 +224,10 @@ def test_missing_feature_files_are_named(tiny: Path, tmp_path: Path) -> None:
 def test_projection_weights_without_heads_are_rejected(tiny: Path, tmp_path: Path) -> None:
     bad = tmp_path / "p.npz"
     write_npz(bad, {"something.else": np.zeros(3, np.float32)})
-    r = runner.invoke(app, ["baseline", "jointproj", "--data", str(tiny), "--projection", str(bad),
-                            "--out", str(tmp_path / "o.jsonl")])
+    r = runner.invoke(
+        app,
+        ["baseline", "jointproj", "--data", str(tiny), "--projection", str(bad), "--out", str(tmp_path / "o.jsonl")],
+    )
     assert r.exit_code == 1
     assert "audio_encoder.projection.linear1.weight" in r.output
 
@@ -228,21 +274,32 @@ def _fails(args: list[str], code: int, *needles: str) -> str:
 SETTINGS_CASES = [
     ('{"baseline": "sliding-clap",\n "window": 4,\n', [":3: error: not valid JSON"]),
     ('{"window": 4}\n', [":1: error: not a sliding-clap settings file"]),
-    ('{"baseline": "sliding-clap",\n "window": 0,\n "median": 4,\n "colour": 1}\n',
-     [":2: error: window: must be a whole number", ":3: error: median: must be an odd",
-      ":4: error: colour: unknown setting"]),
-    ('{"baseline": "sliding-clap", "threshold": "high", "source": "radio"}\n',
-     [":1: error: threshold: must be a number", ":1: error: source: must be one of"]),
+    (
+        '{"baseline": "sliding-clap",\n "window": 0,\n "median": 4,\n "colour": 1}\n',
+        [
+            ":2: error: window: must be a whole number",
+            ":3: error: median: must be an odd",
+            ":4: error: colour: unknown setting",
+        ],
+    ),
+    (
+        '{"baseline": "sliding-clap", "threshold": "high", "source": "radio"}\n',
+        [":1: error: threshold: must be a number", ":1: error: source: must be one of"],
+    ),
 ]
 
 
 @pytest.mark.parametrize("content, needles", SETTINGS_CASES)
-def test_bad_settings_file_is_an_input_error_with_lines(small: Path, tmp_path: Path, content: str,
-                                                        needles: list[str]) -> None:
+def test_bad_settings_file_is_an_input_error_with_lines(
+    small: Path, tmp_path: Path, content: str, needles: list[str]
+) -> None:
     path = tmp_path / "bad.settings.json"
     path.write_text(content)
-    _fails(["baseline", "sliding-clap", "--data", str(small), "--settings", str(path),
-            "--out", str(tmp_path / "o.jsonl")], 1, *[str(path) + n for n in needles])
+    _fails(
+        ["baseline", "sliding-clap", "--data", str(small), "--settings", str(path), "--out", str(tmp_path / "o.jsonl")],
+        1,
+        *[str(path) + n for n in needles],
+    )
     assert not (tmp_path / "o.jsonl").exists()
 
 
@@ -261,22 +318,33 @@ def test_settings_file_errors_through_the_library(tmp_path: Path) -> None:
 def test_cli_input_and_usage_errors(small: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every way the zero-shot commands can be misused or fed bad input: a message naming the
     file (and line where there is one), exit 1 for bad input, 2 for misuse, no traceback."""
-    from baselines.clap_adapter import WEIGHTS_ENV
+    from amr_bench_baselines.clap_adapter import WEIGHTS_ENV
 
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     out = str(tmp_path / "o.jsonl")
     jp = ["baseline", "jointproj", "--out", out]
     _fails([*jp, "--data", str(tmp_path / "nowhere")], 2, "does not exist")
     _fails([*jp, "--data", str(small), "--rel-height", "2"], 2)
-    _fails([*jp, "--data", str(small), "--projection", str(tmp_path / "none.npz")], 1,
-           "none.npz", "weights file not found", "huggingface-cli download")
+    _fails(
+        [*jp, "--data", str(small), "--projection", str(tmp_path / "none.npz")],
+        1,
+        "none.npz",
+        "weights file not found",
+        "huggingface-cli download",
+    )
     no_heads = _copy(small, tmp_path / "no_heads")
     (no_heads / "clap_projection.npz").unlink()
     _fails([*jp, "--data", str(no_heads)], 2, "no projection weights", "--clap-weights")
-    _fails(["baseline", "sliding-clap", "--data", str(no_heads), "--threshold", "0.1", "--out", out],
-           2, "no projection weights")
-    _fails(["baseline", "sliding-clap", "--data", str(small), "--settings", str(tmp_path / "s.json"),
-            "--out", out], 2, "does not exist")
+    _fails(
+        ["baseline", "sliding-clap", "--data", str(no_heads), "--threshold", "0.1", "--out", out],
+        2,
+        "no projection weights",
+    )
+    _fails(
+        ["baseline", "sliding-clap", "--data", str(small), "--settings", str(tmp_path / "s.json"), "--out", out],
+        2,
+        "does not exist",
+    )
     _fails(["baseline", "sliding-clap", "--data", str(small), "--window", "0", "--out", out], 2)
     _fails(["baseline", "tune", "sliding-clap", "--data", str(small), "--windows", "0,4"], 2, "--windows")
     # broken inputs: a corrupt feature file, a bad ground-truth line, a split without windows
@@ -288,22 +356,24 @@ def test_cli_input_and_usage_errors(small: Path, tmp_path: Path, monkeypatch: py
     (broken / "test.jsonl").write_text("\n".join([lines[0], "{not json", *lines[2:]]) + "\n")
     _fails([*jp, "--data", str(broken)], 1, f"{broken / 'test.jsonl'}:2")
     bare = [json.loads(x) for x in (small / "val.jsonl").read_text().splitlines()]
-    (broken / "val.jsonl").write_text("".join(
-        json.dumps({k: v for k, v in x.items() if k != "relevant_windows"}) + "\n" for x in bare))
+    (broken / "val.jsonl").write_text(
+        "".join(json.dumps({k: v for k, v in x.items() if k != "relevant_windows"}) + "\n" for x in bare)
+    )
     _fails(["baseline", "tune", "sliding-clap", "--data", str(broken)], 2, "no relevant_windows")
     assert not Path(out).exists()
 
 
 def test_features_extract_errors_before_any_model(tmp_path: Path) -> None:
     _fails(["features", "extract", "--out", str(tmp_path / "o")], 2, "give an audio folder")
-    _fails(["features", "extract", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")], 2,
-           "does not exist")
+    _fails(["features", "extract", str(tmp_path / "nowhere"), "--out", str(tmp_path / "o")], 2, "does not exist")
     (tmp_path / "empty").mkdir()
-    _fails(["features", "extract", str(tmp_path / "empty"), "--out", str(tmp_path / "o")], 2,
-           "no audio files")
+    _fails(["features", "extract", str(tmp_path / "empty"), "--out", str(tmp_path / "o")], 2, "no audio files")
     q = tmp_path / "q.jsonl"
     q.write_text('{"qid": 1, "query": "a dog"}\n{"qid": 2}\n')
     _fails(["features", "extract", "--queries", str(q), "--out", str(tmp_path / "o")], 1, f"{q}:2")
     q.write_text('{"qid": 1, "query": "a dog"}\n')
-    _fails(["features", "extract", "--queries", str(q), "--out", str(tmp_path / "o"),
-            "--random-weights"], 2, "--text-model")
+    _fails(
+        ["features", "extract", "--queries", str(q), "--out", str(tmp_path / "o"), "--random-weights"],
+        2,
+        "--text-model",
+    )

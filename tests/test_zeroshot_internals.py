@@ -16,9 +16,13 @@ from hypothesis import strategies as st
 from amr_bench.datasets.features import FeatureStore
 from amr_bench.datasets.npzio import write_npz
 from amr_bench.errors import InputError
-from baselines.clap_adapter import load_projection_heads, projection_forward
-from baselines.zeroshot import (
-    AudioBank, load_split_data, make_bank, read_feature_file, split_curves,
+from amr_bench_baselines.clap_adapter import load_projection_heads, projection_forward
+from amr_bench_baselines.zeroshot import (
+    AudioBank,
+    load_split_data,
+    make_bank,
+    read_feature_file,
+    split_curves,
 )
 
 
@@ -73,29 +77,30 @@ def _dataset(root: Path, lengths: list[int], query_recs: list[int], durations: l
     lines = []
     for q, (r, d) in enumerate(zip(query_recs, durations)):
         store.write_text(q, rng.normal(size=(2, 768)).astype(np.float32))
-        lines.append({"qid": q, "query": "x", "duration": d, "vid": f"r{r}",
-                      "relevant_windows": [[0, 1]]})
+        lines.append({"qid": q, "query": "x", "duration": d, "vid": f"r{r}", "relevant_windows": [[0, 1]]})
     (root / "test.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.lists(st.integers(1, 12), min_size=1, max_size=6).flatmap(
-    lambda lengths: st.tuples(
-        st.just(lengths),
-        st.lists(st.tuples(st.integers(0, len(lengths) - 1), st.floats(0.3, 15)), min_size=1,
-                 max_size=10),
-        st.integers(1, 20))))
-def test_chunked_curves_equal_per_query_dot_products(tmp_path_factory: pytest.TempPathFactory,
-                                                     case: tuple) -> None:
+@given(
+    st.lists(st.integers(1, 12), min_size=1, max_size=6).flatmap(
+        lambda lengths: st.tuples(
+            st.just(lengths),
+            st.lists(st.tuples(st.integers(0, len(lengths) - 1), st.floats(0.3, 15)), min_size=1, max_size=10),
+            st.integers(1, 20),
+        )
+    )
+)
+def test_chunked_curves_equal_per_query_dot_products(tmp_path_factory: pytest.TempPathFactory, case: tuple) -> None:
     lengths, queries, chunk = case
     root = tmp_path_factory.mktemp("curves")
     _dataset(root, lengths, [r for r, _ in queries], [d for _, d in queries])
     data = load_split_data(root, "test")
     q = np.random.default_rng(1).normal(size=(len(queries), 5)).astype(np.float32)
     proj = np.random.default_rng(2).normal(size=(768, 5)).astype(np.float32)
-    embed = lambda c: torch.from_numpy(c.frames @ proj)  # noqa: E731
+    embed = lambda c: torch.from_numpy(c.frames @ proj)
     streamed = split_curves(data, q, embed, None)
-    from baselines.zeroshot import load_audio_bank
+    from amr_bench_baselines.zeroshot import load_audio_bank
 
     bank = load_audio_bank(data)
     chunked = split_curves(data, q, embed, bank.chunks(chunk))
@@ -122,10 +127,14 @@ def test_fused_projection_equals_msclaps_forward(tmp_path: Path) -> None:
     state = {}
     for side in ("audio_encoder", "caption_encoder"):
         p = f"{side}.projection."
-        state.update({p + "linear1.weight": rng.normal(0, 0.04, (1024, 768)),
-                      p + "linear2.weight": rng.normal(0, 0.03, (1024, 1024)),
-                      p + "layer_norm.weight": rng.normal(1, 0.1, 1024),
-                      p + "layer_norm.bias": rng.normal(0, 0.1, 1024)})
+        state.update(
+            {
+                p + "linear1.weight": rng.normal(0, 0.04, (1024, 768)),
+                p + "linear2.weight": rng.normal(0, 0.03, (1024, 1024)),
+                p + "layer_norm.weight": rng.normal(1, 0.1, 1024),
+                p + "layer_norm.bias": rng.normal(0, 0.1, 1024),
+            }
+        )
     write_npz(tmp_path / "p.npz", {k: v.astype(np.float32) for k, v in state.items()})
     heads = load_projection_heads(tmp_path / "p.npz")
     x = torch.from_numpy(rng.normal(size=(37, 768)).astype(np.float32))
@@ -148,10 +157,16 @@ def test_bfloat16_matmuls_are_close_to_float32(tmp_path: Path) -> None:
     from dataclasses import replace
 
     rng = np.random.default_rng(3)
-    state = {f"{side}.projection.{k}": v for side in ("audio_encoder", "caption_encoder") for k, v in {
-        "linear1.weight": rng.normal(0, 0.04, (1024, 768)).astype(np.float32),
-        "linear2.weight": rng.normal(0, 0.03, (1024, 1024)).astype(np.float32),
-        "layer_norm.weight": np.ones(1024, np.float32), "layer_norm.bias": np.zeros(1024, np.float32)}.items()}
+    state = {
+        f"{side}.projection.{k}": v
+        for side in ("audio_encoder", "caption_encoder")
+        for k, v in {
+            "linear1.weight": rng.normal(0, 0.04, (1024, 768)).astype(np.float32),
+            "linear2.weight": rng.normal(0, 0.03, (1024, 1024)).astype(np.float32),
+            "layer_norm.weight": np.ones(1024, np.float32),
+            "layer_norm.bias": np.zeros(1024, np.float32),
+        }.items()
+    }
     write_npz(tmp_path / "p.npz", state)
     heads = load_projection_heads(tmp_path / "p.npz")
     x = rng.normal(size=(64, 768)).astype(np.float32)

@@ -18,14 +18,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 if importlib.util.find_spec("msclap") is None:
-    pytest.skip("msclap is not installed (scripts/test.sh installs it with --no-deps)",
-                allow_module_level=True)
+    pytest.skip("msclap is not installed (scripts/test.sh installs it with --no-deps)", allow_module_level=True)
 sf = pytest.importorskip("soundfile")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from amr_bench.cli import app  # noqa: E402
-from baselines import clap_adapter as ca  # noqa: E402
+from amr_bench.cli import app
+from amr_bench_baselines import clap_adapter as ca
 
 runner = CliRunner()
 DURATIONS = {"rec_a": 2.0, "rec_b": 0.8}  # 2 + 1 one-second frames: HTSAT is slow on CPU
@@ -48,13 +47,32 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         sf.write(wavs / f"{vid}.wav", wave.astype(np.float32), rate)
     data = tmp / "data"
     data.mkdir()
-    lines = [{"qid": q, "query": text, "duration": DURATIONS[vid], "vid": vid,
-              "relevant_windows": [[0.0, 0.8 if vid == "rec_b" else 1.0]]}
-             for q, (vid, text) in enumerate([("rec_a", "a low hum!"), ("rec_a", "a beep"),
-                                               ("rec_b", "a high tone")])]
+    lines = [
+        {
+            "qid": q,
+            "query": text,
+            "duration": DURATIONS[vid],
+            "vid": vid,
+            "relevant_windows": [[0.0, 0.8 if vid == "rec_b" else 1.0]],
+        }
+        for q, (vid, text) in enumerate([("rec_a", "a low hum!"), ("rec_a", "a beep"), ("rec_b", "a high tone")])
+    ]
     (data / "test.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    _run(["features", "extract", str(wavs), "--out", str(data), "--queries", str(data / "test.jsonl"),
-          "--clap-weights", str(weights), "--text-model", str(gpt2)])
+    _run(
+        [
+            "features",
+            "extract",
+            str(wavs),
+            "--out",
+            str(data),
+            "--queries",
+            str(data / "test.jsonl"),
+            "--clap-weights",
+            str(weights),
+            "--text-model",
+            str(gpt2),
+        ]
+    )
     return {"gpt2": gpt2, "weights": weights, "wavs": wavs, "data": data, "model": model}
 
 
@@ -75,21 +93,30 @@ def test_reencode_text_equals_the_text_feature_route(setup: dict[str, Any], tmp_
     s = setup
     base = ["baseline", "jointproj", "--data", str(s["data"])]
     _run([*base, "--projection", str(s["weights"]), "--out", str(tmp_path / "a.jsonl")])
-    out = _run([*base, "--reencode-text", "--clap-weights", str(s["weights"]), "--text-model",
-                str(s["gpt2"]), "--out", str(tmp_path / "b.jsonl")])
+    out = _run(
+        [
+            *base,
+            "--reencode-text",
+            "--clap-weights",
+            str(s["weights"]),
+            "--text-model",
+            str(s["gpt2"]),
+            "--out",
+            str(tmp_path / "b.jsonl"),
+        ]
+    )
     assert "MS-CLAP weights: " in out
     a, b = _windows(tmp_path / "a.jsonl"), _windows(tmp_path / "b.jsonl")
     assert [[w[:2] for w in q] for q in a] == [[w[:2] for w in q] for q in b]
-    np.testing.assert_allclose([w[2] for q in a for w in q], [w[2] for q in b for w in q],
-                               rtol=1e-3, atol=1e-4)
+    np.testing.assert_allclose([w[2] for q in a for w in q], [w[2] for q in b for w in q], rtol=1e-3, atol=1e-4)
     _run(["score", str(tmp_path / "b.jsonl"), "--gt", str(s["data"] / "test.jsonl")])
 
 
 def test_one_second_windows_from_raw_audio_are_the_extracted_frames(setup: dict[str, Any]) -> None:
     """``--audio-dir`` embeds each window through the audio encoder; a 1-s window is exactly
     what ``features extract`` stored for that second."""
-    from baselines.sliding_clap import audio_window_banks, find_audio_files
-    from baselines.zeroshot import load_audio_bank, load_split_data
+    from amr_bench_baselines.sliding_clap import audio_window_banks, find_audio_files
+    from amr_bench_baselines.zeroshot import load_audio_bank, load_split_data
 
     data = load_split_data(setup["data"], "test")
     banks = audio_window_banks(setup["model"], find_audio_files(data, setup["wavs"]), [1])
@@ -102,45 +129,101 @@ def test_one_second_windows_from_raw_audio_are_the_extracted_frames(setup: dict[
 def test_cli_tune_and_run_from_raw_audio(setup: dict[str, Any], tmp_path: Path) -> None:
     s = setup
     settings = tmp_path / "s.json"
-    model = ["--audio-dir", str(s["wavs"]), "--clap-weights", str(s["weights"]),
-             "--text-model", str(s["gpt2"])]
-    out = _run(["baseline", "tune", "sliding-clap", "--data", str(s["data"]), "--split", "test",
-                "--windows", "3", "--out", str(settings), *model])
+    model = ["--audio-dir", str(s["wavs"]), "--clap-weights", str(s["weights"]), "--text-model", str(s["gpt2"])]
+    out = _run(
+        [
+            "baseline",
+            "tune",
+            "sliding-clap",
+            "--data",
+            str(s["data"]),
+            "--split",
+            "test",
+            "--windows",
+            "3",
+            "--out",
+            str(settings),
+            *model,
+        ]
+    )
     assert "MS-CLAP weights: " in out
     doc = json.loads(settings.read_text())
     assert doc["source"] == "audio" and doc["window"] == 3
     assert doc["tuned_on"]["candidates"] >= 2
-    out = _run(["baseline", "sliding-clap", "--data", str(s["data"]), "--settings", str(settings),
-                "--window", "1", "--out", str(tmp_path / "a.jsonl"), *model])
+    out = _run(
+        [
+            "baseline",
+            "sliding-clap",
+            "--data",
+            str(s["data"]),
+            "--settings",
+            str(settings),
+            "--window",
+            "1",
+            "--out",
+            str(tmp_path / "a.jsonl"),
+            *model,
+        ]
+    )
     assert "window embeddings from audio" in out
     _run(["score", str(tmp_path / "a.jsonl"), "--gt", str(s["data"] / "test.jsonl")])
 
 
-@pytest.mark.parametrize("folder, code, needle", [
-    ("nowhere", 2, "audio folder"),
-    ("empty", 1, "rec_a.wav: error: no audio file for vid 'rec_a'"),
-    ("broken", 1, "rec_b.wav: error: unreadable audio"),
-])
-def test_audio_dir_errors(setup: dict[str, Any], tmp_path: Path, folder: str, code: int,
-                          needle: str) -> None:
+@pytest.mark.parametrize(
+    "folder, code, needle",
+    [
+        ("nowhere", 2, "audio folder"),
+        ("empty", 1, "rec_a.wav: error: no audio file for vid 'rec_a'"),
+        ("broken", 1, "rec_b.wav: error: unreadable audio"),
+    ],
+)
+def test_audio_dir_errors(setup: dict[str, Any], tmp_path: Path, folder: str, code: int, needle: str) -> None:
     (tmp_path / "empty").mkdir()
     (tmp_path / "broken").mkdir()
     sf.write(tmp_path / "broken" / "rec_a.wav", np.zeros(100, np.float32), 8000)
     (tmp_path / "broken" / "rec_b.wav").write_bytes(b"RIFF not really")
-    r = runner.invoke(app, ["baseline", "sliding-clap", "--data", str(setup["data"]), "--threshold",
-                            "0", "--audio-dir", str(tmp_path / folder), "--clap-weights",
-                            str(setup["weights"]), "--text-model", str(setup["gpt2"]),
-                            "--out", str(tmp_path / "o.jsonl")])
+    r = runner.invoke(
+        app,
+        [
+            "baseline",
+            "sliding-clap",
+            "--data",
+            str(setup["data"]),
+            "--threshold",
+            "0",
+            "--audio-dir",
+            str(tmp_path / folder),
+            "--clap-weights",
+            str(setup["weights"]),
+            "--text-model",
+            str(setup["gpt2"]),
+            "--out",
+            str(tmp_path / "o.jsonl"),
+        ],
+    )
     assert r.exit_code == code, r.output
     assert needle in r.output and "Traceback" not in r.output
     assert not (tmp_path / "o.jsonl").exists()
 
 
 def test_reencode_text_without_weights_offline_says_how_to_get_them(
-        setup: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.delenv(ca.WEIGHTS_ENV, raising=False)
-    r = runner.invoke(app, ["baseline", "jointproj", "--data", str(setup["data"]), "--reencode-text",
-                            "--text-model", str(setup["gpt2"]), "--out", str(tmp_path / "o.jsonl")])
+    r = runner.invoke(
+        app,
+        [
+            "baseline",
+            "jointproj",
+            "--data",
+            str(setup["data"]),
+            "--reencode-text",
+            "--text-model",
+            str(setup["gpt2"]),
+            "--out",
+            str(tmp_path / "o.jsonl"),
+        ],
+    )
     assert r.exit_code == 2, r.output
     assert "CLAP_weights_2023.pth" in r.output and "Traceback" not in r.output

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import sys
 from collections import defaultdict
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import typer
 
@@ -43,8 +44,10 @@ def print_problems(problems: list[Problem], limit: int = PER_KIND_SHOWN) -> None
             err(str(p))
     for (severity, code), n in shown.items():
         if n > limit:
-            err(f"... and {n - limit} more {severity}(s) of kind {code!r} (`amr-bench validate` "
-                "lists them all with --all)")
+            err(
+                f"... and {n - limit} more {severity}(s) of kind {code!r} (`amr-bench validate` "
+                "lists them all with --all)"
+            )
 
 
 def handles_errors(fn: F) -> F:

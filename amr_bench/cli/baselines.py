@@ -6,7 +6,7 @@ torch and msclap are imported inside the command functions only (the ``baselines
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -14,8 +14,7 @@ from amr_bench.cli.app import app, err, handles_errors
 from amr_bench.errors import InputError, UsageError
 
 features_app = typer.Typer(help="Extract MS-CLAP features in the official layout.", no_args_is_help=True)
-baseline_app = typer.Typer(help="Zero-shot baselines on MS-CLAP features (write submissions).",
-                           no_args_is_help=True)
+baseline_app = typer.Typer(help="Zero-shot baselines on MS-CLAP features (write submissions).", no_args_is_help=True)
 tune_app = typer.Typer(help="Tune a baseline's settings on a validation split.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 app.add_typer(baseline_app, name="baseline")
@@ -25,8 +24,8 @@ WEIGHTS_HELP = "MS-CLAP 2023 weights (.pth); default $AMR_BENCH_CLAP_WEIGHTS, el
 DATA_HELP = "Dataset folder in the official layout (ROOT/<split>.jsonl, ROOT/clap, ROOT/clap_text)."
 
 
-def _model(weights: Optional[Path], text_model: Optional[str], random_weights: bool) -> Any:
-    from baselines import clap_adapter
+def _model(weights: Path | None, text_model: str | None, random_weights: bool) -> Any:
+    from amr_bench_baselines import clap_adapter
 
     if random_weights:
         if not text_model:
@@ -39,24 +38,26 @@ def _model(weights: Optional[Path], text_model: Optional[str], random_weights: b
     return adapter
 
 
-def _heads(data: Path, projection: Optional[Path], weights: Optional[Path]) -> Any:
+def _heads(data: Path, projection: Path | None, weights: Path | None) -> Any:
     """Projection heads: --projection, else DATA/clap_projection.npz, else the MS-CLAP weights."""
     import os
 
-    from baselines import clap_adapter
+    from amr_bench_baselines import clap_adapter
 
-    chosen = projection or (data / "clap_projection.npz" if (data / "clap_projection.npz").is_file()
-                            else weights or os.environ.get(clap_adapter.WEIGHTS_ENV))
+    chosen = projection or (
+        data / "clap_projection.npz"
+        if (data / "clap_projection.npz").is_file()
+        else weights or os.environ.get(clap_adapter.WEIGHTS_ENV)
+    )
     if chosen is None:
-        raise UsageError(f"no projection weights: pass --projection or --clap-weights; "
-                         f"{clap_adapter.GET_WEIGHTS_HINT}")
+        raise UsageError(f"no projection weights: pass --projection or --clap-weights; {clap_adapter.GET_WEIGHTS_HINT}")
     err(f"projection heads from {chosen}")
     return clap_adapter.load_projection_heads(chosen)
 
 
 def _finish(records: list[dict[str, Any]], data: Any, out: Path, name: str) -> None:
     from amr_bench.scoring import score_records
-    from baselines.zeroshot import write_submission
+    from amr_bench_baselines.zeroshot import write_submission
 
     write_submission(records, out)
     print(f"{name}: wrote {len(records)} queries to {out}")
@@ -68,17 +69,19 @@ def _finish(records: list[dict[str, Any]], data: Any, out: Path, name: str) -> N
 @features_app.command("extract")
 @handles_errors
 def features_extract(
-    audio_dir: Optional[Path] = typer.Argument(None, help="Folder of audio files (vid = file stem)."),
+    audio_dir: Path | None = typer.Argument(None, help="Folder of audio files (vid = file stem)."),
     out: Path = typer.Option(..., "--out", help="Output dataset folder (writes OUT/clap, OUT/clap_text)."),
-    queries: Optional[Path] = typer.Option(None, "--queries", help="JSONL with qid and query: also extract text features."),
-    clap_weights: Optional[Path] = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
-    text_model: Optional[str] = typer.Option(None, "--text-model", help="GPT-2 hub id or local folder (default gpt2)."),
+    queries: Path | None = typer.Option(
+        None, "--queries", help="JSONL with qid and query: also extract text features."
+    ),
+    clap_weights: Path | None = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
+    text_model: str | None = typer.Option(None, "--text-model", help="GPT-2 hub id or local folder (default gpt2)."),
     batch_size: int = typer.Option(16, "--batch-size", min=1),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip files already written."),
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Per-second MS-CLAP audio features (and query token features) in the official layout."""
-    from baselines import extract
+    from amr_bench_baselines import extract
 
     if audio_dir is None and queries is None:
         raise UsageError("give an audio folder, --queries FILE, or both")
@@ -91,8 +94,7 @@ def features_extract(
         print(s.line(f"audio features in {out / 'clap'}"))
         problems += s.problems
     if query_list:
-        s = extract.extract_text_features(adapter, query_list, out, batch_size=4 * batch_size,
-                                          resume=resume)
+        s = extract.extract_text_features(adapter, query_list, out, batch_size=4 * batch_size, resume=resume)
         print(s.line(f"text features in {out / 'clap_text'}"))
     if problems:
         raise InputError(problems, f"{len(problems)} audio file(s) could not be read")
@@ -105,21 +107,31 @@ def baseline_jointproj(
     split: str = typer.Option("test", "--split"),
     out: Path = typer.Option(..., "--out", help="Submission file to write."),
     variant: str = typer.Option("s1", "--variant", help="s1 (smooth_k=5), s2 (smooth_k=7), s3 (rel_height=0.45)."),
-    smooth_k: Optional[int] = typer.Option(None, "--smooth-k", min=1, help="Override the variant's smoothing width."),
-    rel_height: Optional[float] = typer.Option(None, "--rel-height", min=0.0, max=1.0),
-    projection: Optional[Path] = typer.Option(None, "--projection", help="Weights with the projection heads (.pth or .npz); default DATA/clap_projection.npz."),
-    clap_weights: Optional[Path] = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
-    reencode_text: bool = typer.Option(False, "--reencode-text", help="Encode the raw query with MS-CLAP's caption encoder instead of using the text features."),
-    bf16: bool = typer.Option(False, "--bf16", help="Projection matmuls in bfloat16 (faster on CPUs with AMX/AVX512-BF16; not bit-identical to the float32 default)."),
-    text_model: Optional[str] = typer.Option(None, "--text-model", hidden=True),
+    smooth_k: int | None = typer.Option(None, "--smooth-k", min=1, help="Override the variant's smoothing width."),
+    rel_height: float | None = typer.Option(None, "--rel-height", min=0.0, max=1.0),
+    projection: Path | None = typer.Option(
+        None, "--projection", help="Weights with the projection heads (.pth or .npz); default DATA/clap_projection.npz."
+    ),
+    clap_weights: Path | None = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
+    reencode_text: bool = typer.Option(
+        False,
+        "--reencode-text",
+        help="Encode the raw query with MS-CLAP's caption encoder instead of using the text features.",
+    ),
+    bf16: bool = typer.Option(
+        False,
+        "--bf16",
+        help="Projection matmuls in bfloat16 (faster on CPUs with AMX/AVX512-BF16; not bit-identical to the float32 default).",
+    ),
+    text_model: str | None = typer.Option(None, "--text-model", hidden=True),
 ) -> None:
     """JointProj: projected per-second cosine, FWHM peaks (seed 004)."""
     from dataclasses import replace
 
     import torch
 
-    from baselines.jointproj import VARIANTS, jointproj
-    from baselines.zeroshot import load_split_data, require_features
+    from amr_bench_baselines.jointproj import VARIANTS, jointproj
+    from amr_bench_baselines.zeroshot import load_split_data, require_features
 
     if variant not in VARIANTS:
         raise UsageError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -151,25 +163,31 @@ def baseline_clap_cosine(
     out: Path = typer.Option(..., "--out", help="Submission file to write."),
 ) -> None:
     """The control: raw 768-d cosine with the mean token, JointProj's localisation (s1)."""
-    from baselines.clap_cosine import clap_cosine
-    from baselines.zeroshot import load_split_data
+    from amr_bench_baselines.clap_cosine import clap_cosine
+    from amr_bench_baselines.zeroshot import load_split_data
 
     ds = load_split_data(data, split)
     _finish(clap_cosine(ds), ds, out, "clap-cosine")
 
 
-def _settings_path(data: Path, settings: Optional[Path]) -> Path:
-    from baselines.sliding_clap import SETTINGS_NAME
+def _settings_path(data: Path, settings: Path | None) -> Path:
+    from amr_bench_baselines.sliding_clap import SETTINGS_NAME
 
     return settings if settings is not None else data / SETTINGS_NAME
 
 
-def _window_banks(audio_dir: Optional[Path], ds: Any, windows: list[int], weights: Optional[Path],
-                  text_model: Optional[str], random_weights: bool) -> tuple[Any, Any]:
+def _window_banks(
+    audio_dir: Path | None,
+    ds: Any,
+    windows: list[int],
+    weights: Path | None,
+    text_model: str | None,
+    random_weights: bool,
+) -> tuple[Any, Any]:
     """``(adapter, {window: bank})`` from raw audio, or ``(None, None)`` without --audio-dir."""
     if audio_dir is None:
         return None, None
-    from baselines.sliding_clap import audio_window_banks, find_audio_files
+    from amr_bench_baselines.sliding_clap import audio_window_banks, find_audio_files
 
     files = find_audio_files(ds, audio_dir)
     adapter = _model(weights, text_model, random_weights)
@@ -182,19 +200,27 @@ def baseline_sliding_clap(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),
     split: str = typer.Option("test", "--split"),
     out: Path = typer.Option(..., "--out", help="Submission file to write."),
-    settings: Optional[Path] = typer.Option(None, "--settings", help="Settings from `baseline tune sliding-clap` (default DATA/sliding-clap.settings.json)."),
-    window: Optional[int] = typer.Option(None, "--window", min=1, help="Window length in seconds (1, 4, 7...)."),
-    threshold: Optional[float] = typer.Option(None, "--threshold", help="Cosine threshold (overrides the settings file)."),
-    median: Optional[int] = typer.Option(None, "--median-filter", min=1, help="Median filter length (odd)."),
-    audio_dir: Optional[Path] = typer.Option(None, "--audio-dir", help="Raw audio (vid.<ext>): embed windows with the audio encoder instead of pooling features."),
-    projection: Optional[Path] = typer.Option(None, "--projection"),
-    clap_weights: Optional[Path] = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
-    text_model: Optional[str] = typer.Option(None, "--text-model", hidden=True),
+    settings: Path | None = typer.Option(
+        None, "--settings", help="Settings from `baseline tune sliding-clap` (default DATA/sliding-clap.settings.json)."
+    ),
+    window: int | None = typer.Option(None, "--window", min=1, help="Window length in seconds (1, 4, 7...)."),
+    threshold: float | None = typer.Option(
+        None, "--threshold", help="Cosine threshold (overrides the settings file)."
+    ),
+    median: int | None = typer.Option(None, "--median-filter", min=1, help="Median filter length (odd)."),
+    audio_dir: Path | None = typer.Option(
+        None,
+        "--audio-dir",
+        help="Raw audio (vid.<ext>): embed windows with the audio encoder instead of pooling features.",
+    ),
+    projection: Path | None = typer.Option(None, "--projection"),
+    clap_weights: Path | None = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
+    text_model: str | None = typer.Option(None, "--text-model", hidden=True),
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Sliding-window CLAP: threshold + median filter, moments = runs (seed 001)."""
-    from baselines.sliding_clap import SlidingSettings, sliding_clap
-    from baselines.zeroshot import load_split_data, require_features
+    from amr_bench_baselines.sliding_clap import SlidingSettings, sliding_clap
+    from amr_bench_baselines.zeroshot import load_split_data, require_features
 
     path = _settings_path(data, settings)
     if path.is_file():
@@ -211,12 +237,13 @@ def baseline_sliding_clap(
         raise UsageError(f"--median-filter must be odd, got {chosen.median}")
     ds = load_split_data(data, split)
     require_features(ds, audio=audio_dir is None)  # before loading any model
-    adapter, banks = _window_banks(audio_dir, ds, [chosen.window], clap_weights, text_model,
-                                   random_weights)
+    adapter, banks = _window_banks(audio_dir, ds, [chosen.window], clap_weights, text_model, random_weights)
     heads = adapter.heads if adapter else _heads(data, projection, clap_weights)
     chosen.source = "audio" if banks else "pooled-features"
-    err(f"sliding-clap: window {chosen.window} s, threshold {chosen.threshold}, median filter "
-        f"{chosen.median}, window embeddings from {chosen.source}")
+    err(
+        f"sliding-clap: window {chosen.window} s, threshold {chosen.threshold}, median filter "
+        f"{chosen.median}, window embeddings from {chosen.source}"
+    )
     records = sliding_clap(ds, heads, chosen, banks[chosen.window] if banks else None)
     _finish(records, ds, out, f"sliding-clap ({chosen.source})")
 
@@ -228,16 +255,20 @@ def tune_sliding_clap(
     split: str = typer.Option("val", "--split"),
     metric: str = typer.Option("R1@0.7", "--metric", help="R1@0.5, R1@0.7, mAP, mAP@0.5 or mAP@0.75."),
     windows: str = typer.Option("1,4,7", "--windows", help="Window lengths to try, seconds."),
-    out: Optional[Path] = typer.Option(None, "--out", help="Settings file to write (default DATA/sliding-clap.settings.json)."),
-    audio_dir: Optional[Path] = typer.Option(None, "--audio-dir", help="Raw audio: embed windows with the audio encoder."),
-    projection: Optional[Path] = typer.Option(None, "--projection"),
-    clap_weights: Optional[Path] = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
-    text_model: Optional[str] = typer.Option(None, "--text-model", hidden=True),
+    out: Path | None = typer.Option(
+        None, "--out", help="Settings file to write (default DATA/sliding-clap.settings.json)."
+    ),
+    audio_dir: Path | None = typer.Option(
+        None, "--audio-dir", help="Raw audio: embed windows with the audio encoder."
+    ),
+    projection: Path | None = typer.Option(None, "--projection"),
+    clap_weights: Path | None = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
+    text_model: str | None = typer.Option(None, "--text-model", hidden=True),
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Grid-search window, threshold and median filter on a split by a declared metric."""
-    from baselines.sliding_clap import tune
-    from baselines.zeroshot import load_split_data, require_features
+    from amr_bench_baselines.sliding_clap import tune
+    from amr_bench_baselines.zeroshot import load_split_data, require_features
 
     try:
         window_list = [int(w) for w in windows.split(",") if w.strip()]
@@ -247,13 +278,14 @@ def tune_sliding_clap(
         raise UsageError(f"--windows takes comma-separated seconds >= 1 like 1,4,7; got {windows!r}")
     ds = load_split_data(data, split)
     require_features(ds, audio=audio_dir is None)  # before loading any model
-    adapter, banks = _window_banks(audio_dir, ds, window_list, clap_weights, text_model,
-                                   random_weights)
+    adapter, banks = _window_banks(audio_dir, ds, window_list, clap_weights, text_model, random_weights)
     heads = adapter.heads if adapter else _heads(data, projection, clap_weights)
     result = tune(ds, heads, metric=metric, windows=window_list, window_banks=banks)
     best = result.best
     path = best.save(_settings_path(data, out))
-    print(f"tuned on {data}/{split} by {metric} ({len(result.table)} candidates): window "
-          f"{best.window} s, threshold {best.threshold:.6g}, median filter {best.median} -> "
-          f"{metric} {100 * best.tuned_on['value']:.2f}")
+    print(
+        f"tuned on {data}/{split} by {metric} ({len(result.table)} candidates): window "
+        f"{best.window} s, threshold {best.threshold:.6g}, median filter {best.median} -> "
+        f"{metric} {100 * best.tuned_on['value']:.2f}"
+    )
     print(f"settings written to {path}")

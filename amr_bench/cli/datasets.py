@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 from amr_bench.cli.app import app, err, handles_errors
 from amr_bench.errors import InputError, Problem, UsageError
 
-datasets_app = typer.Typer(help="Bundled and user datasets: list, check, download, register.",
-                           no_args_is_help=True)
+datasets_app = typer.Typer(help="Bundled and user datasets: list, check, download, register.", no_args_is_help=True)
 app.add_typer(datasets_app, name="datasets")
 
-SPEC_HELP = ("A split: a bundled DATASET/SPLIT (castella/test), a user NAME/SPLIT, a dataset "
-             "folder's ROOT/SPLIT, or a JSONL file; with --data ROOT just the split name.")
+SPEC_HELP = (
+    "A split: a bundled DATASET/SPLIT (castella/test), a user NAME/SPLIT, a dataset "
+    "folder's ROOT/SPLIT, or a JSONL file; with --data ROOT just the split name."
+)
 
 
-def _resolve(spec: str, data: Optional[Path]) -> tuple[Path, bool]:
+def _resolve(spec: str, data: Path | None) -> tuple[Path, bool]:
     """(file, has_windows) for a split spec."""
     from amr_bench.datasets.local import split_path
     from amr_bench.datasets.registry import resolve_ground_truth
@@ -43,32 +44,47 @@ def list_datasets(as_json: bool = typer.Option(False, "--json", help="Machine-re
     for e in splits():
         ok = e.path.is_file() and sha256_file(e.path) == e.sha256
         dl = (dataset_info(e.dataset) or {}).get("download") or {}
-        rows.append({"split": e.name, "queries": e.queries, "windows": e.has_windows,
-                     "sha256": e.sha256, "bundled": e.file, "verified": ok,
-                     "zenodo_record": dl.get("zenodo_record")})
+        rows.append(
+            {
+                "split": e.name,
+                "queries": e.queries,
+                "windows": e.has_windows,
+                "sha256": e.sha256,
+                "bundled": e.file,
+                "verified": ok,
+                "zenodo_record": dl.get("zenodo_record"),
+            }
+        )
     users = {k: v for k, v in sorted(user_datasets().items())}
     if as_json:
         print(json.dumps({"bundled": rows, "user": users}, indent=2))
         return
     print(f"{'split':26} {'queries':>7}  {'windows':7}  {'sha256':14}  {'ok':3}  zenodo")
     for r in rows:
-        print(f"{r['split']:26} {r['queries']:>7}  {'yes' if r['windows'] else 'no':7}  "
-              f"{r['sha256'][:12]}..  {'yes' if r['verified'] else 'NO':3}  {r['zenodo_record'] or '-'}")
+        print(
+            f"{r['split']:26} {r['queries']:>7}  {'yes' if r['windows'] else 'no':7}  "
+            f"{r['sha256'][:12]}..  {'yes' if r['verified'] else 'NO':3}  {r['zenodo_record'] or '-'}"
+        )
     for name, u in users.items():
         print(f"{name + '/*':26} user dataset at {u['root']}")
     if not all(r["verified"] for r in rows):
-        raise InputError([Problem(r["bundled"], None, "bundled file does not match its sha256")
-                          for r in rows if not r["verified"]], "bundled ground truth modified")
+        raise InputError(
+            [Problem(r["bundled"], None, "bundled file does not match its sha256") for r in rows if not r["verified"]],
+            "bundled ground truth modified",
+        )
 
 
 @datasets_app.command("check")
 @handles_errors
-def check(spec: str = typer.Argument(..., help=SPEC_HELP),
-          data: Optional[Path] = typer.Option(None, "--data", help="Dataset folder ROOT."),
-          write_clean: Optional[Path] = typer.Option(None, "--write-clean",
-                                                     help="Write a cleaned copy here and list every change."),
-          strict: bool = typer.Option(False, "--strict", help="Exit 1 when there are warnings."),
-          limit: int = typer.Option(0, "--limit", help="Show at most this many findings (0: all).")) -> None:
+def check(
+    spec: str = typer.Argument(..., help=SPEC_HELP),
+    data: Path | None = typer.Option(None, "--data", help="Dataset folder ROOT."),
+    write_clean: Path | None = typer.Option(
+        None, "--write-clean", help="Write a cleaned copy here and list every change."
+    ),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when there are warnings."),
+    limit: int = typer.Option(0, "--limit", help="Show at most this many findings (0: all)."),
+) -> None:
     """Ground-truth defects as FILE:LINE warnings; nothing is changed unless --write-clean."""
     from amr_bench.datasets.checks import check_ground_truth, clean_ground_truth
 
@@ -94,10 +110,11 @@ def check(spec: str = typer.Argument(..., help=SPEC_HELP),
 
 @datasets_app.command("features")
 @handles_errors
-def features(root: Path = typer.Argument(..., help="Dataset folder ROOT."),
-             split: str = typer.Option("test", "--split"),
-             read: bool = typer.Option(True, "--read/--no-read",
-                                       help="Open every file and check its array and shape.")) -> None:
+def features(
+    root: Path = typer.Argument(..., help="Dataset folder ROOT."),
+    split: str = typer.Option("test", "--split"),
+    read: bool = typer.Option(True, "--read/--no-read", help="Open every file and check its array and shape."),
+) -> None:
     """Check that every vid/qid of ROOT/<split>.jsonl has readable features."""
     from amr_bench.datasets.features import FeatureStore
     from amr_bench.datasets.local import load_split
@@ -118,17 +135,20 @@ def features(root: Path = typer.Argument(..., help="Dataset folder ROOT."),
                 problems.extend(exc.problems)
     if problems:
         raise InputError(problems, f"{len(problems)} feature problem(s) under {root}")
-    print(f"{root}: features of {len(records)} queries in {split} present"
-          + (" and readable" if read else ""))
+    print(f"{root}: features of {len(records)} queries in {split} present" + (" and readable" if read else ""))
 
 
 @datasets_app.command("download")
 @handles_errors
-def download(name: str = typer.Argument(..., help="A bundled dataset name (castella, clotho-moment, dcase2026)."),
-             root: Path = typer.Option(..., "--root", help="Folder to put the dataset in."),
-             api: Optional[str] = typer.Option(None, "--api", help="Zenodo API base (default from the registry or $AMR_BENCH_ZENODO_API)."),
-             extract: bool = typer.Option(True, "--extract/--no-extract"),
-             quiet: bool = typer.Option(False, "--quiet", help="No progress bars.")) -> None:
+def download(
+    name: str = typer.Argument(..., help="A bundled dataset name (castella, clotho-moment, dcase2026)."),
+    root: Path = typer.Option(..., "--root", help="Folder to put the dataset in."),
+    api: str | None = typer.Option(
+        None, "--api", help="Zenodo API base (default from the registry or $AMR_BENCH_ZENODO_API)."
+    ),
+    extract: bool = typer.Option(True, "--extract/--no-extract"),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+) -> None:
     """Fetch a dataset's features from its public home: resumable, verified, safely extracted."""
     from amr_bench.datasets.download import download_dataset
 
@@ -146,8 +166,11 @@ def download(name: str = typer.Argument(..., help="A bundled dataset name (caste
 
 @datasets_app.command("register")
 @handles_errors
-def register(name: str = typer.Argument(...), root: Path = typer.Argument(...),
-             title: Optional[str] = typer.Option(None, "--title")) -> None:
+def register(
+    name: str = typer.Argument(...),
+    root: Path = typer.Argument(...),
+    title: str | None = typer.Option(None, "--title"),
+) -> None:
     """Register a dataset folder (ROOT/<split>.jsonl + features) as NAME: then NAME/SPLIT works."""
     from amr_bench.datasets.local import local_splits
     from amr_bench.datasets.registry import register_user_dataset
@@ -163,52 +186,82 @@ def _progress_bar(total: int, quiet: bool, label: str) -> Any:
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    transient=True, disable=quiet or not sys.stderr.isatty())
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+        disable=quiet or not sys.stderr.isatty(),
+    )
 
 
 @app.command()
 @handles_errors
-def simulate(out: Path = typer.Argument(..., help="Output dataset folder (new or empty)."),
-             recordings: int = typer.Option(500, "--recordings", help="Recordings over train/val/test (7:1:2)."),
-             seed: int = typer.Option(0, "--seed"),
-             style: str = typer.Option("clotho-moment", "--style", help="clotho-moment or castella."),
-             overwrite: bool = typer.Option(False, "--overwrite", help="Replace a simulated dataset in OUT."),
-             quiet: bool = typer.Option(False, "--quiet")) -> None:
+def simulate(
+    out: Path = typer.Argument(..., help="Output dataset folder (new or empty)."),
+    recordings: int = typer.Option(500, "--recordings", help="Recordings over train/val/test (7:1:2)."),
+    seed: int = typer.Option(0, "--seed"),
+    style: str = typer.Option("clotho-moment", "--style", help="clotho-moment or castella."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace a simulated dataset in OUT."),
+    quiet: bool = typer.Option(False, "--quiet"),
+) -> None:
     """A complete simulated benchmark (features, ground truth, projection heads), offline."""
     from amr_bench.datasets.simulate import simulate as run
 
     with _progress_bar(recordings, quiet, "simulating") as bar:
         task = bar.add_task("simulate", total=recordings)
-        summary = run(out, recordings=recordings, seed=seed, style=style, overwrite=overwrite,
-                      progress=lambda n: bar.update(task, completed=n))
+        summary = run(
+            out,
+            recordings=recordings,
+            seed=seed,
+            style=style,
+            overwrite=overwrite,
+            progress=lambda n: bar.update(task, completed=n),
+        )
     st = summary.statistics
-    print(f"wrote {out}: {sum(summary.recordings.values())} recordings, "
-          f"{sum(summary.queries.values())} queries "
-          + " ".join(f"{k}={v}" for k, v in summary.queries.items()))
-    print(f"gap mean (drawn) {st['gap_mean_drawn_s']} s, moment length median "
-          f"{st['moment_length_s']['p50']} s, windows/query {st['windows_per_query']['mean']}")
+    print(
+        f"wrote {out}: {sum(summary.recordings.values())} recordings, "
+        f"{sum(summary.queries.values())} queries " + " ".join(f"{k}={v}" for k, v in summary.queries.items())
+    )
+    print(
+        f"gap mean (drawn) {st['gap_mean_drawn_s']} s, moment length median "
+        f"{st['moment_length_s']['p50']} s, windows/query {st['windows_per_query']['mean']}"
+    )
 
 
 @app.command("simulate-audio")
 @handles_errors
-def simulate_audio(foreground: Path = typer.Option(..., "--foreground", help='JSONL of {"audio": PATH, "caption": TEXT}.'),
-                   background: Path = typer.Option(..., "--background", help="Folder of long background recordings."),
-                   out: Path = typer.Option(..., "--out", help="Output folder (audio/ + <split>.jsonl)."),
-                   recordings: int = typer.Option(10, "--recordings"),
-                   seed: int = typer.Option(0, "--seed"),
-                   sample_rate: int = typer.Option(44100, "--sample-rate"),
-                   duration: float = typer.Option(60.0, "--duration", help="Seconds per recording."),
-                   gap_mean: float = typer.Option(30.0, "--gap-mean", help="Mean exponential gap, seconds."),
-                   split: str = typer.Option("test", "--split", help="Name of the JSONL written."),
-                   quiet: bool = typer.Option(False, "--quiet")) -> None:
+def simulate_audio(
+    foreground: Path = typer.Option(..., "--foreground", help='JSONL of {"audio": PATH, "caption": TEXT}.'),
+    background: Path = typer.Option(..., "--background", help="Folder of long background recordings."),
+    out: Path = typer.Option(..., "--out", help="Output folder (audio/ + <split>.jsonl)."),
+    recordings: int = typer.Option(10, "--recordings"),
+    seed: int = typer.Option(0, "--seed"),
+    sample_rate: int = typer.Option(44100, "--sample-rate"),
+    duration: float = typer.Option(60.0, "--duration", help="Seconds per recording."),
+    gap_mean: float = typer.Option(30.0, "--gap-mean", help="Mean exponential gap, seconds."),
+    split: str = typer.Option("test", "--split", help="Name of the JSONL written."),
+    quiet: bool = typer.Option(False, "--quiet"),
+) -> None:
     """Algorithm 1 on real audio: foreground clips overlaid on 1-minute background segments."""
     from amr_bench.datasets.simulate_audio import simulate_audio as run
 
     with _progress_bar(recordings, quiet, "mixing") as bar:
         task = bar.add_task("mix", total=recordings)
-        summary = run(foreground, background, out, recordings=recordings, seed=seed,
-                      sample_rate=sample_rate, duration=duration, gap_mean=gap_mean, split=split,
-                      progress=lambda n: bar.update(task, completed=n))
-    print(f"wrote {summary['recordings']} recordings, {summary['queries']} queries: "
-          f"{out / 'audio'}, {summary['ground_truth']}")
+        summary = run(
+            foreground,
+            background,
+            out,
+            recordings=recordings,
+            seed=seed,
+            sample_rate=sample_rate,
+            duration=duration,
+            gap_mean=gap_mean,
+            split=split,
+            progress=lambda n: bar.update(task, completed=n),
+        )
+    print(
+        f"wrote {summary['recordings']} recordings, {summary['queries']} queries: "
+        f"{out / 'audio'}, {summary['ground_truth']}"
+    )

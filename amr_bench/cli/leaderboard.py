@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
 from amr_bench.cli.app import app, err, handles_errors
 from amr_bench.errors import InputError, UsageError
 
-board = typer.Typer(help="The result store, DCASE package intake, ranking and the static site.",
-                    no_args_is_help=True)
+board = typer.Typer(help="The result store, DCASE package intake, ranking and the static site.", no_args_is_help=True)
 app.add_typer(board, name="leaderboard")
 
 DEFAULT_DB = Path("leaderboard.sqlite")
 DB_OPTION = typer.Option(DEFAULT_DB, "--db", help="The SQLite result store (created on first use).")
 
 
-def _load_gt(spec: str) -> tuple[object, Optional[str]]:
+def _load_gt(spec: str) -> tuple[object, str | None]:
     """``--gt castella/test`` or ``--gt NAME=PATH``; returns the ground truth and the name."""
     from amr_bench.groundtruth import load_ground_truth
 
@@ -30,7 +28,7 @@ def _load_gt(spec: str) -> tuple[object, Optional[str]]:
     return load_ground_truth(spec), name
 
 
-def _settings(metric: str, seed: int, resamples: int, baseline: Optional[str], test: str):  # type: ignore[no-untyped-def]
+def _settings(metric: str, seed: int, resamples: int, baseline: str | None, test: str):  # type: ignore[no-untyped-def]
     from amr_bench.leaderboard.ranking import RankSettings
     from amr_bench.metrics import THRESHOLD_KEYS
 
@@ -42,8 +40,7 @@ def _settings(metric: str, seed: int, resamples: int, baseline: Optional[str], t
     if resamples < 100:
         raise UsageError("--resamples must be at least 100")
     breaks = tuple(m for m in ("R1@0.5", "mAP") if m != metric)
-    return RankSettings(metric=metric, tie_breaks=breaks, seed=seed, resamples=resamples,
-                        baseline=baseline, test=test)  # type: ignore[arg-type]
+    return RankSettings(metric=metric, tie_breaks=breaks, seed=seed, resamples=resamples, baseline=baseline, test=test)  # type: ignore[arg-type]
 
 
 @board.command("add")
@@ -62,8 +59,9 @@ def add(
 
     truth, name = _load_gt(gt)
     with Store(db) as store:
-        added = add_file(store, submission, truth, team=team, system=system,
-                         benchmark=benchmark_name(truth, name), baseline=baseline)
+        added = add_file(
+            store, submission, truth, team=team, system=system, benchmark=benchmark_name(truth, name), baseline=baseline
+        )
     if added.status != "ok":
         raise InputError(added.problems, f"{submission}: invalid; recorded as a failed entry in {db}")
     what = "stored" if added.outcome.created else "already stored (same file), nothing changed"
@@ -98,9 +96,9 @@ def ingest(
 @board.command("rank")
 @handles_errors
 def rank(
-    dataset: Optional[str] = typer.Option(None, "--dataset", help="Benchmark name (castella/test); all if omitted."),
+    dataset: str | None = typer.Option(None, "--dataset", help="Benchmark name (castella/test); all if omitted."),
     metric: str = typer.Option("R1@0.7", "--metric"),
-    baseline: Optional[str] = typer.Option(None, "--baseline", help="TEAM/SYSTEM (or SYSTEM) to test against."),
+    baseline: str | None = typer.Option(None, "--baseline", help="TEAM/SYSTEM (or SYSTEM) to test against."),
     seed: int = typer.Option(0, "--seed"),
     resamples: int = typer.Option(1000, "--resamples"),
     test: str = typer.Option("bootstrap", "--test", help="bootstrap or signflip"),
@@ -128,7 +126,7 @@ def rank(
 def render(
     out: Path = typer.Option(Path("leaderboard-site"), "--out", help="Folder for the HTML pages."),
     metric: str = typer.Option("R1@0.7", "--metric"),
-    baseline: Optional[str] = typer.Option(None, "--baseline"),
+    baseline: str | None = typer.Option(None, "--baseline"),
     seed: int = typer.Option(0, "--seed"),
     resamples: int = typer.Option(1000, "--resamples"),
     db: Path = DB_OPTION,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -12,6 +11,7 @@ from rich.table import Table
 
 from amr_bench.cli.app import PER_KIND_SHOWN, app, err, handles_errors, print_problems
 from amr_bench.errors import UsageError
+
 
 def _edges(text: str) -> list[float]:
     try:
@@ -32,8 +32,9 @@ def validate(
     from amr_bench.validation import validate as run_validate
 
     report = run_validate(submission, gt)
-    print_problems(report.errors if quiet else report.problems,
-                   limit=len(report.problems) if show_all else PER_KIND_SHOWN)
+    print_problems(
+        report.errors if quiet else report.problems, limit=len(report.problems) if show_all else PER_KIND_SHOWN
+    )
     n_lines = len(report.submission.qids)
     if report.ok:
         if not quiet:
@@ -48,9 +49,10 @@ def validate(
 def score(
     submission: Path = typer.Argument(..., help="Submission JSON Lines file.", exists=True, dir_okay=False),
     gt: str = typer.Option(..., "--gt", help="Ground truth: a file or a bundled DATASET/SPLIT (castella/val)."),
-    output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="Write the metrics JSON here ('-': to stdout, no table)."),
-    per_query: Optional[Path] = typer.Option(None, "--per-query", help="Write per-query scores (CSV) here."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the metrics JSON here ('-': to stdout, no table)."
+    ),
+    per_query: Path | None = typer.Option(None, "--per-query", help="Write per-query scores (CSV) here."),
     length_edges: str = typer.Option("10,30", help="Moment-length bucket edges in seconds."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table; warnings count only."),
 ) -> None:
@@ -77,7 +79,7 @@ def score(
         _print_result(result)
 
 
-def _print_result(result: "ScoreResult") -> None:  # type: ignore[name-defined]  # noqa: F821
+def _print_result(result: ScoreResult) -> None:  # type: ignore[name-defined]  # noqa: F821
     console = Console(highlight=False)
     table = Table(title=f"{result.signature['ground_truth']}: {result.counts['scored_queries']} queries")
     table.add_column("IoU θ", justify="right")
@@ -85,8 +87,9 @@ def _print_result(result: "ScoreResult") -> None:  # type: ignore[name-defined] 
     table.add_column("R5", justify="right")
     table.add_column("mAP", justify="right")
     for k in result.full["MR-R1"]:
-        table.add_row(k, f"{result.full['MR-R1'][k]:.2f}", f"{100 * result.raw['R5'][k]:.2f}",
-                      f"{result.full['MR-mAP'][k]:.2f}")
+        table.add_row(
+            k, f"{result.full['MR-R1'][k]:.2f}", f"{100 * result.raw['R5'][k]:.2f}", f"{result.full['MR-mAP'][k]:.2f}"
+        )
     table.add_row("avg", "", "", f"{result.full['MR-mAP']['average']:.2f}", style="bold")
     console.print(table)
     b = Table(title="Breakdown (R1@0.7 / mAP, queries)")
@@ -97,8 +100,12 @@ def _print_result(result: "ScoreResult") -> None:  # type: ignore[name-defined] 
     for group, entries in result.breakdown.items():
         for name, entry in entries.items():
             if entry.get("queries"):
-                b.add_row(f"{group}: {name}", str(entry["queries"]), f"{100 * entry['R1']['0.7']:.2f}",
-                          f"{100 * entry['mAP']['average']:.2f}")
+                b.add_row(
+                    f"{group}: {name}",
+                    str(entry["queries"]),
+                    f"{100 * entry['R1']['0.7']:.2f}",
+                    f"{100 * entry['mAP']['average']:.2f}",
+                )
             else:
                 b.add_row(f"{group}: {name}", "0", "-", "-")
     console.print(b)
@@ -117,14 +124,15 @@ def check(
     """Compare a result with expected values; exit 1 naming every metric that moved."""
     from amr_bench.check import compare, load_json
 
-    report = compare(load_json(metrics), load_json(expect), tolerance, allow_improvement, key or None,
-                     str(expect))
+    report = compare(load_json(metrics), load_json(expect), tolerance, allow_improvement, key or None, str(expect))
     for c in report.moved:
         if c.actual is None:
             err(f"MISSING {c.key}: expected {c.expected:g}, not in {metrics}")
         else:
-            err(f"MOVED   {c.key}: expected {c.expected:g}, got {c.actual:g} "
-                f"(delta {c.delta:+.6g}, tolerance {tolerance:g})")
+            err(
+                f"MOVED   {c.key}: expected {c.expected:g}, got {c.actual:g} "
+                f"(delta {c.delta:+.6g}, tolerance {tolerance:g})"
+            )
     if not report.ok:
         err(f"check failed: {len(report.moved)} of {len(report.compared)} value(s) moved")
         raise typer.Exit(1)

@@ -8,8 +8,9 @@ command; DistributedDataParallel is set up from the environment.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 
 import typer
 
@@ -22,7 +23,7 @@ app.add_typer(train_app, name="train")
 MODEL_NAMES = ("am-detr", "lcs-detr")
 
 
-def _seeds(text: Optional[str]) -> list[int] | None:
+def _seeds(text: str | None) -> list[int] | None:
     if text is None:
         return None
     try:
@@ -49,8 +50,8 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 
 def _require_torch() -> None:
     try:
-        import torch  # noqa: F401
         import safetensors  # noqa: F401
+        import torch  # noqa: F401
     except ImportError as exc:
         raise UsageError(f"training needs the baselines extra (pip install 'amr-bench[baselines]'): {exc}") from None
 
@@ -60,25 +61,40 @@ def _make_train_command(model_name: str) -> Callable[..., None]:
         data: Path = typer.Option(..., "--data", help="Dataset folder: train/val(/test).jsonl, clap/, clap_text/."),
         out: Path = typer.Option(..., "--out", help="Run folder (never overwritten; see --resume)."),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1 ..."),
-        epochs: Optional[int] = typer.Option(None, "--epochs", help="Default: the config's (100)."),
+        epochs: int | None = typer.Option(None, "--epochs", help="Default: the config's (100)."),
         seed: int = typer.Option(0, "--seed"),
-        seeds: Optional[str] = typer.Option(None, "--seeds", help="Several seeds, e.g. 0,1,2,3,4: runs in OUT/seed-S and mean ± std in OUT/summary.json."),
-        batch_size: Optional[int] = typer.Option(None, "--batch-size"),
-        lr: Optional[float] = typer.Option(None, "--lr"),
-        select: Optional[str] = typer.Option(None, "--select", help="Validation metric for model selection (default R1@0.7)."),
-        init: Optional[Path] = typer.Option(None, "--init", help="Start from a checkpoint or run folder (pre-training, then fine-tuning)."),
+        seeds: str | None = typer.Option(
+            None,
+            "--seeds",
+            help="Several seeds, e.g. 0,1,2,3,4: runs in OUT/seed-S and mean ± std in OUT/summary.json.",
+        ),
+        batch_size: int | None = typer.Option(None, "--batch-size"),
+        lr: float | None = typer.Option(None, "--lr"),
+        select: str | None = typer.Option(
+            None, "--select", help="Validation metric for model selection (default R1@0.7)."
+        ),
+        init: Path | None = typer.Option(
+            None, "--init", help="Start from a checkpoint or run folder (pre-training, then fine-tuning)."
+        ),
         resume: bool = typer.Option(False, "--resume", help="Continue OUT from its last checkpoint."),
-        config: Optional[Path] = typer.Option(None, "--config", help="A config.json to start from (e.g. a run's)."),
-        set_: list[str] = typer.Option([], "--set", help="Override any config value: model.hidden=128, train.schedule=cosine ..."),
-        threads: Optional[int] = typer.Option(None, "--threads", help="CPU threads for torch."),
+        config: Path | None = typer.Option(None, "--config", help="A config.json to start from (e.g. a run's)."),
+        set_: list[str] = typer.Option(
+            [], "--set", help="Override any config value: model.hidden=128, train.schedule=cosine ..."
+        ),
+        threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
     ) -> None:
         _require_torch()
-        from baselines.detr.config import DetrConfig, for_model
+        from amr_bench_baselines.detr.config import DetrConfig, for_model
 
         base = DetrConfig.from_dict(json.loads(config.read_text())) if config else for_model(model_name)
         overrides = {"model.name": model_name, "train.seed": seed, **_overrides(set_)}
-        for key, value in (("train.epochs", epochs), ("train.batch_size", batch_size), ("train.lr", lr), ("train.select_metric", select)):
+        for key, value in (
+            ("train.epochs", epochs),
+            ("train.batch_size", batch_size),
+            ("train.lr", lr),
+            ("train.select_metric", select),
+        ):
             if value is not None:
                 overrides[key] = value
         try:
@@ -87,22 +103,38 @@ def _make_train_command(model_name: str) -> Callable[..., None]:
             raise UsageError(str(exc)) from None
         _run_training(cfg, data, out, device, _seeds(seeds), init, resume, threads, quiet)
 
-    command.__doc__ = f"Train {model_name.upper()} (select on val by R1@0.7; writes OUT/best, OUT/last, OUT/metrics.json)."
+    command.__doc__ = (
+        f"Train {model_name.upper()} (select on val by R1@0.7; writes OUT/best, OUT/last, OUT/metrics.json)."
+    )
     return command
 
 
-def _run_training(cfg: Any, data: Path, out: Path, device: str, seeds: list[int] | None, init: Optional[Path],
-                  resume: bool, threads: Optional[int], quiet: bool) -> None:
+def _run_training(
+    cfg: Any,
+    data: Path,
+    out: Path,
+    device: str,
+    seeds: list[int] | None,
+    init: Path | None,
+    resume: bool,
+    threads: int | None,
+    quiet: bool,
+) -> None:
     import torch
 
-    from baselines.detr.train import RunFolderExists, format_summary, train_run, train_seeds
+    from amr_bench_baselines.detr.train import RunFolderExists, format_summary, train_run, train_seeds
 
     if threads:
         torch.set_num_threads(threads)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {device}: CUDA is not available here (torch {torch.__version__}); use --device cpu")
-    kwargs: dict[str, Any] = {"device": device, "init": init, "resume": resume, "progress": not quiet,
-                              "log": None if quiet else err}
+    kwargs: dict[str, Any] = {
+        "device": device,
+        "init": init,
+        "resume": resume,
+        "progress": not quiet,
+        "log": None if quiet else err,
+    }
     try:
         if seeds:
             summary = train_seeds(cfg, seeds, data, out, **kwargs)
@@ -112,9 +144,11 @@ def _run_training(cfg: Any, data: Path, out: Path, device: str, seeds: list[int]
     except (RunFolderExists, FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     val = result.best_metrics
-    print(f"{cfg.model.name} seed {cfg.train.seed}: best epoch {result.best_epoch}, val "
-          + ", ".join(f"{k} {100 * val[k]:.2f}" for k in ("R1@0.5", "R1@0.7", "mAP") if k in val)
-          + f"; checkpoint {out / 'best'}")
+    print(
+        f"{cfg.model.name} seed {cfg.train.seed}: best epoch {result.best_epoch}, val "
+        + ", ".join(f"{k} {100 * val[k]:.2f}" for k in ("R1@0.5", "R1@0.7", "mAP") if k in val)
+        + f"; checkpoint {out / 'best'}"
+    )
 
 
 for _name in MODEL_NAMES:
@@ -130,17 +164,21 @@ def predict(
     out: Path = typer.Option(..., "--out", help="Submission JSON Lines file to write."),
     device: str = typer.Option("cpu", "--device"),
     batch_size: int = typer.Option(64, "--batch-size"),
-    no_scores: bool = typer.Option(False, "--no-scores", help="DCASE format: windows [start, end] in rank order, no scores."),
+    no_scores: bool = typer.Option(
+        False, "--no-scores", help="DCASE format: windows [start, end] in rank order, no scores."
+    ),
     saliency: bool = typer.Option(False, "--saliency", help="Add per-frame saliency (pred_saliency_scores)."),
-    max_frames: Optional[int] = typer.Option(None, "--max-frames", help="Cut recordings to this many frames (default: whole recordings)."),
+    max_frames: int | None = typer.Option(
+        None, "--max-frames", help="Cut recordings to this many frames (default: whole recordings)."
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:
     """Write a submission (10 windows per query, seconds, sorted by score) from a trained DETR."""
     _require_torch()
-    from baselines.detr.checkpoint import load_checkpoint
-    from baselines.detr.data import MomentDataset, open_store, read_split
-    from baselines.detr.predict import predict_records
-    from baselines.detr.train import resolve_checkpoint
+    from amr_bench_baselines.detr.checkpoint import load_checkpoint
+    from amr_bench_baselines.detr.data import MomentDataset, open_store, read_split
+    from amr_bench_baselines.detr.predict import predict_records
+    from amr_bench_baselines.detr.train import resolve_checkpoint
 
     if out.exists() and not force:
         raise UsageError(f"{out} exists; pass --force to overwrite it or choose another --out")
@@ -150,8 +188,15 @@ def predict(
         raise UsageError(str(exc)) from None
     model, cfg, _meta = load_checkpoint(folder, device)
     dataset = MomentDataset(read_split(data, split), open_store(data), cfg.data, train=False, cache=False)
-    records = predict_records(model, dataset, device, batch_size=batch_size, with_scores=not no_scores,
-                              with_saliency=saliency, max_frames=max_frames)
+    records = predict_records(
+        model,
+        dataset,
+        device,
+        batch_size=batch_size,
+        with_scores=not no_scores,
+        with_saliency=saliency,
+        max_frames=max_frames,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w") as f:
         for rec in records:

@@ -7,5 +7,14 @@ from amr_bench.datasets.features import FeatureStore, frames_to_seconds, seconds
 from amr_bench.datasets.local import load_split, local_splits
 from amr_bench.datasets.registry import SplitEntry, find_split, resolve_ground_truth, splits
 
-__all__ = ["FeatureStore", "SplitEntry", "find_split", "frames_to_seconds", "load_split",
-           "local_splits", "resolve_ground_truth", "seconds_to_frames", "splits"]
+__all__ = [
+    "FeatureStore",
+    "SplitEntry",
+    "find_split",
+    "frames_to_seconds",
+    "load_split",
+    "local_splits",
+    "resolve_ground_truth",
+    "seconds_to_frames",
+    "splits",
+]

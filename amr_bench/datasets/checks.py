@@ -63,8 +63,7 @@ def _is_number(x: Any) -> bool:
     return type(x) in (int, float) and x == x and abs(x) != float("inf")
 
 
-def check_records(records: list[Any], lines: list[int], name: str,
-                  expect_windows: bool = True) -> list[Problem]:
+def check_records(records: list[Any], lines: list[int], name: str, expect_windows: bool = True) -> list[Problem]:
     """Every defect of the ground-truth ``records`` (``lines`` are their 1-based line numbers)."""
     out: list[Problem] = []
 
@@ -85,8 +84,11 @@ def check_records(records: list[Any], lines: list[int], name: str,
             qid_types.setdefault(type(qid).__name__, []).append(line)
             key = (type(qid).__name__, qid)
             if key in first_line_of:
-                warn(line, f"duplicate qid: {qid!r} already on line {first_line_of[key]} "
-                           "(the official scorer silently merges them)")
+                warn(
+                    line,
+                    f"duplicate qid: {qid!r} already on line {first_line_of[key]} "
+                    "(the official scorer silently merges them)",
+                )
             else:
                 first_line_of[key] = line
         duration = rec.get("duration")
@@ -96,8 +98,11 @@ def check_records(records: list[Any], lines: list[int], name: str,
         vid = rec.get("vid")
         if isinstance(vid, str) and duration is not None:
             if vid in vid_duration and vid_duration[vid][0] != duration:
-                warn(line, f"inconsistent duration: vid {vid!r} has duration {duration} here and "
-                           f"{vid_duration[vid][0]} on line {vid_duration[vid][1]}")
+                warn(
+                    line,
+                    f"inconsistent duration: vid {vid!r} has duration {duration} here and "
+                    f"{vid_duration[vid][0]} on line {vid_duration[vid][1]}",
+                )
             vid_duration.setdefault(vid, (duration, line))
         if "relevant_windows" not in rec:
             if expect_windows:
@@ -107,8 +112,11 @@ def check_records(records: list[Any], lines: list[int], name: str,
     if len(qid_types) > 1:
         minority = min(qid_types, key=lambda t: len(qid_types[t]))
         counts = ", ".join(f"{len(v)} {k}" for k, v in sorted(qid_types.items()))
-        warn(qid_types[minority][0], f"mixed qid types: {counts}; the official scorer treats "
-                                     f'"1" and 1 as different qids (first {minority} qid here)')
+        warn(
+            qid_types[minority][0],
+            f"mixed qid types: {counts}; the official scorer treats "
+            f'"1" and 1 as different qids (first {minority} qid here)',
+        )
     return out
 
 
@@ -137,8 +145,7 @@ def _check_windows(windows: Any, duration: float | None, name: str, line: int) -
         if duration is not None and (e - s > duration or e > duration + END_TOLERANCE_S):
             warn(f"absurd window: {where} in a recording of {duration} s")
         elif e - s > OFFICIAL_MAX_LEN_S:
-            warn(f"absurd window: {where} is longer than {OFFICIAL_MAX_LEN_S:g} s "
-                 "(the official scorer drops it)")
+            warn(f"absurd window: {where} is longer than {OFFICIAL_MAX_LEN_S:g} s (the official scorer drops it)")
         elif duration is not None and e > duration:
             warn(f"window past duration: {where} ends {e - duration:g} s after the duration {duration}")
         if s < 0:
@@ -187,7 +194,7 @@ def clean_windows(windows: list[list[float]], duration: float) -> tuple[list[lis
         changes.append("sorted windows")
     merged: list[list[float]] = []
     for s, e in sorted(kept):
-        if merged and s < merged[-1][1] or merged and [s, e] == merged[-1]:
+        if (merged and s < merged[-1][1]) or (merged and [s, e] == merged[-1]):
             old = list(merged[-1])
             merged[-1][1] = max(merged[-1][1], e)
             changes.append(f"merged {old} and [{s}, {e}] into {merged[-1]}")

@@ -78,12 +78,16 @@ def verify(path: Path, sha256: str | None = None, md5: str | None = None) -> str
 
 
 def _progress(total: int | None, name: str, enabled: bool) -> Any:
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TransferSpeedColumn)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                   TransferSpeedColumn(), transient=True,
-                   disable=not (enabled and sys.stderr.isatty()))
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        transient=True,
+        disable=not (enabled and sys.stderr.isatty()),
+    )
     return bar
 
 
@@ -118,15 +122,22 @@ def _fetch_once(url: str, part: Path, timeout: float, show: bool) -> None:
                     received += len(block)
                     bar.update(task, advance=len(block))
             except (OSError, ValueError) as exc:  # connection reset, IncompleteRead...
-                raise DownloadError(f"{url}: transfer interrupted after {offset + received} bytes "
-                                    f"({exc.__class__.__name__})") from None
+                raise DownloadError(
+                    f"{url}: transfer interrupted after {offset + received} bytes ({exc.__class__.__name__})"
+                ) from None
         if expected is not None and received < expected:
-            raise DownloadError(f"{url}: transfer interrupted after {offset + received} of "
-                                f"{offset + expected} bytes")
+            raise DownloadError(f"{url}: transfer interrupted after {offset + received} of {offset + expected} bytes")
 
 
-def download_file(url: str, dest: str | Path, sha256: str | None = None, md5: str | None = None,
-                  retries: int = 3, timeout: float = 60.0, progress: bool = True) -> bool:
+def download_file(
+    url: str,
+    dest: str | Path,
+    sha256: str | None = None,
+    md5: str | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    progress: bool = True,
+) -> bool:
     """Download ``url`` to ``dest``; returns False when ``dest`` already verified (skipped).
 
     Partial data lives in ``dest.part`` and is resumed by the next attempt (``retries`` extra
@@ -187,13 +198,16 @@ def extract_tar(archive_path: str | Path, dest: str | Path) -> list[Path]:
     try:
         tf = tarfile.open(archive_path)
     except (tarfile.TarError, OSError) as exc:
-        raise InputError([Problem(str(archive_path), None, f"not a readable tar archive ({exc})")],
-                         f"cannot extract {archive_path}") from None
+        raise InputError(
+            [Problem(str(archive_path), None, f"not a readable tar archive ({exc})")], f"cannot extract {archive_path}"
+        ) from None
     with tf:
         bad = unsafe_members(tf)
         if bad:
-            raise InputError([Problem(str(archive_path), None, f"unsafe member {b}") for b in bad],
-                             f"{archive_path}: refused to extract (nothing was written)")
+            raise InputError(
+                [Problem(str(archive_path), None, f"unsafe member {b}") for b in bad],
+                f"{archive_path}: refused to extract (nothing was written)",
+            )
         dest.mkdir(parents=True, exist_ok=True)
         try:
             if hasattr(tarfile, "data_filter"):
@@ -201,8 +215,9 @@ def extract_tar(archive_path: str | Path, dest: str | Path) -> list[Path]:
             else:  # pragma: no cover - Python without extraction filters; members checked above
                 tf.extractall(dest)
         except tarfile.TarError as exc:
-            raise InputError([Problem(str(archive_path), None, f"extraction refused: {exc}")],
-                             f"cannot extract {archive_path}") from None
+            raise InputError(
+                [Problem(str(archive_path), None, f"extraction refused: {exc}")], f"cannot extract {archive_path}"
+            ) from None
         return [dest / m.name for m in tf.getmembers() if m.isfile()]
 
 
@@ -221,9 +236,10 @@ def zenodo_files(record: str, api: str | None = None, timeout: float = 60.0) -> 
     base = zenodo_api(api)
     url = f"{base}/records/{record}"
     try:
-        with urllib.request.urlopen(urllib.request.Request(
-                url, headers={"Accept": "application/json", "User-Agent": "amr-bench"}),
-                timeout=timeout) as resp:
+        with urllib.request.urlopen(
+            urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "amr-bench"}),
+            timeout=timeout,
+        ) as resp:
             data = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from None
@@ -259,8 +275,9 @@ def _assemble(folder: Path, prefix: str, into: str) -> Path | None:
     return target
 
 
-def download_dataset(name: str, root: str | Path, api: str | None = None,
-                     progress: bool = True, extract: bool = True) -> DownloadReport:
+def download_dataset(
+    name: str, root: str | Path, api: str | None = None, progress: bool = True, extract: bool = True
+) -> DownloadReport:
     """Fetch dataset ``name``'s features into ``root`` (see the module docstring)."""
     from amr_bench.datasets.registry import dataset_info, splits
 
@@ -280,13 +297,16 @@ def download_dataset(name: str, root: str | Path, api: str | None = None,
         by_name = {f.name: f for f in remote}
         missing = [w for w in wanted if w not in by_name]
         if missing:
-            raise DownloadError(f"Zenodo record {record} does not list {', '.join(missing)}; it lists: "
-                                f"{', '.join(sorted(by_name)) or 'nothing'}")
+            raise DownloadError(
+                f"Zenodo record {record} does not list {', '.join(missing)}; it lists: "
+                f"{', '.join(sorted(by_name)) or 'nothing'}"
+            )
         chosen = [by_name[w] for w in wanted]
     else:
         chosen = remote
-        report.notes.append(f"the registry does not name the files of record {record}: "
-                            f"fetched all {len(chosen)} listed by the record")
+        report.notes.append(
+            f"the registry does not name the files of record {record}: fetched all {len(chosen)} listed by the record"
+        )
     for f in chosen:
         dest = cache / PurePosixPath(f.name).name
         fetched = download_file(f.url, dest, sha256=f.sha256, md5=f.md5, progress=progress)
@@ -312,6 +332,8 @@ def download_dataset(name: str, root: str | Path, api: str | None = None,
     for sub in ("clap", "clap_text"):
         if not (root / sub).is_dir():
             found = sorted(str(p.relative_to(root)) for p in root.rglob(sub) if p.is_dir())
-            report.notes.append(f"{root / sub} does not exist" + (
-                f"; found {', '.join(found)}: move it to {root / sub}" if found else ""))
+            report.notes.append(
+                f"{root / sub} does not exist"
+                + (f"; found {', '.join(found)}: move it to {root / sub}" if found else "")
+            )
     return report

@@ -88,12 +88,14 @@ class FeatureStore:
         for rec in records:
             vid = str(rec.get("vid"))
             if vid not in seen and not self.has_audio(vid):
-                problems.append(Problem(str(self.audio_path(vid)), None,
-                                        f"missing audio features for vid {vid!r}"))
+                problems.append(Problem(str(self.audio_path(vid)), None, f"missing audio features for vid {vid!r}"))
             seen.add(vid)
             if not self.has_text(rec.get("qid")):
-                problems.append(Problem(str(self.text_path(rec.get("qid"))), None,
-                                        f"missing text features for qid {rec.get('qid')!r}"))
+                problems.append(
+                    Problem(
+                        str(self.text_path(rec.get("qid"))), None, f"missing text features for qid {rec.get('qid')!r}"
+                    )
+                )
         return problems
 
     def _checked(self, array: np.ndarray, what: str) -> np.ndarray:
@@ -114,12 +116,14 @@ class FeatureStore:
             array = read_npz_member(path, key, mmap=self.mmap)
         except (KeyError, ValueError) as exc:
             msg = exc.args[0] if exc.args else str(exc)
-            raise InputError([Problem(str(path), None, f"{what}: {msg}")],
-                             f"unreadable feature file: {path}") from None
+            raise InputError([Problem(str(path), None, f"{what}: {msg}")], f"unreadable feature file: {path}") from None
         if array.ndim != 2 or array.shape[1] != self.dim or array.shape[0] == 0:
             raise InputError(
-                [Problem(str(path), None,
-                         f"{what}: array {key!r} has shape {array.shape}, expected (n>0, {self.dim})")],
+                [
+                    Problem(
+                        str(path), None, f"{what}: array {key!r} has shape {array.shape}, expected (n>0, {self.dim})"
+                    )
+                ],
                 f"bad feature file: {path}",
             )
         if array.dtype != np.float32:

@@ -19,12 +19,16 @@ def load_split(root: str | Path, split: str) -> list[dict[str, Any]]:
     if not path.is_file():
         present = sorted(p.stem for p in Path(root).glob("*.jsonl")) if Path(root).is_dir() else []
         hint = f"splits present: {', '.join(present)}" if present else "no <split>.jsonl there"
-        raise InputError([Problem(str(path), None, f"no split {split!r} in {root} ({hint})")],
-                         f"split not found: {path}")
+        raise InputError(
+            [Problem(str(path), None, f"no split {split!r} in {root} ({hint})")], f"split not found: {path}"
+        )
     jf = read_jsonl(path)
     errors = [p for p in jf.problems if p.is_error]
-    bad = [Problem(str(path), line, "not a JSON object") for rec, line in zip(jf.records, jf.lines)
-           if not isinstance(rec, dict)]
+    bad = [
+        Problem(str(path), line, "not a JSON object")
+        for rec, line in zip(jf.records, jf.lines)
+        if not isinstance(rec, dict)
+    ]
     if errors or bad:
         raise InputError(errors + bad, f"{path}: unreadable ground truth")
     return jf.records

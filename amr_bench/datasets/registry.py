@@ -59,8 +59,7 @@ def splits() -> list[SplitEntry]:
     for ds_name, ds in registry()["datasets"].items():
         for split_name, s in ds["splits"].items():
             out.append(
-                SplitEntry(ds_name, split_name, s["file"], s["sha256"], s["queries"],
-                           s.get("has_windows", True), ds)
+                SplitEntry(ds_name, split_name, s["file"], s["sha256"], s["queries"], s.get("has_windows", True), ds)
             )
     return out
 
@@ -129,8 +128,7 @@ def user_datasets() -> dict[str, dict[str, Any]]:
             raise TypeError
     except (ValueError, KeyError, TypeError):
         raise UsageError(
-            f"{path}: not a user dataset registry; expected "
-            '{"datasets": {"NAME": {"root": "/path/to/folder"}}}'
+            f'{path}: not a user dataset registry; expected {{"datasets": {{"NAME": {{"root": "/path/to/folder"}}}}}}'
         ) from None
     return entries
 

@@ -54,9 +54,10 @@ import math
 import os
 import shutil
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import orjson
@@ -120,26 +121,78 @@ STYLES: dict[str, Style] = {
 }
 
 _FAMILIES = {
-    "animals": ["a dog barks", "birds chirp", "a cat meows", "a rooster crows", "cows moo",
-                "insects buzz"],
-    "vehicles": ["a car engine idles", "a train passes", "a motorcycle revs", "a plane flies over",
-                 "a bus brakes", "a truck reverses beeping"],
-    "water": ["rain falls on a roof", "a stream flows", "waves crash on the shore",
-              "water drips into a sink", "a toilet flushes", "someone splashes in water"],
-    "people": ["a crowd cheers", "a baby cries", "people chat in a cafe", "a man coughs",
-               "children laugh and shout", "footsteps walk on gravel"],
-    "machines": ["a drill whirs", "a printer prints pages", "a vacuum cleaner hums",
-                 "a saw cuts wood", "a fan spins", "a factory machine clanks"],
-    "music": ["a guitar is strummed", "a piano plays a melody", "drums are beaten",
-              "a violin plays", "church bells ring", "a flute plays softly"],
-    "weather": ["thunder rumbles", "wind blows through trees", "hail hits a window",
-                "leaves rustle in the wind", "a storm howls", "light rain patters"],
-    "household": ["a door slams", "dishes clatter", "keys jingle", "a clock ticks",
-                  "a kettle whistles", "a drawer is opened and closed"],
+    "animals": ["a dog barks", "birds chirp", "a cat meows", "a rooster crows", "cows moo", "insects buzz"],
+    "vehicles": [
+        "a car engine idles",
+        "a train passes",
+        "a motorcycle revs",
+        "a plane flies over",
+        "a bus brakes",
+        "a truck reverses beeping",
+    ],
+    "water": [
+        "rain falls on a roof",
+        "a stream flows",
+        "waves crash on the shore",
+        "water drips into a sink",
+        "a toilet flushes",
+        "someone splashes in water",
+    ],
+    "people": [
+        "a crowd cheers",
+        "a baby cries",
+        "people chat in a cafe",
+        "a man coughs",
+        "children laugh and shout",
+        "footsteps walk on gravel",
+    ],
+    "machines": [
+        "a drill whirs",
+        "a printer prints pages",
+        "a vacuum cleaner hums",
+        "a saw cuts wood",
+        "a fan spins",
+        "a factory machine clanks",
+    ],
+    "music": [
+        "a guitar is strummed",
+        "a piano plays a melody",
+        "drums are beaten",
+        "a violin plays",
+        "church bells ring",
+        "a flute plays softly",
+    ],
+    "weather": [
+        "thunder rumbles",
+        "wind blows through trees",
+        "hail hits a window",
+        "leaves rustle in the wind",
+        "a storm howls",
+        "light rain patters",
+    ],
+    "household": [
+        "a door slams",
+        "dishes clatter",
+        "keys jingle",
+        "a clock ticks",
+        "a kettle whistles",
+        "a drawer is opened and closed",
+    ],
 }
-_CONTEXTS = ["", "in the distance", "while traffic passes", "close to the microphone",
-             "in a large room", "outdoors", "with people talking nearby", "repeatedly",
-             "for a while", "and then stops", "loudly", "quietly"]
+_CONTEXTS = [
+    "",
+    "in the distance",
+    "while traffic passes",
+    "close to the microphone",
+    "in a large room",
+    "outdoors",
+    "with people talking nearby",
+    "repeatedly",
+    "for a while",
+    "and then stops",
+    "loudly",
+    "quietly",
+]
 
 
 @dataclass
@@ -189,18 +242,16 @@ class World:
     text_head: ProjectionHead
 
     @classmethod
-    def build(cls, seed: int, signal: Signal) -> "World":
+    def build(cls, seed: int, signal: Signal) -> World:
         rng = np.random.default_rng([seed, 0x5EED])
         k, d = signal.latent_dim, FEATURE_DIM
         frame = _orthonormal(rng, d, 2 * k + 3)
         audio_basis = np.ascontiguousarray(frame[:, :k])
-        perp = frame[:, k:2 * k]
-        text_basis = math.cos(math.acos(signal.cos_phi)) * audio_basis + math.sin(
-            math.acos(signal.cos_phi)) * perp
+        perp = frame[:, k : 2 * k]
+        text_basis = math.cos(math.acos(signal.cos_phi)) * audio_basis + math.sin(math.acos(signal.cos_phi)) * perp
         presence = frame[:, 2 * k]
         audio_offset = signal.audio_offset * frame[:, 2 * k + 1]
-        text_offset = signal.text_offset * _unit(
-            0.3 * frame[:, 2 * k + 1] + frame[:, 2 * k + 2])
+        text_offset = signal.text_offset * _unit(0.3 * frame[:, 2 * k + 1] + frame[:, 2 * k + 2])
         fam = _unit(rng.standard_normal((signal.families, k)))
         names, fam_index = [], []
         for f, (family, phrases) in enumerate(_FAMILIES.items()):
@@ -215,25 +266,39 @@ class World:
         class_meaning = _unit(w * fam[fam_index_a] + math.sqrt(1 - w * w) * own)
         class_length = rng.uniform(0.0, 1.0, len(names))
         inc_fam = rng.integers(0, signal.families, signal.incidental_classes)
-        incidental = _unit(w * fam[inc_fam] + math.sqrt(1 - w * w)
-                           * _unit(rng.standard_normal((signal.incidental_classes, k))))
+        incidental = _unit(
+            w * fam[inc_fam] + math.sqrt(1 - w * w) * _unit(rng.standard_normal((signal.incidental_classes, k)))
+        )
         scenes = _unit(rng.standard_normal((12, k)))
         joint = _orthonormal(rng, JOINT_DIM, k)
 
         def head(basis: np.ndarray) -> ProjectionHead:
             lin1 = signal.head_gain * joint @ basis.T + signal.head_noise * rng.standard_normal(
-                (JOINT_DIM, d)) / math.sqrt(d)
-            lin2 = signal.head_linear2 * rng.standard_normal((JOINT_DIM, JOINT_DIM)) / math.sqrt(
-                JOINT_DIM)
+                (JOINT_DIM, d)
+            ) / math.sqrt(d)
+            lin2 = signal.head_linear2 * rng.standard_normal((JOINT_DIM, JOINT_DIM)) / math.sqrt(JOINT_DIM)
             ln_w = 1.0 + 0.1 * rng.standard_normal(JOINT_DIM)
             ln_b = 0.05 * rng.standard_normal(JOINT_DIM)
             return ProjectionHead(*(a.astype(np.float32) for a in (lin1, lin2, ln_w, ln_b)))
 
         audio_head = head(audio_basis)
         text_head = head(text_basis)
-        return cls(signal, audio_basis, text_basis, audio_offset, text_offset, presence, names,
-                   fam_index_a, class_meaning, class_length, incidental, scenes, audio_head,
-                   text_head)
+        return cls(
+            signal,
+            audio_basis,
+            text_basis,
+            audio_offset,
+            text_offset,
+            presence,
+            names,
+            fam_index_a,
+            class_meaning,
+            class_length,
+            incidental,
+            scenes,
+            audio_head,
+            text_head,
+        )
 
     def projection_arrays(self) -> dict[str, np.ndarray]:
         return self.audio_head.arrays(AUDIO_PREFIX) | self.text_head.arrays(TEXT_PREFIX)
@@ -310,8 +375,9 @@ class _Generator:
         self.signal = world.signal
 
     # ---- Algorithm 1 -------------------------------------------------------------------
-    def place(self, rng: np.random.Generator, duration: float,
-              draw_clip: Callable[[], tuple[int, float]]) -> tuple[list[Moment], list[float], list[float]]:
+    def place(
+        self, rng: np.random.Generator, duration: float, draw_clip: Callable[[], tuple[int, float]]
+    ) -> tuple[list[Moment], list[float], list[float]]:
         """Algorithm 1: gaps ~ Exp(gap_mean); returns moments, all gaps drawn, gaps placed."""
         t, moments, drawn, placed = 0.0, [], [], []
         res = self.style.resolution
@@ -355,6 +421,7 @@ class _Generator:
             queries: list[Query] = []
             n_classes = len(self.world.class_names)
             if style.name == "clotho-moment":
+
                 def draw_clip() -> tuple[int, float]:
                     c = int(rng.integers(n_classes))
                     queries.append(self._new_query(rng, c))
@@ -368,6 +435,7 @@ class _Generator:
                 def draw_clip() -> tuple[int, float]:
                     q = int(rng.integers(nq))
                     return q, min(self._castella_length(rng, queries[q].class_index), duration / 2)
+
             moments, drawn, placed = self.place(rng, duration, draw_clip)
             all_drawn.extend(drawn)
             if moments:
@@ -386,8 +454,15 @@ class _Generator:
         return Recording(vid, duration, queries, moments, features, all_drawn, placed, redraw)
 
     # ---- features ----------------------------------------------------------------------
-    def _features(self, rng: np.random.Generator, frames: int, background: np.ndarray,
-                  queries: list[Query], moments: list[Moment], bg_db: float) -> np.ndarray:
+    def _features(
+        self,
+        rng: np.random.Generator,
+        frames: int,
+        background: np.ndarray,
+        queries: list[Query],
+        moments: list[Moment],
+        bg_db: float,
+    ) -> np.ndarray:
         s, w = self.signal, self.world
         k = s.latent_dim
         # labelled events, then unlabelled incidental look-alikes
@@ -410,8 +485,10 @@ class _Generator:
         attack = rng.uniform(0.0, 3.0, (n_ev, 1))
         release = rng.uniform(0.0, 3.0, (n_ev, 1))
         centre = t + 0.5
-        ramp = np.minimum(np.clip((centre - st_a) / np.maximum(attack, 1e-3), 0, 1),
-                          np.clip((en_a - centre) / np.maximum(release, 1e-3), 0, 1))
+        ramp = np.minimum(
+            np.clip((centre - st_a) / np.maximum(attack, 1e-3), 0, 1),
+            np.clip((en_a - centre) / np.maximum(release, 1e-3), 0, 1),
+        )
         ramp = np.maximum(ramp, 0.25)
         activity = 1.0 / (1.0 + np.exp(-(1.2 + 1.2 * _ar1(rng, (n_ev, frames), 0.7, axis=1))))
         mix = 1.0 / (1.0 + np.exp(-(np.array(gains)[:, None] - s.snr_mid_db) / s.snr_slope_db))
@@ -420,8 +497,7 @@ class _Generator:
         event_latent = np.array(meanings)[:, None, :] + frame_var  # (E, T, k)
         fg = np.einsum("et,etk->tk", weight, event_latent)
         fg_weight = np.clip(weight.sum(axis=0), 0.0, 1.0)
-        latent = (s.background_amp * (1.0 - 0.5 * fg_weight)[:, None] * background
-                  + s.foreground_amp * fg)
+        latent = s.background_amp * (1.0 - 0.5 * fg_weight)[:, None] * background + s.foreground_amp * fg
         x = latent @ w.audio_basis.T
         x += w.audio_offset
         x += (s.presence_amp * fg_weight)[:, None] * w.presence
@@ -433,10 +509,14 @@ class _Generator:
         s, w = self.signal, self.world
         rng = np.random.default_rng([self.seed, 2, zlib.crc32(qid.encode())])
         words = query.text.rstrip(".").split()
-        word_latent = np.stack([
-            _unit(np.random.default_rng([self.seed, 3, zlib.crc32(wd.lower().encode())])
-                  .standard_normal(s.latent_dim)) for wd in words + ["."]
-        ])
+        word_latent = np.stack(
+            [
+                _unit(
+                    np.random.default_rng([self.seed, 3, zlib.crc32(wd.lower().encode())]).standard_normal(s.latent_dim)
+                )
+                for wd in words + ["."]
+            ]
+        )
         n = len(word_latent)
         context = np.cumsum(word_latent, axis=0) / np.arange(1, n + 1)[:, None]
         progress = (np.arange(1, n + 1) / (n + 1))[:, None]
@@ -480,11 +560,12 @@ class _Streams:
             rng = np.random.default_rng([self.seed, 4, city])
             self.cache[city] = _background_latent(rng, self.world, per_city + self.frames)
         stream = self.cache[city]
-        return f"city{city}_{offset:.1f}_{offset + self.frames:.1f}", stream[offset: offset + self.frames]
+        return f"city{city}_{offset:.1f}_{offset + self.frames:.1f}", stream[offset : offset + self.frames]
 
 
-def iter_recordings(out_dir: Path, recordings: int, seed: int, style: Style,
-                    signal: Signal) -> Iterator[tuple[str, Recording, _Generator]]:
+def iter_recordings(
+    out_dir: Path, recordings: int, seed: int, style: Style, signal: Signal
+) -> Iterator[tuple[str, Recording, _Generator]]:
     world = World.build(seed, signal)
     gen = _Generator(world, style, seed)
     sizes = _split_sizes(recordings)
@@ -500,10 +581,15 @@ def iter_recordings(out_dir: Path, recordings: int, seed: int, style: Style,
             index += 1
 
 
-def simulate(out_dir: str | Path, recordings: int = 500, seed: int = 0,
-             style: str = "clotho-moment", signal: Signal | None = None,
-             progress: Callable[[int], None] | None = None,
-             overwrite: bool = False) -> SimulationSummary:
+def simulate(
+    out_dir: str | Path,
+    recordings: int = 500,
+    seed: int = 0,
+    style: str = "clotho-moment",
+    signal: Signal | None = None,
+    progress: Callable[[int], None] | None = None,
+    overwrite: bool = False,
+) -> SimulationSummary:
     """Write a complete simulated dataset to ``out_dir`` (see the module docstring).
 
     ``out_dir`` must be new or empty; with ``overwrite`` an earlier simulated dataset there (a
@@ -517,10 +603,15 @@ def simulate(out_dir: str | Path, recordings: int = 500, seed: int = 0,
         return _simulate(out_dir, recordings, seed, style, signal, progress, overwrite)
 
 
-def _simulate(out_dir: str | Path, recordings: int = 500, seed: int = 0,
-             style: str = "clotho-moment", signal: Signal | None = None,
-             progress: Callable[[int], None] | None = None,
-             overwrite: bool = False) -> SimulationSummary:
+def _simulate(
+    out_dir: str | Path,
+    recordings: int = 500,
+    seed: int = 0,
+    style: str = "clotho-moment",
+    signal: Signal | None = None,
+    progress: Callable[[int], None] | None = None,
+    overwrite: bool = False,
+) -> SimulationSummary:
     if style not in STYLES:
         raise UsageError(f"unknown style {style!r}; choose one of: {', '.join(STYLES)}")
     if recordings < 3:
@@ -528,9 +619,14 @@ def _simulate(out_dir: str | Path, recordings: int = 500, seed: int = 0,
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
         if not (overwrite and (out / "dataset.json").is_file()):
-            raise UsageError(f"{out} is not empty; choose a new folder"
-                             + (" or pass --overwrite to replace the simulated dataset there"
-                                if (out / "dataset.json").is_file() else ""))
+            raise UsageError(
+                f"{out} is not empty; choose a new folder"
+                + (
+                    " or pass --overwrite to replace the simulated dataset there"
+                    if (out / "dataset.json").is_file()
+                    else ""
+                )
+            )
         for sub in ("clap", "clap_text"):
             shutil.rmtree(out / sub, ignore_errors=True)
     signal = signal or Signal()
@@ -554,9 +650,13 @@ def _simulate(out_dir: str | Path, recordings: int = 500, seed: int = 0,
                 qid = str(qid_counter) if st.name == "clotho-moment" else f"{rec.vid}_{qi}"
                 qid_counter += 1
                 windows = [[m.start, m.end] for m in rec.moments if m.query == qi]
-                line: dict[str, Any] = {"qid": qid, "query": query.text, "duration": _num(rec.duration),
-                                        "vid": rec.vid,
-                                        "relevant_windows": [[_num(a), _num(b)] for a, b in windows]}
+                line: dict[str, Any] = {
+                    "qid": qid,
+                    "query": query.text,
+                    "duration": _num(rec.duration),
+                    "vid": rec.vid,
+                    "relevant_windows": [[_num(a), _num(b)] for a, b in windows],
+                }
                 if st.fg_db_field:
                     line["fg_dB"] = round(query.fg_db, 6)
                 handles[split].write(orjson.dumps(line) + b"\n")
@@ -579,8 +679,7 @@ def _simulate(out_dir: str | Path, recordings: int = 500, seed: int = 0,
     assert world is not None
     write_npz(out / "clap_projection.npz", world.projection_arrays())
     stats = _statistics(lengths, gaps_drawn, gaps_placed, per_query, redraws, counts)
-    summary = SimulationSummary(out, style, seed, counts["recordings"], counts["queries"],
-                                counts["moments"], stats)
+    summary = SimulationSummary(out, style, seed, counts["recordings"], counts["queries"], counts["moments"], stats)
     meta = {
         "generator": GENERATOR_VERSION,
         "style": style,
@@ -608,8 +707,14 @@ def _num(x: float) -> float | int:
     return int(x) if float(x).is_integer() else float(x)
 
 
-def _statistics(lengths: list[float], drawn: list[float], placed: list[float],
-                per_query: list[int], redraws: int, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
+def _statistics(
+    lengths: list[float],
+    drawn: list[float],
+    placed: list[float],
+    per_query: list[int],
+    redraws: int,
+    counts: dict[str, dict[str, int]],
+) -> dict[str, Any]:
     la = np.array(lengths)
     pq = np.array(per_query)
     n_rec = sum(counts["recordings"].values())
@@ -620,11 +725,17 @@ def _statistics(lengths: list[float], drawn: list[float], placed: list[float],
     return {
         "gap_mean_drawn_s": r(np.mean(drawn)),
         "gap_mean_placed_s": r(np.mean(placed)),
-        "moment_length_s": {"mean": r(la.mean()), "min": r(la.min()), "max": r(la.max()),
-                            "p05": r(np.percentile(la, 5)), "p25": r(np.percentile(la, 25)),
-                            "p50": r(np.percentile(la, 50)), "p75": r(np.percentile(la, 75)),
-                            "p95": r(np.percentile(la, 95)),
-                            "share_shorter_than_5s": r((la < 5).mean())},
+        "moment_length_s": {
+            "mean": r(la.mean()),
+            "min": r(la.min()),
+            "max": r(la.max()),
+            "p05": r(np.percentile(la, 5)),
+            "p25": r(np.percentile(la, 25)),
+            "p50": r(np.percentile(la, 50)),
+            "p75": r(np.percentile(la, 75)),
+            "p95": r(np.percentile(la, 95)),
+            "share_shorter_than_5s": r((la < 5).mean()),
+        },
         "windows_per_query": {"mean": r(pq.mean()), "max": int(pq.max())},
         "queries_per_recording": r(len(pq) / n_rec),
         "redrawn_recordings": redraws,

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import orjson
@@ -46,8 +47,9 @@ def _soundfile() -> Any:
     try:
         import soundfile
     except ImportError:  # pragma: no cover - depends on the installation
-        raise UsageError("simulate-audio needs the soundfile package: "
-                         "pip install 'amr-bench[baselines]' (or pip install soundfile)") from None
+        raise UsageError(
+            "simulate-audio needs the soundfile package: pip install 'amr-bench[baselines]' (or pip install soundfile)"
+        ) from None
     return soundfile
 
 
@@ -57,8 +59,9 @@ def load_mono(path: Path, sample_rate: int) -> np.ndarray:
     try:
         data, sr = sf.read(str(path), dtype="float64", always_2d=True)
     except Exception as exc:  # soundfile raises its own LibsndfileError / RuntimeError
-        raise InputError([Problem(str(path), None, f"cannot read audio ({exc})")],
-                         f"unreadable audio file: {path}") from None
+        raise InputError(
+            [Problem(str(path), None, f"cannot read audio ({exc})")], f"unreadable audio file: {path}"
+        ) from None
     mono = data.mean(axis=1)
     if sr != sample_rate:
         ratio = Fraction(sample_rate, sr)
@@ -73,15 +76,15 @@ def trim_silence(x: np.ndarray, sample_rate: int, db: float = TRIM_DB) -> np.nda
     if n == 0:
         return x
     power = (x[: n * frame].reshape(n, frame) ** 2).mean(axis=1)
-    overall = float((x ** 2).mean())
+    overall = float((x**2).mean())
     loud = np.flatnonzero(power >= overall * 10 ** (db / 10))
     if overall == 0 or len(loud) == 0:
         return x[:0]
-    return x[loud[0] * frame: min(len(x), (loud[-1] + 1) * frame)]
+    return x[loud[0] * frame : min(len(x), (loud[-1] + 1) * frame)]
 
 
 def _unit_power(x: np.ndarray) -> np.ndarray:
-    p = float((x ** 2).mean()) if len(x) else 0.0
+    p = float((x**2).mean()) if len(x) else 0.0
     return x / math.sqrt(p) if p > 0 else x
 
 
@@ -100,10 +103,20 @@ def read_foreground(jsonl: Path, sample_rate: int) -> list[Clip]:
         caps = rec.get("captions") if isinstance(rec, dict) else None
         if isinstance(rec, dict) and isinstance(rec.get("caption"), str):
             caps = [rec["caption"]]
-        if not (isinstance(rec, dict) and isinstance(rec.get("audio"), str) and isinstance(caps, list)
-                and caps and all(isinstance(c, str) and c.strip() for c in caps)):
-            problems.append(Problem(str(jsonl), line, 'expected {"audio": PATH, "caption": TEXT} '
-                                    'or {"audio": PATH, "captions": [TEXT, ...]}'))
+        if not (
+            isinstance(rec, dict)
+            and isinstance(rec.get("audio"), str)
+            and isinstance(caps, list)
+            and caps
+            and all(isinstance(c, str) and c.strip() for c in caps)
+        ):
+            problems.append(
+                Problem(
+                    str(jsonl),
+                    line,
+                    'expected {"audio": PATH, "caption": TEXT} or {"audio": PATH, "captions": [TEXT, ...]}',
+                )
+            )
             continue
         path = (jsonl.parent / rec["audio"]).resolve()
         if not path.is_file():
@@ -121,24 +134,35 @@ def read_foreground(jsonl: Path, sample_rate: int) -> list[Clip]:
     return clips
 
 
-def simulate_audio(foreground: str | Path, background: str | Path, out_dir: str | Path,
-                   recordings: int = 10, seed: int = 0, sample_rate: int = 44100,
-                   duration: float = 60.0, gap_mean: float = 30.0, split: str = "test",
-                   progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+def simulate_audio(
+    foreground: str | Path,
+    background: str | Path,
+    out_dir: str | Path,
+    recordings: int = 10,
+    seed: int = 0,
+    sample_rate: int = 44100,
+    duration: float = 60.0,
+    gap_mean: float = 30.0,
+    split: str = "test",
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Write ``recordings`` simulated recordings and their ground truth; returns a summary."""
     sf = _soundfile()
     fg_path, bg_dir, out = Path(foreground), Path(background), Path(out_dir)
     if not fg_path.is_file():
         raise UsageError(f"--foreground {fg_path}: no such file")
-    bg_files = sorted(p for p in bg_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) \
-        if bg_dir.is_dir() else []
+    bg_files = sorted(p for p in bg_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if bg_dir.is_dir() else []
     if not bg_files:
         raise UsageError(f"--background {bg_dir}: no audio files ({', '.join(AUDIO_SUFFIXES)}) there")
     clips = read_foreground(fg_path, sample_rate)
     seg = int(round(duration * sample_rate))
     backgrounds = [load_mono(p, sample_rate) for p in bg_files]
-    segments = [(b, off) for b, x in enumerate(backgrounds)
-                for off in range(0, int((len(x) - seg) // sample_rate) + 1) if len(x) >= seg]
+    segments = [
+        (b, off)
+        for b, x in enumerate(backgrounds)
+        for off in range(0, int((len(x) - seg) // sample_rate) + 1)
+        if len(x) >= seg
+    ]
     if not segments:
         raise UsageError(f"--background {bg_dir}: no recording is at least {duration:g} s long")
     shortest = min(len(c.audio) for c in clips) / sample_rate
@@ -152,7 +176,7 @@ def simulate_audio(foreground: str | Path, background: str | Path, out_dir: str 
     uses: dict[str, int] = {}
     for n, pick in enumerate(picks):
         b, off = segments[int(pick)]
-        bg = _unit_power(backgrounds[b][off * sample_rate: off * sample_rate + seg])
+        bg = _unit_power(backgrounds[b][off * sample_rate : off * sample_rate + seg])
         bg_db = -20.0 + float(rng.uniform(-5.0, 5.0))
         mix = bg * 10 ** (bg_db / 20)
         placed: list[tuple[Clip, str, float, float, float]] = []
@@ -177,11 +201,20 @@ def simulate_audio(foreground: str | Path, background: str | Path, out_dir: str 
             vid = f"{vid}_{uses[vid] - 1}"
         for k, (clip, caption, start, end, fg_db) in enumerate(placed):
             i0 = int(round(start * sample_rate))
-            mix[i0: i0 + len(clip.audio)] += clip.audio * 10 ** (fg_db / 20)
-            lines.append(orjson.dumps({
-                "qid": f"{vid}_{k}", "query": caption, "duration": duration, "vid": vid,
-                "relevant_windows": [[round(start, 3), round(end, 3)]], "fg_dB": round(fg_db, 6),
-                "source": clip.path.name}))
+            mix[i0 : i0 + len(clip.audio)] += clip.audio * 10 ** (fg_db / 20)
+            lines.append(
+                orjson.dumps(
+                    {
+                        "qid": f"{vid}_{k}",
+                        "query": caption,
+                        "duration": duration,
+                        "vid": vid,
+                        "relevant_windows": [[round(start, 3), round(end, 3)]],
+                        "fg_dB": round(fg_db, 6),
+                        "source": clip.path.name,
+                    }
+                )
+            )
         target = out / "audio" / f"{vid}.wav"
         tmp = target.with_name(target.name + ".tmp.wav")
         sf.write(str(tmp), mix.astype(np.float32), sample_rate, subtype="FLOAT")
@@ -192,5 +225,10 @@ def simulate_audio(foreground: str | Path, background: str | Path, out_dir: str 
     tmp_gt = gt.with_name(gt.name + ".tmp")
     tmp_gt.write_bytes(b"\n".join(lines) + b"\n")
     os.replace(tmp_gt, gt)
-    return {"recordings": int(len(picks)), "queries": len(lines), "ground_truth": str(gt),
-            "gap_mean_drawn_s": round(float(np.mean(gaps)), 4), "segments_available": len(segments)}
+    return {
+        "recordings": len(picks),
+        "queries": len(lines),
+        "ground_truth": str(gt),
+        "gap_mean_drawn_s": round(float(np.mean(gaps)), 4),
+        "segments_available": len(segments),
+    }

@@ -22,10 +22,11 @@ import stat
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -83,8 +84,14 @@ def check_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> list[z
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
     if len(infos) > limits.max_members:
-        problems.append(Problem(name, None, f"{len(infos)} members; a package holds at most "
-                                f"{limits.max_members} (4 systems x 2 files + the report)"))
+        problems.append(
+            Problem(
+                name,
+                None,
+                f"{len(infos)} members; a package holds at most "
+                f"{limits.max_members} (4 systems x 2 files + the report)",
+            )
+        )
     total = 0
     for info in infos:
         where = f"{name}!{info.filename}"
@@ -107,25 +114,25 @@ def check_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> list[z
             continue
         total += info.file_size
         if info.file_size > limits.max_member_bytes:
-            problems.append(Problem(where, None, f"{info.file_size} bytes uncompressed; at most "
-                                    f"{limits.max_member_bytes} per file"))
-        if info.file_size > limits.ratio_floor and (
-            info.file_size > limits.max_ratio * max(info.compress_size, 1)
-        ):
+            problems.append(
+                Problem(where, None, f"{info.file_size} bytes uncompressed; at most {limits.max_member_bytes} per file")
+            )
+        if info.file_size > limits.ratio_floor and (info.file_size > limits.max_ratio * max(info.compress_size, 1)):
             ratio = info.file_size / max(info.compress_size, 1)
-            problems.append(Problem(where, None, f"compression ratio {ratio:.0f}:1 exceeds "
-                                    f"{limits.max_ratio:.0f}:1 (zip bomb?)"))
+            problems.append(
+                Problem(where, None, f"compression ratio {ratio:.0f}:1 exceeds {limits.max_ratio:.0f}:1 (zip bomb?)")
+            )
         keep.append(info)
     if total > limits.max_total_bytes:
-        problems.append(Problem(name, None, f"{total} bytes uncompressed in total; at most "
-                                f"{limits.max_total_bytes}"))
+        problems.append(Problem(name, None, f"{total} bytes uncompressed in total; at most {limits.max_total_bytes}"))
     if problems:
         raise InputError(problems, f"{path.name}: unsafe or oversized archive, nothing extracted")
     return keep
 
 
-def extract_checked(path: Path, infos: list[zipfile.ZipInfo], dest: Path,
-                    limits: ArchiveLimits = ArchiveLimits()) -> dict[str, Path]:
+def extract_checked(
+    path: Path, infos: list[zipfile.ZipInfo], dest: Path, limits: ArchiveLimits = ArchiveLimits()
+) -> dict[str, Path]:
     """Write the members into ``dest`` under numbered names; returns member name -> file.
 
     Sizes are enforced while streaming: a member that inflates past its declared size (or the
@@ -145,12 +152,14 @@ def extract_checked(path: Path, infos: list[zipfile.ZipInfo], dest: Path,
                         size += len(chunk)
                         written += len(chunk)
                         if size > cap or written > limits.max_total_bytes:
-                            raise InputError([Problem(where, None, "member inflates past its "
-                                                      "declared size (zip bomb?)")])
+                            raise InputError(
+                                [Problem(where, None, "member inflates past its declared size (zip bomb?)")]
+                            )
                         dst.write(chunk)
             except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                raise InputError([Problem(where, None, f"corrupt member or a size that does not "
-                                          f"match its header ({exc})")]) from None
+                raise InputError(
+                    [Problem(where, None, f"corrupt member or a size that does not match its header ({exc})")]
+                ) from None
             out[info.filename] = target
     return out
 
@@ -193,23 +202,41 @@ def _read_layout(path: Path, files: dict[str, Path]) -> Package:
             n = int(m["n"])
             teams.add(m["team"])
             if not 1 <= n <= MAX_SYSTEMS:
-                problems.append(Problem(where, None, f"system number {n}: DCASE allows systems "
-                                        f"_1 to _{MAX_SYSTEMS} only"))
+                problems.append(
+                    Problem(where, None, f"system number {n}: DCASE allows systems _1 to _{MAX_SYSTEMS} only")
+                )
             systems.setdefault(n, {})[m["kind"]] = member
         elif r:
             teams.add(r["team"])
             reports.append(member)
         elif base.lower().endswith(".pdf"):
-            warnings.append(Problem(where, None, "technical report should be named "
-                                    "<Lastname>_<Inst>_task6_technical_report.pdf", "warning"))
+            warnings.append(
+                Problem(
+                    where,
+                    None,
+                    "technical report should be named <Lastname>_<Inst>_task6_technical_report.pdf",
+                    "warning",
+                )
+            )
             reports.append(member)
         else:
-            problems.append(Problem(where, None, "unexpected file; a package holds "
-                                    "<Lastname>_<Inst>_task6_<n>.output.jsonl, .meta.yaml and the "
-                                    "technical report PDF"))
+            problems.append(
+                Problem(
+                    where,
+                    None,
+                    "unexpected file; a package holds "
+                    "<Lastname>_<Inst>_task6_<n>.output.jsonl, .meta.yaml and the "
+                    "technical report PDF",
+                )
+            )
     if len(teams) > 1:
-        problems.append(Problem(name, None, "files name different submitters: "
-                                + ", ".join(sorted(teams)) + " (one <Lastname>_<Inst> per package)"))
+        problems.append(
+            Problem(
+                name,
+                None,
+                "files name different submitters: " + ", ".join(sorted(teams)) + " (one <Lastname>_<Inst> per package)",
+            )
+        )
     if len(systems) > MAX_SYSTEMS:
         problems.append(Problem(name, None, f"{len(systems)} systems; at most {MAX_SYSTEMS} per package"))
     if not systems:
@@ -221,15 +248,21 @@ def _read_layout(path: Path, files: dict[str, Path]) -> Package:
         label = f"{team}_task6_{n}"
         for kind, other in (("output.jsonl", "meta.yaml"), ("meta.yaml", "output.jsonl")):
             if kind in kinds and other not in kinds:
-                problems.append(Problem(f"{name}!{kinds[kind]}", None,
-                                        f"no matching {label}.{other} in the package"))
+                problems.append(Problem(f"{name}!{kinds[kind]}", None, f"no matching {label}.{other} in the package"))
         if "meta.yaml" in kinds:
             meta, meta_problems = read_meta(files[kinds["meta.yaml"]], f"{name}!{kinds['meta.yaml']}", label)
             problems += meta_problems
             if "output.jsonl" in kinds and meta is not None:
-                parsed.append(PackageSystem(label, n, files[kinds["output.jsonl"]],
-                                            files[kinds["meta.yaml"]],
-                                            f"{name}!{kinds['output.jsonl']}", meta))
+                parsed.append(
+                    PackageSystem(
+                        label,
+                        n,
+                        files[kinds["output.jsonl"]],
+                        files[kinds["meta.yaml"]],
+                        f"{name}!{kinds['output.jsonl']}",
+                        meta,
+                    )
+                )
     report_sha = ""
     if not reports:
         problems.append(Problem(name, None, "no technical report (<Lastname>_<Inst>_task6_technical_report.pdf)"))
@@ -242,8 +275,9 @@ def _read_layout(path: Path, files: dict[str, Path]) -> Package:
         report_sha = sha256_bytes(data)
     if problems:
         raise InputError(problems + warnings, f"{name}: {len(problems)} error(s) in the package")
-    return Package(path, sha256_bytes(path.read_bytes()), team, parsed,
-                   PurePosixPath(reports[0]).name, report_sha, warnings)
+    return Package(
+        path, sha256_bytes(path.read_bytes()), team, parsed, PurePosixPath(reports[0]).name, report_sha, warnings
+    )
 
 
 def read_meta(path: Path, display: str, label: str) -> tuple[dict[str, Any] | None, list[Problem]]:
@@ -267,8 +301,13 @@ def read_meta(path: Path, display: str, label: str) -> tuple[dict[str, Any] | No
         problems.append(Problem(display, _yaml_line(node, list(error.absolute_path)), f"{at}: {error.message}"))
     got = (data.get("submission") or {}).get("label") if isinstance(data.get("submission"), dict) else None
     if isinstance(got, str) and got != label:
-        problems.append(Problem(display, _yaml_line(node, ["submission", "label"]),
-                                f"submission/label is {got!r} but the file is {label}.meta.yaml"))
+        problems.append(
+            Problem(
+                display,
+                _yaml_line(node, ["submission", "label"]),
+                f"submission/label is {got!r} but the file is {label}.meta.yaml",
+            )
+        )
     return (data if not problems else None), problems
 
 
@@ -303,8 +342,14 @@ def check_outputs(package: Package, gt: Any) -> list[Problem]:
     return problems
 
 
-def ingest(store: Any, path: str | Path, gt: Any, benchmark: str,
-           limits: ArchiveLimits = ArchiveLimits(), check_only: bool = False) -> list[Any]:
+def ingest(
+    store: Any,
+    path: str | Path,
+    gt: Any,
+    benchmark: str,
+    limits: ArchiveLimits = ArchiveLimits(),
+    check_only: bool = False,
+) -> list[Any]:
     """Check, validate and (unless ``check_only``) score and store every system of a package.
 
     All or nothing: any error in any file rejects the whole package and stores nothing.
@@ -315,18 +360,32 @@ def ingest(store: Any, path: str | Path, gt: Any, benchmark: str,
     with open_package(path, limits) as package:
         problems = check_outputs(package, gt)
         if any(p.is_error for p in problems):
-            raise InputError(problems + package.warnings,
-                             f"{package.path.name}: the outputs have errors; nothing was stored")
+            raise InputError(
+                problems + package.warnings, f"{package.path.name}: the outputs have errors; nothing was stored"
+            )
         if check_only:
             return []
-        package_id = store.add_package(team=package.team, sha256=package.sha256,
-                                       file_name=package.path.name, report_name=package.report_name,
-                                       report_sha256=package.report_sha256)
+        package_id = store.add_package(
+            team=package.team,
+            sha256=package.sha256,
+            file_name=package.path.name,
+            report_name=package.report_name,
+            report_sha256=package.report_sha256,
+        )
         added = []
         for system in package.systems:
             meta = {**system.meta, "package": package.path.name, "report": package.report_name}
-            added.append(add_file(store, system.output_path, gt, team=package.team,
-                                  system=system.label, benchmark=benchmark,
-                                  display=system.output_display, system_meta=meta,
-                                  package_id=package_id))
+            added.append(
+                add_file(
+                    store,
+                    system.output_path,
+                    gt,
+                    team=package.team,
+                    system=system.label,
+                    benchmark=benchmark,
+                    display=system.output_display,
+                    system_meta=meta,
+                    package_id=package_id,
+                )
+            )
         return added

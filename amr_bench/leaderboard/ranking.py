@@ -15,8 +15,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,8 +54,12 @@ class RankSettings:
             "ranking": RANKING_VERSION,
             "metric": self.metric,
             "tie_breaks": list(self.tie_breaks),
-            "bootstrap": {"resamples": self.resamples, "seed": self.seed, "level": self.level,
-                          "interval": "percentile"},
+            "bootstrap": {
+                "resamples": self.resamples,
+                "seed": self.seed,
+                "level": self.level,
+                "interval": "percentile",
+            },
             "test": test,
             "baseline": self.baseline,
         }
@@ -116,8 +121,13 @@ def rank_group(store: Store, group: GroupKey, settings: RankSettings = RankSetti
     return rank_matrices(group, good, bad, matrices, settings)
 
 
-def rank_matrices(group: GroupKey, good: Sequence[Entry], bad: Sequence[Entry],
-                  matrices: dict[str, np.ndarray], settings: RankSettings) -> Ranking:
+def rank_matrices(
+    group: GroupKey,
+    good: Sequence[Entry],
+    bad: Sequence[Entry],
+    matrices: dict[str, np.ndarray],
+    settings: RankSettings,
+) -> Ranking:
     """Rank entries given their per-query matrices (``metric -> (len(good), queries)``)."""
     keys = (settings.metric, *settings.tie_breaks)
     n = len(good)
@@ -155,8 +165,9 @@ def _assign_ranks(rows: list[Row], keyvals: list[tuple[float, ...]], keys: Seque
                 rows[pos - 1].tie_broken_by = keys[k]
 
 
-def _uncertainty(rows: list[Row], order: list[int], matrices: dict[str, np.ndarray],
-                 settings: RankSettings, q: int) -> PValues:
+def _uncertainty(
+    rows: list[Row], order: list[int], matrices: dict[str, np.ndarray], settings: RankSettings, q: int
+) -> PValues:
     """Fill in intervals, neighbour p-values and tiers; return the p-value function used."""
     w = stats.resample_counts(q, settings.resamples, settings.seed)
     names = [m for m in settings.ci_metrics if m in matrices]
@@ -171,8 +182,8 @@ def _uncertainty(rows: list[Row], order: list[int], matrices: dict[str, np.ndarr
         for pos, row in enumerate(rows[:n]):
             row.ci[m] = (float(low[k * n + pos]), float(high[k * n + pos]))
     primary = names.index(settings.metric)
-    boot = resampled[:, primary * n:(primary + 1) * n]
-    observed = stacked[primary * n:(primary + 1) * n].sum(axis=1)
+    boot = resampled[:, primary * n : (primary + 1) * n]
+    observed = stacked[primary * n : (primary + 1) * n].sum(axis=1)
     pvalues = _pvalue_fn(settings, boot, observed, matrices[settings.metric][order])
     if n > 1:
         p_next = stats.holm(pvalues([(pos, pos + 1) for pos in range(n - 1)]))
@@ -186,23 +197,20 @@ def _uncertainty(rows: list[Row], order: list[int], matrices: dict[str, np.ndarr
     return pvalues
 
 
-def _pvalue_fn(settings: RankSettings, boot: np.ndarray, observed: np.ndarray, x: np.ndarray
-               ) -> PValues:
+def _pvalue_fn(settings: RankSettings, boot: np.ndarray, observed: np.ndarray, x: np.ndarray) -> PValues:
     if settings.test == "signflip":
         return lambda pairs: stats.signflip_pvalues(x, pairs, settings.permutations, settings.seed)
     return lambda pairs: stats.paired_bootstrap_pvalues(boot, observed, pairs)
 
 
-def _baseline_tests(rows: list[Row], pvalues: PValues, settings: RankSettings
-                    ) -> tuple[str | None, list[str]]:
+def _baseline_tests(rows: list[Row], pvalues: PValues, settings: RankSettings) -> tuple[str | None, list[str]]:
     if not settings.baseline:
         flagged = [pos for pos, r in enumerate(rows) if r.entry.baseline]
         if len(flagged) != 1:
             return None, []
         base = flagged[0]
     else:
-        found = [pos for pos, r in enumerate(rows)
-                 if settings.baseline in (r.label, r.entry.system)]
+        found = [pos for pos, r in enumerate(rows) if settings.baseline in (r.label, r.entry.system)]
         if len(found) != 1:
             what = "no entry" if not found else f"{len(found)} entries"
             return None, [f"baseline {settings.baseline!r}: {what} with that name in this group"]
@@ -215,18 +223,23 @@ def _baseline_tests(rows: list[Row], pvalues: PValues, settings: RankSettings
     return rows[base].label, []
 
 
-def rank_store(store: Store, settings: RankSettings = RankSettings(),
-               benchmark: str | None = None) -> list[Ranking]:
+def rank_store(store: Store, settings: RankSettings = RankSettings(), benchmark: str | None = None) -> list[Ranking]:
     """Every group (optionally of one benchmark), ranked; sorted by group key."""
-    return [rank_group(store, g, settings) for g in store.groups()
-            if benchmark is None or g.benchmark == benchmark]
+    return [rank_group(store, g, settings) for g in store.groups() if benchmark is None or g.benchmark == benchmark]
 
 
 def format_table(ranking: Ranking, digits: int = 2) -> str:
     """A plain-text table (what ``leaderboard rank`` and ``demo`` print)."""
     m = ranking.settings.metric
-    head = ["rank", "tier", "team/system", m, f"{int(ranking.settings.level * 100)}% CI",
-            *ranking.settings.tie_breaks, "p(next)"]
+    head = [
+        "rank",
+        "tier",
+        "team/system",
+        m,
+        f"{int(ranking.settings.level * 100)}% CI",
+        *ranking.settings.tie_breaks,
+        "p(next)",
+    ]
     lines = [head]
     for r in ranking.rows:
         if not r.ok:
@@ -234,12 +247,17 @@ def format_table(ranking: Ranking, digits: int = 2) -> str:
             continue
         rank = f"{r.rank}=" if r.shared_rank else str(r.rank)
         ci = r.ci.get(m)
-        lines.append([
-            rank, str(r.tier), r.label, _pct(r.values[m], digits, r.hits.get(m), ranking.n_queries),
-            f"[{ci[0] * 100:.{digits}f}, {ci[1] * 100:.{digits}f}]" if ci else "",
-            *[_pct(r.values[t], digits) for t in ranking.settings.tie_breaks],
-            "" if r.p_next is None else f"{r.p_next:.3f}",
-        ])
+        lines.append(
+            [
+                rank,
+                str(r.tier),
+                r.label,
+                _pct(r.values[m], digits, r.hits.get(m), ranking.n_queries),
+                f"[{ci[0] * 100:.{digits}f}, {ci[1] * 100:.{digits}f}]" if ci else "",
+                *[_pct(r.values[t], digits) for t in ranking.settings.tie_breaks],
+                "" if r.p_next is None else f"{r.p_next:.3f}",
+            ]
+        )
     widths = [max(len(row[c]) for row in lines) for c in range(len(head))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in lines)
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import jinja2
 
@@ -80,8 +81,12 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render_site(store: Store, out_dir: str | Path, settings: RankSettings = RankSettings(),
-                rankings: Sequence[Ranking] | None = None) -> list[Path]:
+def render_site(
+    store: Store,
+    out_dir: str | Path,
+    settings: RankSettings = RankSettings(),
+    rankings: Sequence[Ranking] | None = None,
+) -> list[Path]:
     """Rank every group and write ``index.html`` plus one page per benchmark; returns the files."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -91,13 +96,17 @@ def render_site(store: Store, out_dir: str | Path, settings: RankSettings = Rank
     common = {"pages": pages, "version": __version__, "settings_json": _json(settings.signature())}
     written = []
     index = env.get_template("index.html").render(
-        **common, current=None, title="amr-bench leaderboard",
-        overview=[_overview(p) for p in pages])
+        **common, current=None, title="amr-bench leaderboard", overview=[_overview(p) for p in pages]
+    )
     written.append(_write(out / "index.html", index))
     for page in pages:
         html = env.get_template("page.html").render(
-            **common, current=page.key, title=f"{page.title} — amr-bench leaderboard",
-            page=page, sections=[_section(r) for r in page.rankings])
+            **common,
+            current=page.key,
+            title=f"{page.title} — amr-bench leaderboard",
+            page=page,
+            sections=[_section(r) for r in page.rankings],
+        )
         written.append(_write(out / page.file, html))
     return written
 
@@ -113,16 +122,22 @@ def _json(value: Any) -> str:
 
 # ---- view models -------------------------------------------------------------------------
 
+
 def _overview(page: Page) -> dict[str, Any]:
     groups = []
     for r in page.rankings:
         leaders = [row for row in r.rows if row.ok and row.rank == 1]
-        groups.append({
-            "benchmark": r.group.benchmark, "gt": r.group.gt_sha256, "entries": len(r.rows),
-            "leaders": [row.label for row in leaders],
-            "value": leaders[0].values.get(r.settings.metric) if leaders else None,
-            "metric": r.settings.metric, "anchor": _anchor(r),
-        })
+        groups.append(
+            {
+                "benchmark": r.group.benchmark,
+                "gt": r.group.gt_sha256,
+                "entries": len(r.rows),
+                "leaders": [row.label for row in leaders],
+                "value": leaders[0].values.get(r.settings.metric) if leaders else None,
+                "metric": r.settings.metric,
+                "anchor": _anchor(r),
+            }
+        )
     return {"page": page, "groups": groups}
 
 
@@ -136,8 +151,12 @@ def _section(r: Ranking) -> dict[str, Any]:
     ok_rows = [row for row in r.rows if row.ok]
     first_sig = next((row.entry.signature for row in r.rows), {})
     return {
-        "ranking": r, "anchor": _anchor(r), "metrics": metrics, "rows": r.rows,
-        "n_ok": len(ok_rows), "n_failed": len(r.rows) - len(ok_rows),
+        "ranking": r,
+        "anchor": _anchor(r),
+        "metrics": metrics,
+        "rows": r.rows,
+        "n_ok": len(ok_rows),
+        "n_failed": len(r.rows) - len(ok_rows),
         "n_tiers": max((row.tier or 0 for row in ok_rows), default=0),
         "signature_json": _json({k: v for k, v in first_sig.items() if k != "submission_sha256"}),
         "ranking_json": _json(r.signature()),
@@ -171,13 +190,28 @@ def _map_plot(rows: Sequence[Row]) -> dict[str, Any]:
         if any(v is None for v in vals):
             continue
         pts = [(x, top + ph * (1 - float(v))) for x, v in zip(xs, vals)]
-        series.append({"label": row.label, "color": PALETTE[k % len(PALETTE)],
-                       "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts),
-                       "dots": [(f"{x:.1f}", f"{y:.1f}", f"{100 * float(v):.2f}") for (x, y), v in zip(pts, vals)]})
+        series.append(
+            {
+                "label": row.label,
+                "color": PALETTE[k % len(PALETTE)],
+                "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts),
+                "dots": [(f"{x:.1f}", f"{y:.1f}", f"{100 * float(v):.2f}") for (x, y), v in zip(pts, vals)],
+            }
+        )
     yticks = [(f"{top + ph * (1 - t / 100):.1f}", t) for t in (0, 25, 50, 75, 100)]
     xticks = [(f"{x:.1f}", t) for x, t in zip(xs, THRESHOLDS)]
-    return {"w": w, "h": h, "left": left, "top": top, "pw": pw, "ph": ph, "series": series,
-            "yticks": yticks, "xticks": xticks, "bottom_y": f"{top + ph:.1f}"}
+    return {
+        "w": w,
+        "h": h,
+        "left": left,
+        "top": top,
+        "pw": pw,
+        "ph": ph,
+        "series": series,
+        "yticks": yticks,
+        "xticks": xticks,
+        "bottom_y": f"{top + ph:.1f}",
+    }
 
 
 def _forest(rows: Sequence[Row], metric: str) -> dict[str, Any]:
@@ -192,15 +226,34 @@ def _forest(rows: Sequence[Row], metric: str) -> dict[str, Any]:
         if v is None:
             continue
         y = top + row_h * k + row_h / 2
-        items.append({
-            "label": _clip(row.label, 34), "full": row.label, "y": f"{y:.1f}", "ty": f"{y + 4:.1f}",
-            "x": f"{left + pw * v:.1f}", "x0": f"{left + pw * lo:.1f}", "x1": f"{left + pw * hi:.1f}",
-            "text": f"{100 * v:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]", "tier": row.tier or 0,
-            "band_y": f"{top + row_h * k:.1f}", "shade": (row.tier or 0) % 2 == 0,
-        })
+        items.append(
+            {
+                "label": _clip(row.label, 34),
+                "full": row.label,
+                "y": f"{y:.1f}",
+                "ty": f"{y + 4:.1f}",
+                "x": f"{left + pw * v:.1f}",
+                "x0": f"{left + pw * lo:.1f}",
+                "x1": f"{left + pw * hi:.1f}",
+                "text": f"{100 * v:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]",
+                "tier": row.tier or 0,
+                "band_y": f"{top + row_h * k:.1f}",
+                "shade": (row.tier or 0) % 2 == 0,
+            }
+        )
     ticks = [(f"{left + pw * t / 100:.1f}", t) for t in (0, 25, 50, 75, 100)]
-    return {"w": w, "h": h, "left": left, "pw": pw, "top": top, "row_h": row_h, "rows": items,
-            "ticks": ticks, "axis_y": f"{h - 4:.1f}", "metric": metric}
+    return {
+        "w": w,
+        "h": h,
+        "left": left,
+        "pw": pw,
+        "top": top,
+        "row_h": row_h,
+        "rows": items,
+        "ticks": ticks,
+        "axis_y": f"{h - 4:.1f}",
+        "metric": metric,
+    }
 
 
 def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
@@ -213,12 +266,24 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
         bars = []
         for j, b in enumerate(buckets):
             v = row.values.get(f"len.{b}.{metric}")
-            bars.append({"y": f"{y + j * bar_h:.1f}", "w": f"{pw * (v or 0):.1f}",
-                         "text": "n/a" if v is None else f"{100 * v:.1f}",
-                         "tx": f"{left + pw * (v or 0) + 3:.1f}", "ty": f"{y + j * bar_h + bar_h:.1f}",
-                         "color": PALETTE[j % len(PALETTE)]})
-        items.append({"label": _clip(row.label, 34), "full": row.label,
-                      "ly": f"{y + len(buckets) * bar_h / 2 + 4:.1f}", "bars": bars})
+            bars.append(
+                {
+                    "y": f"{y + j * bar_h:.1f}",
+                    "w": f"{pw * (v or 0):.1f}",
+                    "text": "n/a" if v is None else f"{100 * v:.1f}",
+                    "tx": f"{left + pw * (v or 0) + 3:.1f}",
+                    "ty": f"{y + j * bar_h + bar_h:.1f}",
+                    "color": PALETTE[j % len(PALETTE)],
+                }
+            )
+        items.append(
+            {
+                "label": _clip(row.label, 34),
+                "full": row.label,
+                "ly": f"{y + len(buckets) * bar_h / 2 + 4:.1f}",
+                "bars": bars,
+            }
+        )
         y += len(buckets) * bar_h + gap
     legend = []
     ref = rows[0].values if rows else {}
@@ -226,10 +291,18 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
         lo, hi = ref.get(f"len.{b}.lo", 0.0), ref.get(f"len.{b}.hi", math.inf)
         span = f"> {lo:g} s" if not math.isfinite(hi) else f"{lo:g}–{hi:g} s"
         n = int(ref.get(f"len.{b}.queries", 0))
-        legend.append({"name": b, "span": span, "n": n, "color": PALETTE[j % len(PALETTE)],
-                       "x": f"{left - 220 + j * 200:.1f}"})
-    return {"w": w, "h": y + 4, "left": left, "rows": items, "legend": legend, "metric": metric,
-            "has": bool(buckets and rows)}
+        legend.append(
+            {"name": b, "span": span, "n": n, "color": PALETTE[j % len(PALETTE)], "x": f"{left - 220 + j * 200:.1f}"}
+        )
+    return {
+        "w": w,
+        "h": y + 4,
+        "left": left,
+        "rows": items,
+        "legend": legend,
+        "metric": metric,
+        "has": bool(buckets and rows),
+    }
 
 
 def _clip(text: str, n: int) -> str:
@@ -237,6 +310,7 @@ def _clip(text: str, n: int) -> str:
 
 
 # ---- filters ----------------------------------------------------------------------------
+
 
 def pct(value: float | None, digits: int = 2) -> str:
     return "" if value is None else f"{100 * value:.{digits}f}"

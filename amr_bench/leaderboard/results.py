@@ -10,9 +10,10 @@ rounded, so it does not depend on query order, and for 0/1 columns it is the exa
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,29 +67,57 @@ def breakdown_metrics(breakdown: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def add_result(store: Store, result: Any, *, team: str, system: str, benchmark: str,
-               file_name: str, size: int, **kw: Any) -> Added:
+def add_result(
+    store: Store, result: Any, *, team: str, system: str, benchmark: str, file_name: str, size: int, **kw: Any
+) -> Added:
     """Store a ``ScoreResult`` (from ``amr_bench.scoring``)."""
     columns = per_query_columns(result.per_query)
     metrics = metrics_from_per_query(columns)
     metrics.update(breakdown_metrics(result.breakdown))
     sig = result.signature
     outcome = store.add(
-        team=team, system=system, benchmark=benchmark, sha256=sig["submission_sha256"], size=size,
-        file_name=file_name, gt_sha256=sig["ground_truth_sha256"], signature=sig,
-        qids=[_qid(q) for q in result.per_query["qid"].tolist()], per_query=columns,
-        metrics=metrics, **kw,
+        team=team,
+        system=system,
+        benchmark=benchmark,
+        sha256=sig["submission_sha256"],
+        size=size,
+        file_name=file_name,
+        gt_sha256=sig["ground_truth_sha256"],
+        signature=sig,
+        qids=[_qid(q) for q in result.per_query["qid"].tolist()],
+        per_query=columns,
+        metrics=metrics,
+        **kw,
     )
     return Added(outcome, "ok", [], metrics)
 
 
-def add_invalid(store: Store, problems: list[Problem], *, team: str, system: str, benchmark: str,
-                gt: Any, sha256: str, size: int, file_name: str, **kw: Any) -> Added:
+def add_invalid(
+    store: Store,
+    problems: list[Problem],
+    *,
+    team: str,
+    system: str,
+    benchmark: str,
+    gt: Any,
+    sha256: str,
+    size: int,
+    file_name: str,
+    **kw: Any,
+) -> Added:
     """Record a submission that could not be scored, with its problems (it is listed last)."""
     outcome = store.add(
-        team=team, system=system, benchmark=benchmark, sha256=sha256, size=size,
-        file_name=file_name, gt_sha256=gt.sha256, signature=invalid_signature(gt, sha256),
-        status="invalid", problems=[str(p) for p in problems if p.is_error][:50], **kw,
+        team=team,
+        system=system,
+        benchmark=benchmark,
+        sha256=sha256,
+        size=size,
+        file_name=file_name,
+        gt_sha256=gt.sha256,
+        signature=invalid_signature(gt, sha256),
+        status="invalid",
+        problems=[str(p) for p in problems if p.is_error][:50],
+        **kw,
     )
     return Added(outcome, "invalid", problems, {})
 
@@ -100,14 +129,26 @@ def invalid_signature(gt: Any, sha256: str) -> dict[str, Any]:
     from amr_bench.scoring import DEFAULT_LENGTH_EDGES
 
     return {
-        "scorer": f"amr-bench {__version__}", "metric": METRIC_DEFINITION,
-        "length_edges": list(DEFAULT_LENGTH_EDGES), "ground_truth": gt.name,
-        "ground_truth_sha256": gt.sha256, "submission_sha256": sha256,
+        "scorer": f"amr-bench {__version__}",
+        "metric": METRIC_DEFINITION,
+        "length_edges": list(DEFAULT_LENGTH_EDGES),
+        "ground_truth": gt.name,
+        "ground_truth_sha256": gt.sha256,
+        "submission_sha256": sha256,
     }
 
 
-def add_file(store: Store, path: str | Path, gt: Any, *, team: str, system: str,
-             benchmark: str, display: str | None = None, **kw: Any) -> Added:
+def add_file(
+    store: Store,
+    path: str | Path,
+    gt: Any,
+    *,
+    team: str,
+    system: str,
+    benchmark: str,
+    display: str | None = None,
+    **kw: Any,
+) -> Added:
     """Validate and score ``path`` against the loaded ground truth ``gt``; store either way.
 
     An invalid file is stored with status ``invalid`` and its problems, and returned with them
@@ -122,18 +163,37 @@ def add_file(store: Store, path: str | Path, gt: Any, *, team: str, system: str,
     name = display or path.name
     report = validate_file(parse_jsonl_bytes(data, Path(name)), gt)
     if not report.ok:
-        return add_invalid(store, report.problems, team=team, system=system, benchmark=benchmark,
-                           gt=gt, sha256=report.submission.sha256, size=len(data),
-                           file_name=name, **kw)
+        return add_invalid(
+            store,
+            report.problems,
+            team=team,
+            system=system,
+            benchmark=benchmark,
+            gt=gt,
+            sha256=report.submission.sha256,
+            size=len(data),
+            file_name=name,
+            **kw,
+        )
     result = score_report(report)
-    added = add_result(store, result, team=team, system=system, benchmark=benchmark,
-                       file_name=name, size=len(data), **kw)
+    added = add_result(
+        store, result, team=team, system=system, benchmark=benchmark, file_name=name, size=len(data), **kw
+    )
     added.problems = list(report.warnings)
     return added
 
 
-def add_records(store: Store, records: list[dict[str, Any]], gt: Any, *, team: str, system: str,
-                benchmark: str, file_name: str, **kw: Any) -> Added:
+def add_records(
+    store: Store,
+    records: list[dict[str, Any]],
+    gt: Any,
+    *,
+    team: str,
+    system: str,
+    benchmark: str,
+    file_name: str,
+    **kw: Any,
+) -> Added:
     """Store in-memory predictions (a baseline's or a generated system's) as a JSONL-equivalent."""
     import orjson
 
@@ -143,8 +203,7 @@ def add_records(store: Store, records: list[dict[str, Any]], gt: Any, *, team: s
     with tempfile.TemporaryDirectory(prefix="amr-bench-records-") as tmp:
         path = Path(tmp) / file_name
         path.write_bytes(data)
-        return add_file(store, path, gt, team=team, system=system, benchmark=benchmark,
-                        display=file_name, **kw)
+        return add_file(store, path, gt, team=team, system=system, benchmark=benchmark, display=file_name, **kw)
 
 
 def benchmark_name(gt: Any, explicit: str | None = None) -> str:
@@ -153,8 +212,10 @@ def benchmark_name(gt: Any, explicit: str | None = None) -> str:
         return explicit
     if gt.split is not None:
         return str(gt.split.name)
-    raise UsageError(f"the ground truth {gt.path} is not a bundled split: name the benchmark with "
-                     "--gt NAME=PATH (e.g. dcase2026-eval=gt.jsonl)")
+    raise UsageError(
+        f"the ground truth {gt.path} is not a bundled split: name the benchmark with "
+        "--gt NAME=PATH (e.g. dcase2026-eval=gt.jsonl)"
+    )
 
 
 def _qid(q: Any) -> Any:

@@ -27,10 +27,11 @@ from __future__ import annotations
 import json
 import sqlite3
 import zlib
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -241,9 +242,21 @@ class Store:
                 "INSERT INTO submissions (system_id, benchmark, version, sha256, size, file_name,"
                 " added_at, gt_sha256, metric_signature, signature_json, status, problems_json,"
                 " package_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (system_id, benchmark, version, sha256, size, file_name, added_at or utc_now(),
-                 gt_sha256, metric_sig, canonical_json(dict(signature)), status,
-                 canonical_json(list(problems)), package_id),
+                (
+                    system_id,
+                    benchmark,
+                    version,
+                    sha256,
+                    size,
+                    file_name,
+                    added_at or utc_now(),
+                    gt_sha256,
+                    metric_sig,
+                    canonical_json(dict(signature)),
+                    status,
+                    canonical_json(list(problems)),
+                    package_id,
+                ),
             )
             sid = int(cur.lastrowid or 0)
             if per_query:
@@ -259,7 +272,13 @@ class Store:
             return AddOutcome(sid, version, created=True)
 
     def add_package(
-        self, *, team: str, sha256: str, file_name: str, report_name: str, report_sha256: str,
+        self,
+        *,
+        team: str,
+        sha256: str,
+        file_name: str,
+        report_name: str,
+        report_sha256: str,
         added_at: str | None = None,
     ) -> int:
         with self.write():
@@ -279,12 +298,15 @@ class Store:
         return int(self.db.execute("SELECT id FROM teams WHERE name=?", (name,)).fetchone()[0])
 
     def _upsert_system(
-        self, team_id: int, name: str, synthetic: bool, baseline: bool,
+        self,
+        team_id: int,
+        name: str,
+        synthetic: bool,
+        baseline: bool,
         meta: Mapping[str, Any] | None,
     ) -> int:
         self.db.execute(
-            "INSERT OR IGNORE INTO systems (team_id, name, synthetic, baseline, meta_json)"
-            " VALUES (?,?,?,?,?)",
+            "INSERT OR IGNORE INTO systems (team_id, name, synthetic, baseline, meta_json) VALUES (?,?,?,?,?)",
             (team_id, name, int(synthetic), int(baseline), canonical_json(dict(meta or {}))),
         )
         if meta is not None:
@@ -292,9 +314,7 @@ class Store:
                 "UPDATE systems SET meta_json=?, synthetic=?, baseline=? WHERE team_id=? AND name=?",
                 (canonical_json(dict(meta)), int(synthetic), int(baseline), team_id, name),
             )
-        return int(self.db.execute(
-            "SELECT id FROM systems WHERE team_id=? AND name=?", (team_id, name)
-        ).fetchone()[0])
+        return int(self.db.execute("SELECT id FROM systems WHERE team_id=? AND name=?", (team_id, name)).fetchone()[0])
 
     def _version_for(self, system_id: int, benchmark: str, sha256: str) -> int:
         row = self.db.execute(
@@ -344,13 +364,26 @@ class Store:
             if not all_versions and (r[1], r[2]) in seen:
                 continue
             seen.add((r[1], r[2]))
-            out.append(Entry(
-                submission_id=r[0], team=r[1], system=r[2], synthetic=bool(r[3]),
-                baseline=bool(r[4]), meta=json.loads(r[5]), group=group, version=r[6],
-                sha256=r[7], size=r[8], file_name=r[9], added_at=r[10], status=r[11],
-                problems=json.loads(r[12]), signature=json.loads(r[13]),
-                metrics=self.metrics(r[0]),
-            ))
+            out.append(
+                Entry(
+                    submission_id=r[0],
+                    team=r[1],
+                    system=r[2],
+                    synthetic=bool(r[3]),
+                    baseline=bool(r[4]),
+                    meta=json.loads(r[5]),
+                    group=group,
+                    version=r[6],
+                    sha256=r[7],
+                    size=r[8],
+                    file_name=r[9],
+                    added_at=r[10],
+                    status=r[11],
+                    problems=json.loads(r[12]),
+                    signature=json.loads(r[13]),
+                    metrics=self.metrics(r[0]),
+                )
+            )
         return out
 
     def metrics(self, submission_id: int) -> dict[str, float]:
@@ -373,10 +406,12 @@ class Store:
     def matrix(self, submission_ids: Sequence[int], column: str) -> NDArray[np.float64]:
         """``(len(submission_ids), queries)`` per-query scores of one column."""
         placeholders = ",".join("?" * len(submission_ids))
-        rows = dict(self.db.execute(
-            f"SELECT submission_id, data FROM per_query WHERE column_name=? AND submission_id IN"
-            f" ({placeholders})", (column, *submission_ids),
-        ).fetchall())
+        rows = dict(
+            self.db.execute(
+                f"SELECT submission_id, data FROM per_query WHERE column_name=? AND submission_id IN ({placeholders})",
+                (column, *submission_ids),
+            ).fetchall()
+        )
         missing = [s for s in submission_ids if s not in rows]
         if missing:
             raise KeyError(f"no per-query column {column!r} for submissions {missing}")

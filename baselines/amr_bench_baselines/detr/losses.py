@@ -25,9 +25,9 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import Tensor
 
-from baselines.detr.config import LossConfig
-from baselines.detr.matcher import HungarianMatcher, cxw_to_xx, generalized_iou
-from baselines.detr.model import FOREGROUND
+from amr_bench_baselines.detr.config import LossConfig
+from amr_bench_baselines.detr.matcher import HungarianMatcher, cxw_to_xx, generalized_iou
+from amr_bench_baselines.detr.model import FOREGROUND
 
 
 def sigmoid_focal_loss(logits: Tensor, targets: Tensor, alpha: float, gamma: float) -> Tensor:
@@ -50,7 +50,7 @@ def global_normaliser(value: float, device: torch.device) -> float:
 
 @dataclass
 class Targets:
-    """What the criterion needs from a batch (built by ``baselines.detr.data.collate``)."""
+    """What the criterion needs from a batch (built by ``amr_bench_baselines.detr.data.collate``)."""
 
     spans: list[Tensor]  # per recording (G_b, 2) center/width fractions
     saliency: Tensor  # (B, T) 1.0 inside a moment, 0.0 outside

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines.detr.data import MomentDataset, iterate_eval
-from baselines.detr.model import FOREGROUND, MomentDetr
+from amr_bench_baselines.detr.data import MomentDataset, iterate_eval
+from amr_bench_baselines.detr.model import FOREGROUND, MomentDetr
 
 MIN_WIDTH = 1e-3  # seconds; a clamped window never collapses to zero length
 

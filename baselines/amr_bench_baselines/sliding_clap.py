@@ -23,17 +23,27 @@ to a settings file that the run command reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from amr_bench.errors import InputError, Problem, UsageError
-from baselines.localise import run_windows_block
-from baselines.zeroshot import (
-    AudioBank, Curves, SplitData, load_audio_bank, load_text_features, localise_blocks, make_bank,
-    require_features, split_curves, split_vids, submission_records,
+from amr_bench_baselines.localise import run_windows_block
+from amr_bench_baselines.zeroshot import (
+    AudioBank,
+    Curves,
+    SplitData,
+    load_audio_bank,
+    load_text_features,
+    localise_blocks,
+    make_bank,
+    require_features,
+    split_curves,
+    split_vids,
+    submission_records,
 )
 
 WINDOWS = (1, 4, 7)
@@ -69,11 +79,14 @@ class SlidingSettings:
         except json.JSONDecodeError as exc:
             raise _bad_settings(path, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")
         if not isinstance(doc, dict) or doc.get("baseline") != "sliding-clap":
-            raise _bad_settings(path, 1, 'not a sliding-clap settings file (expected '
-                                '"baseline": "sliding-clap"; write one with `amr-bench baseline '
-                                'tune sliding-clap`)')
-        problems = [Problem(str(path), _key_line(text, k), f"{k}: {msg}")
-                    for k, msg in settings_problems(doc)]
+            raise _bad_settings(
+                path,
+                1,
+                "not a sliding-clap settings file (expected "
+                '"baseline": "sliding-clap"; write one with `amr-bench baseline '
+                "tune sliding-clap`)",
+            )
+        problems = [Problem(str(path), _key_line(text, k), f"{k}: {msg}") for k, msg in settings_problems(doc)]
         if problems:
             raise InputError(problems, f"bad sliding-clap settings file: {path}")
         return cls(**{k: v for k, v in doc.items() if k != "baseline"})
@@ -92,8 +105,7 @@ def settings_problems(doc: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("window", f"must be a whole number of seconds >= 1, got {window!r}"))
     if not isinstance(median, int) or isinstance(median, bool) or median < 1 or median % 2 == 0:
         out.append(("median", f"must be an odd whole number >= 1, got {median!r}"))
-    if tau is not None and (not isinstance(tau, (int, float)) or isinstance(tau, bool)
-                            or not np.isfinite(tau)):
+    if tau is not None and (not isinstance(tau, (int, float)) or isinstance(tau, bool) or not np.isfinite(tau)):
         out.append(("threshold", f"must be a number or null, got {tau!r}"))
     if doc.get("source", SOURCES[0]) not in SOURCES:
         out.append(("source", f"must be one of {', '.join(SOURCES)}, got {doc.get('source')!r}"))
@@ -134,9 +146,9 @@ def pooled_window_frames(bank: AudioBank, window: int) -> np.ndarray:
     return ((csum[hi] - csum[lo]) / (hi - lo)[:, None]).astype(np.float32)
 
 
-def similarity_curves(data: SplitData, heads: Any, window: int,
-                      window_bank: AudioBank | None = None,
-                      frame_bank: AudioBank | None = None) -> Curves:
+def similarity_curves(
+    data: SplitData, heads: Any, window: int, window_bank: AudioBank | None = None, frame_bank: AudioBank | None = None
+) -> Curves:
     """Cosine of each window embedding with the projected query, per query.
 
     ``window_bank`` holds 768-d window embeddings from raw audio (source "audio"); without it
@@ -146,23 +158,23 @@ def similarity_curves(data: SplitData, heads: Any, window: int,
     require_features(data, audio=window_bank is None and frame_bank is None)
     text = heads.project("text", np.stack([t[-1] for t in load_text_features(data)]))
     if window_bank is not None:
-        return split_curves(data, text, lambda c: heads.project("audio", c.frames),
-                            window_bank.chunks())
-    pooled = lambda c: heads.project("audio", pooled_window_frames(c, window))  # noqa: E731
+        return split_curves(data, text, lambda c: heads.project("audio", c.frames), window_bank.chunks())
+    pooled = lambda c: heads.project("audio", pooled_window_frames(c, window))
     return split_curves(data, text, pooled, frame_bank.chunks() if frame_bank else None)
 
 
-def sliding_windows(curves: Curves, durations: np.ndarray, threshold: float,
-                    median: int) -> list[list[list[float]]]:
-    return localise_blocks(curves, durations,
-                           lambda block, durs: run_windows_block(block, durs, threshold, median))
+def sliding_windows(curves: Curves, durations: np.ndarray, threshold: float, median: int) -> list[list[list[float]]]:
+    return localise_blocks(curves, durations, lambda block, durs: run_windows_block(block, durs, threshold, median))
 
 
-def sliding_clap(data: SplitData, heads: Any, settings: SlidingSettings,
-                 window_bank: AudioBank | None = None) -> list[dict[str, Any]]:
+def sliding_clap(
+    data: SplitData, heads: Any, settings: SlidingSettings, window_bank: AudioBank | None = None
+) -> list[dict[str, Any]]:
     if settings.threshold is None:
-        raise UsageError("sliding-clap needs a threshold: run `amr-bench baseline tune "
-                         "sliding-clap --data ROOT --split val` first, or pass --threshold")
+        raise UsageError(
+            "sliding-clap needs a threshold: run `amr-bench baseline tune "
+            "sliding-clap --data ROOT --split val` first, or pass --threshold"
+        )
     curves = similarity_curves(data, heads, settings.window, window_bank)
     windows = sliding_windows(curves, data.gt.durations, settings.threshold, settings.median)
     return submission_records(data.gt, windows)
@@ -174,9 +186,15 @@ class TuneResult:
     table: list[dict[str, Any]]  # one row per (window, threshold, median) tried
 
 
-def tune(data: SplitData, heads: Any, metric: str = "R1@0.7", windows: Sequence[int] = WINDOWS,
-         medians: Sequence[int] = MEDIANS, n_thresholds: int = 12,
-         window_banks: dict[int, AudioBank] | None = None) -> TuneResult:
+def tune(
+    data: SplitData,
+    heads: Any,
+    metric: str = "R1@0.7",
+    windows: Sequence[int] = WINDOWS,
+    medians: Sequence[int] = MEDIANS,
+    n_thresholds: int = 12,
+    window_banks: dict[int, AudioBank] | None = None,
+) -> TuneResult:
     """Grid search of window x threshold x median filter on ``data`` by ``metric``.
 
     Thresholds: ``n_thresholds`` quantiles (0.50 .. 0.98) of all similarities of that window.
@@ -187,8 +205,9 @@ def tune(data: SplitData, heads: Any, metric: str = "R1@0.7", windows: Sequence[
     if metric not in METRICS:
         raise UsageError(f"unknown metric {metric!r}; choose one of {', '.join(METRICS)}")
     if not data.gt.has_windows:
-        raise UsageError(f"{data.root / (data.split + '.jsonl')} has no relevant_windows: "
-                         "tune needs a split with ground truth")
+        raise UsageError(
+            f"{data.root / (data.split + '.jsonl')} has no relevant_windows: tune needs a split with ground truth"
+        )
     table: list[dict[str, Any]] = []
     best: tuple[float, SlidingSettings] | None = None
     source = "audio" if window_banks else "pooled-features"
@@ -202,24 +221,27 @@ def tune(data: SplitData, heads: Any, metric: str = "R1@0.7", windows: Sequence[
         levels = np.linspace(0.5, 0.98, n_thresholds)
         for tau in np.unique(np.round(np.quantile(curves.values, levels), 6)):
             for k in medians:
-                recs = submission_records(data.gt, sliding_windows(curves, data.gt.durations,
-                                                                   float(tau), k))
+                recs = submission_records(data.gt, sliding_windows(curves, data.gt.durations, float(tau), k))
                 value = metric_value(score_records(recs, data.gt), metric)
                 table.append({"window": w, "threshold": float(tau), "median": k, metric: value})
                 if best is None or value > best[0]:
                     best = (value, SlidingSettings(w, float(tau), k, source))
     assert best is not None
-    best[1].tuned_on = {"data": str(data.root), "split": data.split, "metric": metric,
-                        "value": best[0], "candidates": len(table)}
+    best[1].tuned_on = {
+        "data": str(data.root),
+        "split": data.split,
+        "metric": metric,
+        "value": best[0],
+        "candidates": len(table),
+    }
     return TuneResult(best[1], table)
-
 
 
 def find_audio_files(data: SplitData, audio_dir: str | Path) -> dict[str, Path]:
     """``{vid: audio_dir/<vid>.<ext>}`` for every recording of ``data`` (checked before any
     model is loaded): a missing folder is a ``UsageError``, missing or unreadable files (by
     their headers) one ``InputError`` listing them all."""
-    from baselines.extract import AUDIO_SUFFIXES
+    from amr_bench_baselines.extract import AUDIO_SUFFIXES
 
     audio_dir = Path(audio_dir)
     if not audio_dir.is_dir():
@@ -228,37 +250,44 @@ def find_audio_files(data: SplitData, audio_dir: str | Path) -> dict[str, Path]:
     vids = split_vids(data)
     missing = [v for v in vids if v not in found]
     if missing:
-        raise InputError([Problem(str(audio_dir / f"{v}.wav"), None, f"no audio file for vid {v!r}")
-                          for v in missing], f"{len(missing)} recording(s) missing in {audio_dir}")
+        raise InputError(
+            [Problem(str(audio_dir / f"{v}.wav"), None, f"no audio file for vid {v!r}") for v in missing],
+            f"{len(missing)} recording(s) missing in {audio_dir}",
+        )
     import soundfile as sf
 
     unreadable = []
     for v in vids:
         try:
             sf.info(str(found[v]))
-        except Exception as exc:  # noqa: BLE001 - soundfile/libsndfile errors vary
+        except Exception as exc:
             unreadable.append(Problem(str(found[v]), None, f"unreadable audio: {exc}"))
     if unreadable:
         raise InputError(unreadable, f"{len(unreadable)} audio file(s) unreadable in {audio_dir}")
     return {v: found[v] for v in vids}
 
 
-def audio_window_banks(adapter: Any, files: dict[str, Path], windows: Sequence[int],
-                       batch_size: int = 16) -> dict[int, AudioBank]:
+def audio_window_banks(
+    adapter: Any, files: dict[str, Path], windows: Sequence[int], batch_size: int = 16
+) -> dict[int, AudioBank]:
     """Per window length: 768-d embeddings of the windows (hop 1 s, centred on each second) of
     every recording in ``files`` (from :func:`find_audio_files`), through MS-CLAP's audio
     encoder. Each file is read once; an unreadable one is an ``InputError`` naming it."""
-    from baselines.extract import read_audio, window_clips
+    from amr_bench_baselines.extract import read_audio, window_clips
 
     arrays: dict[int, list[np.ndarray]] = {w: [] for w in windows}
     for vid, path in files.items():
         try:
             wave = read_audio(path)
-        except Exception as exc:  # noqa: BLE001 - soundfile/libsndfile errors vary
-            raise InputError([Problem(str(path), None, f"unreadable audio: {exc}")],
-                             f"cannot read the audio of vid {vid!r}") from None
+        except Exception as exc:
+            raise InputError(
+                [Problem(str(path), None, f"unreadable audio: {exc}")], f"cannot read the audio of vid {vid!r}"
+            ) from None
         for w in windows:
             clips = window_clips(wave, w)
-            arrays[w].append(np.concatenate([adapter.audio_features(clips[i:i + batch_size])
-                                             for i in range(0, len(clips), batch_size)]))
+            arrays[w].append(
+                np.concatenate(
+                    [adapter.audio_features(clips[i : i + batch_size]) for i in range(0, len(clips), batch_size)]
+                )
+            )
     return {w: make_bank(list(files), arrays[w]) for w in windows}

@@ -25,7 +25,7 @@ Schedule = Literal["cosine", "step", "constant"]
 
 @dataclass
 class ModelConfig:
-    """Architecture. ``name`` selects the entry of ``baselines.detr.model.MODELS``."""
+    """Architecture. ``name`` selects the entry of ``amr_bench_baselines.detr.model.MODELS``."""
 
     name: str = "am-detr"
     audio_dim: int = 768
@@ -118,7 +118,7 @@ class DetrConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any]) -> "DetrConfig":
+    def from_dict(cls, raw: dict[str, Any]) -> DetrConfig:
         """Rebuild from ``to_dict()`` output; unknown keys are an error (a typo must not pass)."""
         parts: dict[str, Any] = {}
         for f in fields(cls):
@@ -134,7 +134,7 @@ class DetrConfig:
             raise ValueError(f"unknown config sections: {', '.join(extra)}")
         return cls(**parts)
 
-    def override(self, dotted: dict[str, Any]) -> "DetrConfig":
+    def override(self, dotted: dict[str, Any]) -> DetrConfig:
         """A copy with ``{"train.lr": 3e-4, "model.hidden": 32}``-style overrides applied."""
         raw = self.to_dict()
         for key, value in dotted.items():

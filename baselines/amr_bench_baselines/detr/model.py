@@ -22,20 +22,20 @@ Positions are sine embeddings of frame-centre fractions, so any T works at infer
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from baselines.detr.config import ModelConfig
+from amr_bench_baselines.detr.config import ModelConfig
 
 FOREGROUND = 0  # class index of "this query's span is a moment"
 
-MODELS: dict[str, type["MomentDetr"]] = {}
+MODELS: dict[str, type[MomentDetr]] = {}
 
 
-def register(name: str) -> Callable[[type["MomentDetr"]], type["MomentDetr"]]:
+def register(name: str) -> Callable[[type[MomentDetr]], type[MomentDetr]]:
     def add(cls: type[MomentDetr]) -> type[MomentDetr]:
         MODELS[name] = cls
         return cls
@@ -43,7 +43,7 @@ def register(name: str) -> Callable[[type["MomentDetr"]], type["MomentDetr"]]:
     return add
 
 
-def build_model(cfg: ModelConfig) -> "MomentDetr":
+def build_model(cfg: ModelConfig) -> MomentDetr:
     if cfg.name not in MODELS:
         raise ValueError(f"unknown model {cfg.name!r}; registered: {', '.join(sorted(MODELS))}")
     return MODELS[cfg.name](cfg)
@@ -118,9 +118,7 @@ class _AttentionLayer(nn.Module):
 class TextToAudioLayer(_AttentionLayer):
     """Audio frames (queries) attend to text tokens (keys/values); optional per-frame value gate."""
 
-    def forward(
-        self, audio: Tensor, audio_pos: Tensor, text: Tensor, text_mask: Tensor, gate: Tensor | None
-    ) -> Tensor:
+    def forward(self, audio: Tensor, audio_pos: Tensor, text: Tensor, text_mask: Tensor, gate: Tensor | None) -> Tensor:
         attended, _ = self.attn(audio + audio_pos, text, text, key_padding_mask=~text_mask, need_weights=False)
         if gate is not None:
             # sum_j a_ij (s_i v_j) = s_i sum_j a_ij v_j: gating frame i's values is scaling its output.
@@ -157,8 +155,9 @@ class ConditionalCrossAttention(nn.Module):
         b, n, d = x.shape
         return x.view(b, n, self.heads, d // self.heads).transpose(1, 2)
 
-    def forward(self, tgt: Tensor, query_pos: Tensor, query_sine: Tensor, memory: Tensor,
-                memory_pos: Tensor, mask: Tensor) -> Tensor:
+    def forward(
+        self, tgt: Tensor, query_pos: Tensor, query_sine: Tensor, memory: Tensor, memory_pos: Tensor, mask: Tensor
+    ) -> Tensor:
         q = self.q_content(tgt)
         k = self.k_content(memory)
         if self.q_pos is not None:
@@ -168,8 +167,9 @@ class ConditionalCrossAttention(nn.Module):
         k = torch.cat([self.split(k), self.split(self.k_pos(memory_pos))], -1)
         v = self.split(self.v(memory))
         attn_mask = mask[:, None, None, :]
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                             dropout_p=self.dropout if self.training else 0.0)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0
+        )
         b, _, n, _ = out.shape
         return self.out(out.transpose(1, 2).reshape(b, n, -1))
 
@@ -183,8 +183,9 @@ class DecoderLayer(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.ffn = FeedForward(d, ffn, dropout)
 
-    def forward(self, tgt: Tensor, query_pos: Tensor, query_sine: Tensor, memory: Tensor, memory_pos: Tensor,
-                mask: Tensor) -> Tensor:
+    def forward(
+        self, tgt: Tensor, query_pos: Tensor, query_sine: Tensor, memory: Tensor, memory_pos: Tensor, mask: Tensor
+    ) -> Tensor:
         q = tgt + query_pos
         out, _ = self.self_attn(q, q, tgt, need_weights=False)
         tgt = self.norm1(tgt + self.drop1(out))
@@ -234,8 +235,12 @@ class MomentDetr(nn.Module):
         self.audio_proj = input_projection(audio_in, d, cfg.input_layers, cfg.input_dropout)
         self.text_proj = input_projection(cfg.text_dim, d, cfg.input_layers, cfg.input_dropout)
         self.t2a = nn.ModuleList(TextToAudioLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.t2a_layers))
-        self.encoder = nn.ModuleList(EncoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.encoder_layers))
-        self.decoder = nn.ModuleList(DecoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout, i == 0) for i in range(cfg.decoder_layers))
+        self.encoder = nn.ModuleList(
+            EncoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.encoder_layers)
+        )
+        self.decoder = nn.ModuleList(
+            DecoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout, i == 0) for i in range(cfg.decoder_layers)
+        )
         self.global_token = nn.Parameter(torch.randn(d) * 0.02)
         self.global_pos = nn.Parameter(torch.randn(d) * 0.02)
         anchors = torch.stack([torch.linspace(0.05, 0.95, cfg.queries), torch.full((cfg.queries,), 0.2)], -1)
@@ -251,11 +256,15 @@ class MomentDetr(nn.Module):
         self.saliency_global = nn.Linear(d, d)
 
     # -- fusion front end -------------------------------------------------------------------
-    def prepare_audio(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> tuple[Tensor, Tensor | None]:
+    def prepare_audio(
+        self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor
+    ) -> tuple[Tensor, Tensor | None]:
         """Projected audio -> (audio stream for the T2A encoder, per-frame value gate or None)."""
         return audio, None
 
-    def encode(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    def encode(
+        self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor
+    ) -> tuple[Tensor, Tensor, Tensor]:
         """Projected inputs -> (memory (B, 1+T, d), memory positions, memory mask)."""
         pos = sine_embedding(frame_positions(audio_mask), self.cfg.hidden).to(audio.dtype)
         x, gate = self.prepare_audio(audio, audio_mask, text, text_mask)
@@ -335,7 +344,9 @@ class LcsDetr(MomentDetr):
         self.continuity = LocalContinuityBlock(cfg.hidden, cfg.continuity_kernel) if cfg.continuity_block else None
         self.gate = SaliencyGate(cfg.gate_init_alpha, cfg.gate_init_beta) if cfg.saliency_gate else None
 
-    def prepare_audio(self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor) -> tuple[Tensor, Tensor | None]:
+    def prepare_audio(
+        self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor
+    ) -> tuple[Tensor, Tensor | None]:
         smoothed = self.continuity(audio, audio_mask) if self.continuity is not None else audio
         gate = self.gate(smoothed, text, text_mask) if self.gate is not None else None
         stream = smoothed if self.cfg.continuity_target == "features" else audio

@@ -4,7 +4,7 @@ Packaging facts this module copes with (REFERENCE.md §4):
 
 * ``import msclap`` imports ``torchaudio`` at module import time, and no CPU torchaudio exists
   for the torch this project pins. msclap only needs torchaudio for its own file loading and
-  resampling, which this project does itself (``baselines.extract``). So, when ``import
+  resampling, which this project does itself (``amr_bench_baselines.extract``). So, when ``import
   torchaudio`` fails, an empty stand-in is put in ``sys.modules`` for the duration of msclap's
   import only and removed again afterwards; transformers is imported *before* that, so it never
   sees the stand-in. Nothing in site-packages is edited.
@@ -28,9 +28,10 @@ import os
 import re
 import sys
 import types
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,18 +65,23 @@ def msclap_modules() -> types.SimpleNamespace:
         importlib.import_module("transformers")
         importlib.import_module("huggingface_hub.file_download")
     except ImportError as exc:
-        raise UsageError(f"the zero-shot baselines need transformers and huggingface_hub ({exc}); "
-                         "install them with: pip install 'transformers>=4.34,<5' huggingface_hub "
-                         "torchlibrosa 'librosa>=0.10.2' torch==2.13.0") from None
+        raise UsageError(
+            f"the zero-shot baselines need transformers and huggingface_hub ({exc}); "
+            "install them with: pip install 'transformers>=4.34,<5' huggingface_hub "
+            "torchlibrosa 'librosa>=0.10.2' torch==2.13.0"
+        ) from None
     with _torchaudio_stand_in():
         try:
             clap_mod = importlib.import_module("msclap.models.clap")
             wrapper_mod = importlib.import_module("msclap.CLAPWrapper")
         except ImportError as exc:
-            raise UsageError(f"cannot import msclap ({exc}); install it without its pins with: "
-                             "pip install --no-deps msclap==1.3.4") from None
+            raise UsageError(
+                f"cannot import msclap ({exc}); install it without its pins with: pip install --no-deps msclap==1.3.4"
+            ) from None
     _msclap = types.SimpleNamespace(
-        CLAP=clap_mod.CLAP, Projection=clap_mod.Projection, Wrapper=wrapper_mod.CLAPWrapper,
+        CLAP=clap_mod.CLAP,
+        Projection=clap_mod.Projection,
+        Wrapper=wrapper_mod.CLAPWrapper,
         config_dir=Path(wrapper_mod.__file__).parent / "configs",
     )
     return _msclap
@@ -116,6 +122,7 @@ def clean_query(text: str) -> str:
 
 # --- weights files -> flat state dict -> modules ----------------------------------------------
 
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A flat ``{name: tensor}`` from a ``.pth``/``.pt`` checkpoint or an ``.npz`` of arrays.
 
@@ -123,8 +130,9 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError([Problem(str(path), None, "weights file not found; " + GET_WEIGHTS_HINT)],
-                         f"weights file not found: {path}")
+        raise InputError(
+            [Problem(str(path), None, "weights file not found; " + GET_WEIGHTS_HINT)], f"weights file not found: {path}"
+        )
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
@@ -135,9 +143,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             flat = obj.get("model", obj) if isinstance(obj, dict) else obj
             if not isinstance(flat, dict):
                 raise ValueError(f"expected a state dict, found {type(flat).__name__}")
-    except Exception as exc:  # noqa: BLE001 - any unreadable file becomes an input error
-        raise InputError([Problem(str(path), None, f"unreadable weights file: {exc}")],
-                         f"unreadable weights file: {path}") from None
+    except Exception as exc:
+        raise InputError(
+            [Problem(str(path), None, f"unreadable weights file: {exc}")], f"unreadable weights file: {path}"
+        ) from None
     return {k.removeprefix("module."): v for k, v in flat.items() if isinstance(v, torch.Tensor)}
 
 
@@ -180,21 +189,27 @@ class ProjectionHeads:
         """
         module = self.audio if head == "audio" else self.text
         x = torch.as_tensor(np.asarray(x, dtype=np.float32))
-        out = [nn.functional.normalize(projection_forward(module, x[i:i + chunk], self.matmul_dtype),
-                                       dim=-1)
-               for i in range(0, len(x), chunk)]
+        out = [
+            nn.functional.normalize(projection_forward(module, x[i : i + chunk], self.matmul_dtype), dim=-1)
+            for i in range(0, len(x), chunk)
+        ]
         return torch.cat(out) if out else torch.zeros((0, module.linear1.out_features))
 
 
-def projection_forward(module: nn.Module, x: torch.Tensor,
-                       matmul_dtype: torch.dtype = torch.float32) -> torch.Tensor:
+def projection_forward(module: nn.Module, x: torch.Tensor, matmul_dtype: torch.dtype = torch.float32) -> torch.Tensor:
     """msclap's ``Projection.forward`` in evaluation mode, ``LN(e + W2 gelu(e))`` with
     ``e = W1 x``, as one matmul, one GELU, one ``addmm`` and one layer norm (the same result up
     to float rounding in float32). Falls back to the module itself for anything but the
     expected layers."""
     l1, l2, ln = (getattr(module, n, None) for n in ("linear1", "linear2", "layer_norm"))
-    if (module.training or not isinstance(l1, nn.Linear) or not isinstance(l2, nn.Linear)
-            or not isinstance(ln, nn.LayerNorm) or l1.bias is not None or l2.bias is not None):
+    if (
+        module.training
+        or not isinstance(l1, nn.Linear)
+        or not isinstance(l2, nn.Linear)
+        or not isinstance(ln, nn.LayerNorm)
+        or l1.bias is not None
+        or l2.bias is not None
+    ):
         return module(x)
     if matmul_dtype == torch.float32:
         e1 = x @ l1.weight.T
@@ -213,8 +228,10 @@ def projection_heads(state: dict[str, torch.Tensor], source: str = "<state dict>
     for prefix in (AUDIO_PROJ, TEXT_PROJ):
         missing = [prefix + p for p in PROJ_PARAMS if prefix + p not in state]
         if missing:
-            raise InputError([Problem(source, None, f"no projection weights {', '.join(missing)}")],
-                             f"not an MS-CLAP weights file: {source}")
+            raise InputError(
+                [Problem(source, None, f"no projection weights {', '.join(missing)}")],
+                f"not an MS-CLAP weights file: {source}",
+            )
         w1 = state[prefix + "linear1.weight"]
         head = ms.Projection(w1.shape[1], w1.shape[0])
         head.load_state_dict({p: state[prefix + p].float() for p in PROJ_PARAMS}, strict=False)
@@ -228,6 +245,7 @@ def load_projection_heads(path: str | Path) -> ProjectionHeads:
 
 
 # --- the whole model ---------------------------------------------------------------------------
+
 
 def resolve_weights(weights: str | Path | None, download: bool = True) -> Path:
     """The local weights file: the argument, else ``$AMR_BENCH_CLAP_WEIGHTS``, else msclap's download."""
@@ -244,9 +262,10 @@ def resolve_weights(weights: str | Path | None, download: bool = True) -> Path:
 
     try:
         return Path(hf_hub_download(ms.Wrapper.model_repo, ms.Wrapper.model_name["2023"]))
-    except Exception as exc:  # noqa: BLE001 - offline, hub error: tell the user what to do
-        raise UsageError(f"could not download the MS-CLAP 2023 weights ({type(exc).__name__}); "
-                         f"{GET_WEIGHTS_HINT}") from None
+    except Exception as exc:
+        raise UsageError(
+            f"could not download the MS-CLAP 2023 weights ({type(exc).__name__}); {GET_WEIGHTS_HINT}"
+        ) from None
 
 
 def build_clap(text_model: str | None = None) -> nn.Module:
@@ -262,15 +281,24 @@ def build_clap(text_model: str | None = None) -> nn.Module:
     text_model = text_model or os.environ.get(TEXT_MODEL_ENV) or args["text_model"]
     try:
         model = ms.CLAP(
-            audioenc_name=args["audioenc_name"], sample_rate=args["sampling_rate"],
-            window_size=args["window_size"], hop_size=args["hop_size"], mel_bins=args["mel_bins"],
-            fmin=args["fmin"], fmax=args["fmax"], classes_num=args["num_classes"],
-            out_emb=args["out_emb"], text_model=text_model,
-            transformer_embed_dim=args["transformer_embed_dim"], d_proj=args["d_proj"],
+            audioenc_name=args["audioenc_name"],
+            sample_rate=args["sampling_rate"],
+            window_size=args["window_size"],
+            hop_size=args["hop_size"],
+            mel_bins=args["mel_bins"],
+            fmin=args["fmin"],
+            fmax=args["fmax"],
+            classes_num=args["num_classes"],
+            out_emb=args["out_emb"],
+            text_model=text_model,
+            transformer_embed_dim=args["transformer_embed_dim"],
+            d_proj=args["d_proj"],
         )
     except OSError as exc:
-        raise UsageError(f"cannot load the text model {text_model!r} ({exc.__class__.__name__}); "
-                         f"with no network, set {TEXT_MODEL_ENV} to a local GPT-2 folder") from None
+        raise UsageError(
+            f"cannot load the text model {text_model!r} ({exc.__class__.__name__}); "
+            f"with no network, set {TEXT_MODEL_ENV} to a local GPT-2 folder"
+        ) from None
     return model.eval()
 
 
@@ -301,8 +329,7 @@ class ClapAdapter:
     def _tokens(self, queries: Sequence[str]) -> dict[str, torch.Tensor]:
         texts = [clean_query(q) + " <|endoftext|>" for q in queries]
         longest = max(len(self.tokenizer(t)["input_ids"]) for t in texts)
-        enc = self.tokenizer(texts, padding="max_length", max_length=max(TEXT_LEN, longest),
-                             return_tensors="pt")
+        enc = self.tokenizer(texts, padding="max_length", max_length=max(TEXT_LEN, longest), return_tensors="pt")
         return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
     @torch.inference_mode()
@@ -326,13 +353,14 @@ def load_tokenizer(text_model: str) -> Any:
     tokenizer = AutoTokenizer.from_pretrained(text_model)
     tokenizer.add_special_tokens({"pad_token": "!"})
     if tokenizer.pad_token_id != 0:
-        raise UsageError(f"the tokenizer of {text_model!r} does not map '!' to id 0 "
-                         "(MS-CLAP pools at the last token that is not id 0)")
+        raise UsageError(
+            f"the tokenizer of {text_model!r} does not map '!' to id 0 "
+            "(MS-CLAP pools at the last token that is not id 0)"
+        )
     return tokenizer
 
 
-def load_clap(weights: str | Path | None = None, text_model: str | None = None,
-              download: bool = True) -> ClapAdapter:
+def load_clap(weights: str | Path | None = None, text_model: str | None = None, download: bool = True) -> ClapAdapter:
     """MS-CLAP 2023 from a local weights file (or msclap's download), in eval mode."""
     path = resolve_weights(weights, download=download)
     model = build_clap(text_model)
@@ -344,10 +372,10 @@ def load_clap(weights: str | Path | None = None, text_model: str | None = None,
 
 # --- an offline GPT-2 for tests and benchmarks -------------------------------------------------
 
+
 def _gpt2_byte_alphabet() -> list[str]:
     """GPT-2's byte-to-character table in GPT-2's id order (so ``!`` is id 0, as in GPT-2)."""
-    keep = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1),
-            *range(ord("®"), ord("ÿ") + 1)]
+    keep = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
     rest = [b for b in range(256) if b not in keep]
     chars = [chr(b) for b in keep] + [chr(256 + n) for n in range(len(rest))]
     return chars
@@ -370,11 +398,9 @@ def write_tiny_gpt2(folder: str | Path, seed: int = 0, n_layer: int = 1) -> Path
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     core.decoder = decoders.ByteLevel()
     eos = "<|endoftext|>"
-    GPT2TokenizerFast(tokenizer_object=core, bos_token=eos, eos_token=eos,
-                      unk_token=eos).save_pretrained(folder)
+    GPT2TokenizerFast(tokenizer_object=core, bos_token=eos, eos_token=eos, unk_token=eos).save_pretrained(folder)
     torch.manual_seed(seed)
-    config = GPT2Config(vocab_size=len(vocab), n_positions=512, n_embd=768, n_layer=n_layer,
-                        n_head=4)
+    config = GPT2Config(vocab_size=len(vocab), n_positions=512, n_embd=768, n_layer=n_layer, n_head=4)
     GPT2Model(config).save_pretrained(folder)
     return folder
 
@@ -388,4 +414,4 @@ def random_clap(text_model: str | Path, seed: int = 0) -> ClapAdapter:
 
 def iter_batches(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]

@@ -12,9 +12,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines.jointproj import VARIANTS, PeakSettings, peak_windows
-from baselines.zeroshot import (
-    SplitData, load_text_features, require_features, split_curves, submission_records, unit,
+from amr_bench_baselines.jointproj import VARIANTS, PeakSettings, peak_windows
+from amr_bench_baselines.zeroshot import (
+    SplitData,
+    load_text_features,
+    require_features,
+    split_curves,
+    submission_records,
+    unit,
 )
 
 

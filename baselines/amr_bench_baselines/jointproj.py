@@ -23,9 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from baselines.localise import fwhm_windows, smooth, standardise
-from baselines.zeroshot import (
-    SplitData, load_text_features, localise_curves, require_features, split_curves,
+from amr_bench_baselines.localise import fwhm_windows, smooth, standardise
+from amr_bench_baselines.zeroshot import (
+    SplitData,
+    load_text_features,
+    localise_curves,
+    require_features,
+    split_curves,
     submission_records,
 )
 
@@ -50,14 +54,19 @@ VARIANTS: dict[str, PeakSettings] = {
 
 def peak_windows(curves: Any, durations: np.ndarray, settings: PeakSettings) -> list[list[list[float]]]:
     """Standardise + smooth (vectorised per curve length), then FWHM windows per query."""
-    prepare = lambda block: smooth(standardise(block), settings.smooth_k)  # noqa: E731
+    prepare = lambda block: smooth(standardise(block), settings.smooth_k)
     localise = partial(_fwhm, settings=settings)
     return localise_curves(curves, durations, prepare, localise)
 
 
 def _fwhm(curve: np.ndarray, duration: float, settings: PeakSettings) -> list[list[float]]:
-    return fwhm_windows(curve, duration, rel_height=settings.rel_height,
-                        prominence=settings.prominence, max_windows=settings.max_windows)
+    return fwhm_windows(
+        curve,
+        duration,
+        rel_height=settings.rel_height,
+        prominence=settings.prominence,
+        max_windows=settings.max_windows,
+    )
 
 
 def last_token_vectors(text_features: list[np.ndarray]) -> np.ndarray:
@@ -65,8 +74,9 @@ def last_token_vectors(text_features: list[np.ndarray]) -> np.ndarray:
     return np.stack([t[-1] for t in text_features]).astype(np.float32)
 
 
-def jointproj(data: SplitData, heads: Any, settings: PeakSettings = VARIANTS["s1"],
-              text_vectors: torch.Tensor | None = None) -> list[dict[str, Any]]:
+def jointproj(
+    data: SplitData, heads: Any, settings: PeakSettings = VARIANTS["s1"], text_vectors: torch.Tensor | None = None
+) -> list[dict[str, Any]]:
     """JointProj submission records for every query of ``data`` (ground-truth order).
 
     ``heads`` is a ``clap_adapter.ProjectionHeads``; ``text_vectors`` (Q, 1024), normalised,

@@ -24,8 +24,8 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 
-from baselines.detr.config import DetrConfig
-from baselines.detr.model import MomentDetr, build_model
+from amr_bench_baselines.detr.config import DetrConfig
+from amr_bench_baselines.detr.model import MomentDetr, build_model
 
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -71,7 +71,9 @@ def save_checkpoint(
     return folder
 
 
-def optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+def optimizer_state(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer
+) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
     """AdamW state as named tensors (``exp_avg/<param>``) plus step counters."""
     names = {id(p): n for n, p in model.named_parameters()}
     tensors: dict[str, torch.Tensor] = {}
@@ -88,7 +90,9 @@ def optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer) ->
     return tensors, counters
 
 
-def load_optimizer_state(folder: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+def load_optimizer_state(
+    folder: str | Path, model: torch.nn.Module, optimizer: torch.optim.Optimizer
+) -> dict[str, Any]:
     """Restore what ``optimizer_state`` saved; returns the saved scheduler state."""
     folder = Path(folder)
     tensors = load_file(str(folder / OPT_FILE))
@@ -103,7 +107,9 @@ def load_optimizer_state(folder: str | Path, model: torch.nn.Module, optimizer: 
     return dict(extra.get("scheduler", {}))
 
 
-def load_checkpoint(folder: str | Path, device: str | torch.device = "cpu") -> tuple[MomentDetr, DetrConfig, dict[str, Any]]:
+def load_checkpoint(
+    folder: str | Path, device: str | torch.device = "cpu"
+) -> tuple[MomentDetr, DetrConfig, dict[str, Any]]:
     """Build the model from ``config.json`` and load ``model.safetensors`` (strict)."""
     folder = Path(folder)
     cfg = DetrConfig.from_dict(json.loads((folder / CONFIG_FILE).read_text()))

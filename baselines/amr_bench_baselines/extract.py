@@ -17,10 +17,11 @@ Both are batched, show a progress bar, and are resumable: a file already present
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,8 +40,10 @@ class ExtractSummary:
     seconds: float = 0.0  # audio seconds processed (audio extraction only)
 
     def line(self, what: str) -> str:
-        return (f"{what}: {len(self.written)} written, {len(self.skipped)} already present "
-                f"(skipped), {len(self.problems)} failed")
+        return (
+            f"{what}: {len(self.written)} written, {len(self.skipped)} already present "
+            f"(skipped), {len(self.problems)} failed"
+        )
 
 
 def read_audio(path: str | Path, rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -56,8 +59,13 @@ def read_audio(path: str | Path, rate: int = SAMPLE_RATE) -> np.ndarray:
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
-def window_clips(wave: np.ndarray, window: int = 1, rate: int = SAMPLE_RATE,
-                 n_frames: int | None = None, clip_seconds: int = CLIP_SECONDS) -> np.ndarray:
+def window_clips(
+    wave: np.ndarray,
+    window: int = 1,
+    rate: int = SAMPLE_RATE,
+    n_frames: int | None = None,
+    clip_seconds: int = CLIP_SECONDS,
+) -> np.ndarray:
     """One clip per second ``i``: the ``window``-second window centred on it (seconds
     ``i - (window-1)//2 .. i + window//2``, clipped to the recording), cyclically repeated to
     ``clip_seconds``. Shape (n_frames, clip_seconds * rate); ``n_frames`` = ceil(seconds)."""
@@ -90,9 +98,14 @@ def _progress(items: Sequence[Any], desc: str, show: bool) -> Iterable[Any]:
     return tqdm(items, desc=desc, unit="file")
 
 
-def extract_audio_features(adapter: Any, files: Sequence[Path], out_root: str | Path,
-                           batch_size: int = 16, resume: bool = True,
-                           progress: bool = True) -> ExtractSummary:
+def extract_audio_features(
+    adapter: Any,
+    files: Sequence[Path],
+    out_root: str | Path,
+    batch_size: int = 16,
+    resume: bool = True,
+    progress: bool = True,
+) -> ExtractSummary:
     """Write ``OUT/clap/<stem>.npz`` for every file; see the module docstring."""
     from amr_bench.datasets.features import FeatureStore
 
@@ -105,12 +118,13 @@ def extract_audio_features(adapter: Any, files: Sequence[Path], out_root: str | 
             continue
         try:
             wave = read_audio(path)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is reported, not skipped
+        except Exception as exc:
             summary.problems.append(Problem(str(path), None, f"unreadable audio: {exc}"))
             continue
         clips = window_clips(wave)
-        feats = np.concatenate([adapter.audio_features(clips[i:i + batch_size])
-                                for i in range(0, len(clips), batch_size)])
+        feats = np.concatenate(
+            [adapter.audio_features(clips[i : i + batch_size]) for i in range(0, len(clips), batch_size)]
+        )
         store.write_audio(vid, feats)
         summary.written.append(vid)
         summary.seconds += len(wave) / SAMPLE_RATE
@@ -126,8 +140,7 @@ def read_queries(path: str | Path) -> list[tuple[Any, str]]:
     out: list[tuple[Any, str]] = []
     for rec, line in zip(f.records, f.lines):
         if not isinstance(rec, dict) or "qid" not in rec or not isinstance(rec.get("query"), str):
-            problems.append(Problem(str(path), line, "expected an object with \"qid\" and a "
-                                    "string \"query\""))
+            problems.append(Problem(str(path), line, 'expected an object with "qid" and a string "query"'))
             continue
         out.append((rec["qid"], rec["query"]))
     if any(p.is_error for p in problems):
@@ -135,9 +148,14 @@ def read_queries(path: str | Path) -> list[tuple[Any, str]]:
     return out
 
 
-def extract_text_features(adapter: Any, queries: Sequence[tuple[Any, str]], out_root: str | Path,
-                          batch_size: int = 64, resume: bool = True,
-                          progress: bool = True) -> ExtractSummary:
+def extract_text_features(
+    adapter: Any,
+    queries: Sequence[tuple[Any, str]],
+    out_root: str | Path,
+    batch_size: int = 64,
+    resume: bool = True,
+    progress: bool = True,
+) -> ExtractSummary:
     """Write ``OUT/clap_text/qid<qid>.npz`` for every query; see the module docstring."""
     from amr_bench.datasets.features import FeatureStore
 
@@ -145,7 +163,7 @@ def extract_text_features(adapter: Any, queries: Sequence[tuple[Any, str]], out_
     summary = ExtractSummary()
     todo = [(q, t) for q, t in queries if not (resume and store.has_text(q))]
     summary.skipped = [str(q) for q, _ in queries if resume and store.has_text(q)]
-    batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+    batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     for batch in _progress(batches, "text features", progress):
         for (qid, _), hidden in zip(batch, adapter.text_hidden_states([t for _, t in batch])):
             store.write_text(qid, hidden)

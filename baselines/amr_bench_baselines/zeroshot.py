@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,8 +58,7 @@ def load_split_data(root: str | Path, split: str) -> SplitData:
         raise UsageError(f"the dataset folder {root} does not exist")
     if not path.is_file():
         present = sorted(p.stem for p in root.glob("*.jsonl"))
-        raise UsageError(f"no split {split!r} in {root} (no {path.name}); splits there: "
-                         f"{', '.join(present) or 'none'}")
+        raise UsageError(f"no split {split!r} in {root} (no {path.name}); splits there: {', '.join(present) or 'none'}")
     return SplitData(root, split, load_ground_truth(path))
 
 
@@ -66,9 +66,11 @@ def require_features(data: SplitData, text: bool = True, audio: bool = True) -> 
     """Raise one ``InputError`` listing every missing feature file (never a silent skip)."""
     store = data.store
     records = [{"qid": q, "vid": v} for q, v in zip(data.gt.qids, data.gt.vids)]
-    problems = [p for p in store.missing(records)
-                if (text or "text features" not in p.message)
-                and (audio or "audio features" not in p.message)]
+    problems = [
+        p
+        for p in store.missing(records)
+        if (text or "text features" not in p.message) and (audio or "audio features" not in p.message)
+    ]
     if problems:
         raise InputError(problems, f"{len(problems)} feature file(s) missing under {data.root}")
 
@@ -86,7 +88,7 @@ def _parse_npy_header(raw: bytes) -> tuple[tuple[int, ...], np.dtype] | None:
             dtype = np.dtype(d["descr"])
             ok = isinstance(d, dict) and not d["fortran_order"] and not dtype.hasobject
             _HEADERS[raw] = (tuple(int(n) for n in d["shape"]), dtype) if ok else None
-        except Exception:  # noqa: BLE001 - anything odd goes to the feature store's reader
+        except Exception:
             _HEADERS[raw] = None
     return _HEADERS[raw]
 
@@ -104,19 +106,19 @@ def _fast_npz_member(path: Path, key: str) -> np.ndarray | None:
     method = int.from_bytes(buf[8:10], "little")
     name_len = int.from_bytes(buf[26:28], "little")
     extra_len = int.from_bytes(buf[28:30], "little")
-    if method != 0 or flags & 1 or buf[30:30 + name_len] != f"{key}.npy".encode():
+    if method != 0 or flags & 1 or buf[30 : 30 + name_len] != f"{key}.npy".encode():
         return None
     at = 30 + name_len + extra_len
-    if buf[at:at + 6] != b"\x93NUMPY":
+    if buf[at : at + 6] != b"\x93NUMPY":
         return None
     major = buf[at + 6]
     if major == 1:
-        hlen, at = int.from_bytes(buf[at + 8:at + 10], "little"), at + 10
+        hlen, at = int.from_bytes(buf[at + 8 : at + 10], "little"), at + 10
     elif major in (2, 3):
-        hlen, at = int.from_bytes(buf[at + 8:at + 12], "little"), at + 12
+        hlen, at = int.from_bytes(buf[at + 8 : at + 12], "little"), at + 12
     else:
         return None
-    parsed = _parse_npy_header(buf[at:at + hlen])
+    parsed = _parse_npy_header(buf[at : at + hlen])
     if parsed is None:
         return None
     shape, dtype = parsed
@@ -135,16 +137,21 @@ def read_feature_file(store: Any, kind: str, name: Any) -> np.ndarray:
     """
     from amr_bench.datasets.features import AUDIO_KEY, TEXT_KEY
 
-    path, key = ((store.audio_path(name), AUDIO_KEY) if kind == "audio"
-                 else (store.text_path(name), TEXT_KEY))
+    path, key = (store.audio_path(name), AUDIO_KEY) if kind == "audio" else (store.text_path(name), TEXT_KEY)
     array = _fast_npz_member(path, key)
-    if (array is None or array.ndim != 2 or array.shape[0] == 0 or array.shape[1] != store.dim
-            or array.dtype != np.float32):
+    if (
+        array is None
+        or array.ndim != 2
+        or array.shape[0] == 0
+        or array.shape[1] != store.dim
+        or array.dtype != np.float32
+    ):
         return store.audio(name) if kind == "audio" else store.text(name)
     return array
 
 
 # --- audio banks and curves --------------------------------------------------------------------
+
 
 @dataclass
 class AudioBank:
@@ -164,18 +171,16 @@ class AudioBank:
         """Consecutive groups of whole recordings of about ``max_frames`` frames each."""
         r = 0
         while r < len(self.vids):
-            stop = max(r + 1, int(np.searchsorted(self.offsets, self.offsets[r] + max_frames,
-                                                  side="right")) - 1)
+            stop = max(r + 1, int(np.searchsorted(self.offsets, self.offsets[r] + max_frames, side="right")) - 1)
             lo, hi = self.offsets[r], self.offsets[stop]
-            yield AudioBank(self.vids[r:stop], self.offsets[r:stop + 1] - lo, self.frames[lo:hi])
+            yield AudioBank(self.vids[r:stop], self.offsets[r : stop + 1] - lo, self.frames[lo:hi])
             r = stop
 
 
 def make_bank(vids: list[str], arrays: list[np.ndarray]) -> AudioBank:
     offsets = np.zeros(len(vids) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum([len(a) for a in arrays])
-    frames = (np.concatenate(arrays).astype(np.float32, copy=False) if arrays
-              else np.zeros((0, 768), np.float32))
+    frames = np.concatenate(arrays).astype(np.float32, copy=False) if arrays else np.zeros((0, 768), np.float32)
     return AudioBank(list(vids), offsets, frames)
 
 
@@ -225,7 +230,7 @@ class Curves:
         return np.diff(self.offsets)
 
     def curve(self, q: int) -> np.ndarray:
-        return self.values[self.offsets[q]:self.offsets[q + 1]]
+        return self.values[self.offsets[q] : self.offsets[q + 1]]
 
 
 def _caps(durations: np.ndarray) -> np.ndarray:
@@ -235,9 +240,12 @@ def _caps(durations: np.ndarray) -> np.ndarray:
 
 
 @torch.inference_mode()
-def split_curves(data: SplitData, query_vectors: torch.Tensor | np.ndarray,
-                 embed: Callable[[AudioBank], torch.Tensor],
-                 chunks: Iterator[AudioBank] | None = None) -> Curves:
+def split_curves(
+    data: SplitData,
+    query_vectors: torch.Tensor | np.ndarray,
+    embed: Callable[[AudioBank], torch.Tensor],
+    chunks: Iterator[AudioBank] | None = None,
+) -> Curves:
     """Per query q (ground-truth order): ``embed(frames) @ query_vectors[q]`` over the frames of
     its recording, at most ``ceil(duration)`` of them (cosines when both sides are unit vectors).
 
@@ -256,7 +264,7 @@ def split_curves(data: SplitData, query_vectors: torch.Tensor | np.ndarray,
     pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     lengths = np.zeros(n_q, dtype=np.int64)
     first = 0  # row of the chunk's first recording
-    for chunk in (iter_audio_chunks(data) if chunks is None else chunks):
+    for chunk in iter_audio_chunks(data) if chunks is None else chunks:
         last = first + len(chunk.vids)
         if chunk.vids != vids[first:last]:
             raise ValueError("audio chunks must hold the split's recordings in order")
@@ -286,18 +294,22 @@ def unit(x: np.ndarray) -> np.ndarray:
     return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-12)
 
 
-def localise_curves(curves: Curves, durations: np.ndarray,
-                    prepare: Callable[[np.ndarray], np.ndarray],
-                    localise: Callable[[np.ndarray, float], list[list[float]]]) -> list[list[list[float]]]:
+def localise_curves(
+    curves: Curves,
+    durations: np.ndarray,
+    prepare: Callable[[np.ndarray], np.ndarray],
+    localise: Callable[[np.ndarray, float], list[list[float]]],
+) -> list[list[list[float]]]:
     """``prepare`` runs vectorised on all curves of one length at once (standardise, smooth);
     ``localise`` runs per query (peak finding), returning its ``[start, end, score]`` windows."""
-    return localise_blocks(curves, durations, lambda block, durs: [
-        localise(row, float(d)) for row, d in zip(prepare(block), durs)])
+    return localise_blocks(
+        curves, durations, lambda block, durs: [localise(row, float(d)) for row, d in zip(prepare(block), durs)]
+    )
 
 
-def localise_blocks(curves: Curves, durations: np.ndarray,
-                    localise: Callable[[np.ndarray, np.ndarray], list[list[list[float]]]]
-                    ) -> list[list[list[float]]]:
+def localise_blocks(
+    curves: Curves, durations: np.ndarray, localise: Callable[[np.ndarray, np.ndarray], list[list[list[float]]]]
+) -> list[list[list[float]]]:
     """``localise(block, durations)`` on all curves of one length at once (a (Q, n) block),
     returning each row's windows; the result is in query order."""
     lengths = curves.lengths()
@@ -313,8 +325,10 @@ def localise_blocks(curves: Curves, durations: np.ndarray,
 
 def submission_records(gt: GroundTruth, windows: list[list[list[float]]]) -> list[dict[str, Any]]:
     """Submission lines in ground-truth order: ``{qid, query, vid, pred_relevant_windows}``."""
-    return [{"qid": q, "query": text, "vid": vid, "pred_relevant_windows": w}
-            for q, text, vid, w in zip(gt.qids, gt.queries, gt.vids, windows)]
+    return [
+        {"qid": q, "query": text, "vid": vid, "pred_relevant_windows": w}
+        for q, text, vid, w in zip(gt.qids, gt.queries, gt.vids, windows)
+    ]
 
 
 def write_submission(records: list[dict[str, Any]], path: str | Path) -> Path:
@@ -328,4 +342,3 @@ def write_submission(records: list[dict[str, Any]], path: str | Path) -> Path:
             f.write(orjson.dumps(r) + b"\n")
     tmp.replace(path)
     return path
-

@@ -36,9 +36,14 @@ def smooth(curves: np.ndarray, k: int) -> np.ndarray:
     return uniform_filter1d(np.asarray(curves, dtype=np.float64), size=k, axis=-1, mode="nearest")
 
 
-def fwhm_windows(curve: np.ndarray, duration: float, rel_height: float = 0.5,
-                 prominence: float = 0.0, max_windows: int = MAX_WINDOWS,
-                 snap: bool = True) -> list[list[float]]:
+def fwhm_windows(
+    curve: np.ndarray,
+    duration: float,
+    rel_height: float = 0.5,
+    prominence: float = 0.0,
+    max_windows: int = MAX_WINDOWS,
+    snap: bool = True,
+) -> list[list[float]]:
     """Windows ``[start, end, score]`` of the peaks of one curve, highest peak first.
 
     ``rel_height`` is scipy's: the width is measured ``rel_height * prominence`` below the
@@ -76,8 +81,9 @@ def fwhm_windows(curve: np.ndarray, duration: float, rel_height: float = 0.5,
     return out
 
 
-def run_windows(curve: np.ndarray, duration: float, threshold: float, median: int = 1,
-                max_windows: int = MAX_WINDOWS) -> list[list[float]]:
+def run_windows(
+    curve: np.ndarray, duration: float, threshold: float, median: int = 1, max_windows: int = MAX_WINDOWS
+) -> list[list[float]]:
     """Runs of ``curve >= threshold`` after a median filter of length ``median`` (odd).
 
     Each run ``a .. b`` is ``[a, b + 1]`` s with score = mean of the curve over the run; best
@@ -85,12 +91,12 @@ def run_windows(curve: np.ndarray, duration: float, threshold: float, median: in
     """
     if len(curve) == 0:
         return []
-    return run_windows_block(np.asarray(curve)[None], np.array([duration]), threshold, median,
-                             max_windows)[0]
+    return run_windows_block(np.asarray(curve)[None], np.array([duration]), threshold, median, max_windows)[0]
 
 
-def run_windows_block(curves: np.ndarray, durations: np.ndarray, threshold: float,
-                      median: int = 1, max_windows: int = MAX_WINDOWS) -> list[list[list[float]]]:
+def run_windows_block(
+    curves: np.ndarray, durations: np.ndarray, threshold: float, median: int = 1, max_windows: int = MAX_WINDOWS
+) -> list[list[list[float]]]:
     """:func:`run_windows` for every row of ``curves`` (Q, n) at once (no loop over rows)."""
     y = np.asarray(curves, dtype=np.float64)
     n_rows, n = y.shape
@@ -111,7 +117,7 @@ def run_windows_block(curves: np.ndarray, durations: np.ndarray, threshold: floa
     keep = np.arange(len(row)) - first[row] < max_windows
     table = np.stack([starts, np.minimum(ends, end_cap[row]), scores], axis=1)[keep]
     bounds = np.searchsorted(row[keep], np.arange(n_rows + 1))
-    out = [table[bounds[i]:bounds[i + 1]].tolist() for i in range(n_rows)]
+    out = [table[bounds[i] : bounds[i + 1]].tolist() for i in range(n_rows)]
     for i in np.flatnonzero(np.diff(bounds) == 0):  # nothing passed: the single best second
         j = int(np.argmax(y[i]))
         out[i] = [[float(j), _end(j + 1, float(d[i])), float(y[i, j])]]

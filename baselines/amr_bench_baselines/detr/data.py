@@ -15,16 +15,17 @@ training under DistributedDataParallel sees exactly the batches of a single proc
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from baselines.detr.config import DataConfig
-from baselines.detr.losses import Targets
+from amr_bench_baselines.detr.config import DataConfig
+from amr_bench_baselines.detr.losses import Targets
 
 
 def read_split(root: str | Path, split: str) -> list[dict]:
@@ -82,7 +83,9 @@ def jitter_windows(windows: np.ndarray, fraction: float, length: float, rng: np.
 class MomentDataset:
     """Queries of one split; ``item(index, negative_index, epoch)`` builds one training example."""
 
-    def __init__(self, records: list[dict], store: Store, cfg: DataConfig, train: bool, seed: int = 0, cache: bool = True) -> None:
+    def __init__(
+        self, records: list[dict], store: Store, cfg: DataConfig, train: bool, seed: int = 0, cache: bool = True
+    ) -> None:
         self.records = records
         self.store = store
         self.cfg = cfg
@@ -103,7 +106,11 @@ class MomentDataset:
         key = str(vid)
         a = self._audio.get(key)
         if a is None:
-            a = l2_normalise(np.asarray(self.store.audio(key), np.float32)) if self.cfg.normalize else np.asarray(self.store.audio(key), np.float32)
+            a = (
+                l2_normalise(np.asarray(self.store.audio(key), np.float32))
+                if self.cfg.normalize
+                else np.asarray(self.store.audio(key), np.float32)
+            )
             if self.cache:
                 self._audio[key] = a
         return a[:cap] if cap else a
@@ -131,7 +138,11 @@ class MomentDataset:
         pair_ok = len(inside) > 0 and len(outside) > 0
         pos = rng.choice(inside, 2) if pair_ok else np.zeros(2, np.int64)
         neg = rng.choice(outside, 2) if pair_ok else np.zeros(2, np.int64)
-        spans = np.stack([(windows[:, 0] + windows[:, 1]) / 2, windows[:, 1] - windows[:, 0]], 1) / n if len(windows) else np.zeros((0, 2))
+        spans = (
+            np.stack([(windows[:, 0] + windows[:, 1]) / 2, windows[:, 1] - windows[:, 0]], 1) / n
+            if len(windows)
+            else np.zeros((0, 2))
+        )
         return {
             "audio": np.concatenate([audio, endpoint_feature(n)], 1),
             "text": self.text(rec["qid"]),
@@ -159,19 +170,36 @@ class Batch:
     negative_text_mask: Tensor | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
-    def to(self, device: torch.device | str) -> "Batch":
-        mv = lambda t: t.to(device, non_blocking=True) if t is not None else None  # noqa: E731
+    def to(self, device: torch.device | str) -> Batch:
+        mv = lambda t: t.to(device, non_blocking=True) if t is not None else None
         tg = self.targets
         return Batch(
-            mv(self.audio), mv(self.audio_mask), mv(self.text), mv(self.text_mask),
-            Targets([mv(s) for s in tg.spans], mv(tg.saliency), mv(tg.audio_mask), mv(tg.pos_idx), mv(tg.neg_idx), mv(tg.pair_ok)),
-            self.records, self.frames, mv(self.negative_text), mv(self.negative_text_mask),
+            mv(self.audio),
+            mv(self.audio_mask),
+            mv(self.text),
+            mv(self.text_mask),
+            Targets(
+                [mv(s) for s in tg.spans],
+                mv(tg.saliency),
+                mv(tg.audio_mask),
+                mv(tg.pos_idx),
+                mv(tg.neg_idx),
+                mv(tg.pair_ok),
+            ),
+            self.records,
+            self.frames,
+            mv(self.negative_text),
+            mv(self.negative_text_mask),
         )
 
     def model_inputs(self) -> dict[str, Tensor | None]:
         return {
-            "audio": self.audio, "audio_mask": self.audio_mask, "text": self.text, "text_mask": self.text_mask,
-            "negative_text": self.negative_text, "negative_text_mask": self.negative_text_mask,
+            "audio": self.audio,
+            "audio_mask": self.audio_mask,
+            "text": self.text,
+            "text_mask": self.text_mask,
+            "negative_text": self.negative_text,
+            "negative_text_mask": self.negative_text_mask,
         }
 
 
@@ -202,8 +230,17 @@ def collate(items: list[dict[str, Any]]) -> Batch:
         neg_idx=torch.from_numpy(np.stack([it["neg"] for it in items]).astype(np.int64)),
         pair_ok=torch.tensor([it["pair_ok"] for it in items], dtype=torch.float32),
     )
-    return Batch(audio, audio_mask, text, text_mask, targets, [it["record"] for it in items],
-                 [it["frames"] for it in items], neg_text, neg_mask)
+    return Batch(
+        audio,
+        audio_mask,
+        text,
+        text_mask,
+        targets,
+        [it["record"] for it in items],
+        [it["frames"] for it in items],
+        neg_text,
+        neg_mask,
+    )
 
 
 class PairedBatchSampler:
@@ -216,14 +253,23 @@ class PairedBatchSampler:
     def __init__(self, n: int, batch_size: int, seed: int, rank: int = 0, world: int = 1, shuffle: bool = True) -> None:
         if batch_size < world:
             raise ValueError(f"batch size {batch_size} is smaller than the number of processes {world}")
-        self.n, self.batch_size, self.seed, self.rank, self.world, self.shuffle = n, batch_size, seed, rank, world, shuffle
+        self.n, self.batch_size, self.seed, self.rank, self.world, self.shuffle = (
+            n,
+            batch_size,
+            seed,
+            rank,
+            world,
+            shuffle,
+        )
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def global_batches(self) -> list[np.ndarray]:
-        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n) if self.shuffle else np.arange(self.n)
+        order = (
+            np.random.default_rng([self.seed, self.epoch]).permutation(self.n) if self.shuffle else np.arange(self.n)
+        )
         batches = [order[i : i + self.batch_size] for i in range(0, self.n, self.batch_size)]
         return [b for b in batches if len(b) >= self.world]
 
@@ -241,8 +287,13 @@ def train_loader(dataset: MomentDataset, sampler: PairedBatchSampler, workers: i
     """A ``torch.utils.data.DataLoader`` over the sampler's batches (workers optional)."""
     from torch.utils.data import DataLoader
 
-    return DataLoader(dataset, batch_sampler=sampler, collate_fn=collate, num_workers=workers,  # type: ignore[arg-type]
-                      persistent_workers=workers > 0)
+    return DataLoader(
+        dataset,
+        batch_sampler=sampler,
+        collate_fn=collate,
+        num_workers=workers,  # type: ignore[arg-type]
+        persistent_workers=workers > 0,
+    )
 
 
 def iterate_eval(dataset: MomentDataset, batch_size: int, cap: int | None = None) -> Iterator[Batch]:

@@ -14,8 +14,8 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from torch import Tensor
 
-from baselines.detr.config import LossConfig
-from baselines.detr.model import FOREGROUND
+from amr_bench_baselines.detr.config import LossConfig
+from amr_bench_baselines.detr.model import FOREGROUND
 
 
 def cxw_to_xx(spans: Tensor) -> Tensor:

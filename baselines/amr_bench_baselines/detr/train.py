@@ -21,21 +21,25 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
 
-from baselines.detr.checkpoint import (
-    is_checkpoint, load_optimizer_state, load_weights_into, save_checkpoint,
+from amr_bench_baselines.detr.checkpoint import (
+    is_checkpoint,
+    load_optimizer_state,
+    load_weights_into,
+    save_checkpoint,
 )
-from baselines.detr.config import DetrConfig
-from baselines.detr.data import MomentDataset, PairedBatchSampler, open_store, read_split, train_loader
-from baselines.detr.losses import SetCriterion
-from baselines.detr.model import MomentDetr, build_model
-from baselines.detr.predict import predict_records
+from amr_bench_baselines.detr.config import DetrConfig
+from amr_bench_baselines.detr.data import MomentDataset, PairedBatchSampler, open_store, read_split, train_loader
+from amr_bench_baselines.detr.losses import SetCriterion
+from amr_bench_baselines.detr.model import MomentDetr, build_model
+from amr_bench_baselines.detr.predict import predict_records
 
 CACHE_LIMIT = 20000  # recordings; above this, features are read from disk each time
 
@@ -55,7 +59,7 @@ class Distributed:
         return self.rank == 0
 
     @classmethod
-    def from_env(cls) -> "Distributed":
+    def from_env(cls) -> Distributed:
         world = int(os.environ.get("WORLD_SIZE", "1"))
         if world <= 1:
             return cls()
@@ -135,10 +139,24 @@ class Progress:
     def __init__(self, enabled: bool, total: int, label: str) -> None:
         self.bar = None
         if enabled and sys.stderr.isatty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress as RichProgress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import (
+                Progress as RichProgress,
+            )
 
-            self.bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                    TimeRemainingColumn(), TextColumn("{task.fields[info]}"), transient=False)
+            self.bar = RichProgress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[info]}"),
+                transient=False,
+            )
             self.bar.start()
             self.task = self.bar.add_task(label, total=total, info="")
 
@@ -181,7 +199,9 @@ def train_run(
     say = log if (log is not None and dist_info.main) else (lambda _msg: None)
 
     if out.exists() and any(out.iterdir()) and not resume:
-        raise RunFolderExists(f"{out} exists and is not empty: pass --resume to continue that run, or choose another --out")
+        raise RunFolderExists(
+            f"{out} exists and is not empty: pass --resume to continue that run, or choose another --out"
+        )
     if resume and not (out / "last").exists():
         raise RunFolderExists(f"nothing to resume: {out}/last does not exist")
     if dist_info.world > 1:
@@ -199,8 +219,11 @@ def train_run(
     model = build_model(cfg.model).to(dev)
     if init is not None:
         missing, unexpected = load_weights_into(model, resolve_checkpoint(init))
-        say(f"initialised from {init}" + (f"; not in it: {', '.join(missing)}" if missing else "")
-            + (f"; ignored: {', '.join(unexpected)}" if unexpected else ""))
+        say(
+            f"initialised from {init}"
+            + (f"; not in it: {', '.join(missing)}" if missing else "")
+            + (f"; ignored: {', '.join(unexpected)}" if unexpected else "")
+        )
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
     criterion = SetCriterion(cfg.loss)
 
@@ -248,7 +271,9 @@ def train_run(
         out.mkdir(parents=True, exist_ok=True)
         (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True) + "\n")
 
-    bar = Progress(progress and dist_info.main, cfg.train.epochs * steps_per_epoch, f"{cfg.model.name} seed {cfg.train.seed}")
+    bar = Progress(
+        progress and dist_info.main, cfg.train.epochs * steps_per_epoch, f"{cfg.model.name} seed {cfg.train.seed}"
+    )
     bar.update(max(meta["epoch"] + 1, 0) * steps_per_epoch, "")
     step = int(meta["step"])
     val_text = ""
@@ -285,8 +310,12 @@ def train_run(
             if value > meta["best_value"]:
                 meta.update(best_value=value, best_epoch=epoch, bad_evals=0, best_metrics=metrics)
                 if dist_info.main:
-                    save_checkpoint(out / "best", model, cfg, {**meta, "epoch": epoch, "step": step,
-                                                              "history": meta["history"] + [entry]})
+                    save_checkpoint(
+                        out / "best",
+                        model,
+                        cfg,
+                        {**meta, "epoch": epoch, "step": step, "history": meta["history"] + [entry]},
+                    )
             else:
                 meta["bad_evals"] += 1
                 stop = cfg.train.patience > 0 and meta["bad_evals"] >= cfg.train.patience
@@ -309,8 +338,13 @@ def train_run(
         test_metrics = evaluate(model, test_ds, dev, max(cfg.train.batch_size, 32))
     result = RunResult(out, int(meta["best_epoch"]), dict(meta.get("best_metrics", {})), test_metrics, meta["history"])
     if dist_info.main:
-        summary = {"best_epoch": result.best_epoch, "select_metric": cfg.train.select_metric,
-                   "val": result.best_metrics, test_split or "test": test_metrics, "seed": cfg.train.seed}
+        summary = {
+            "best_epoch": result.best_epoch,
+            "select_metric": cfg.train.select_metric,
+            "val": result.best_metrics,
+            test_split or "test": test_metrics,
+            "seed": cfg.train.seed,
+        }
         (out / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     return result
 
@@ -325,7 +359,9 @@ def mean_std(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     return out
 
 
-def train_seeds(cfg: DetrConfig, seeds: list[int], data_root: str | Path, out: str | Path, **kwargs: Any) -> dict[str, Any]:
+def train_seeds(
+    cfg: DetrConfig, seeds: list[int], data_root: str | Path, out: str | Path, **kwargs: Any
+) -> dict[str, Any]:
     """Train one run per seed under ``out/seed-<s>`` and write ``out/summary.json`` (mean ± std)."""
     import json
 
@@ -339,8 +375,10 @@ def train_seeds(cfg: DetrConfig, seeds: list[int], data_root: str | Path, out: s
         "seeds": seeds,
         "select_metric": cfg.train.select_metric,
         "val": mean_std([r.best_metrics for r in results]),
-        "runs": [{"seed": s, "best_epoch": r.best_epoch, "val": r.best_metrics, "test": r.test_metrics}
-                 for s, r in zip(seeds, results)],
+        "runs": [
+            {"seed": s, "best_epoch": r.best_epoch, "val": r.best_metrics, "test": r.test_metrics}
+            for s, r in zip(seeds, results)
+        ],
     }
     if all(r.test_metrics for r in results):
         summary["test"] = mean_std([r.test_metrics for r in results])  # type: ignore[misc]
@@ -349,7 +387,9 @@ def train_seeds(cfg: DetrConfig, seeds: list[int], data_root: str | Path, out: s
     return summary
 
 
-def format_summary(summary: dict[str, Any], keys: tuple[str, ...] = ("R1@0.5", "R1@0.7", "mAP", "mAP@0.5", "mAP@0.75")) -> str:
+def format_summary(
+    summary: dict[str, Any], keys: tuple[str, ...] = ("R1@0.5", "R1@0.7", "mAP", "mAP@0.5", "mAP@0.75")
+) -> str:
     lines = [f"{summary['model']} over seeds {summary['seeds']} (mean ± std, percent):"]
     for split in ("val", "test"):
         if split in summary:
@@ -366,7 +406,7 @@ def _version() -> str:
 
 def throughput(cfg: DetrConfig, device: str, steps: int, batch_size: int, frames: int, tokens: int) -> dict[str, float]:
     """Training samples/s and peak memory of ``steps`` optimisation steps on random features."""
-    from baselines.detr.losses import Targets
+    from amr_bench_baselines.detr.losses import Targets
 
     dev = torch.device(device)
     torch.manual_seed(0)
@@ -381,9 +421,14 @@ def throughput(cfg: DetrConfig, device: str, steps: int, batch_size: int, frames
     tmask = torch.ones(b, tokens, dtype=torch.bool, device=dev)
     sal = torch.zeros(b, frames, device=dev)
     sal[:, frames // 3 : frames // 2] = 1
-    targets = Targets([torch.tensor([[0.4, 0.15]], device=dev)] * b, sal, mask,
-                      torch.full((b, 2), frames // 3 + 1, device=dev), torch.zeros(b, 2, dtype=torch.long, device=dev),
-                      torch.ones(b, device=dev))
+    targets = Targets(
+        [torch.tensor([[0.4, 0.15]], device=dev)] * b,
+        sal,
+        mask,
+        torch.full((b, 2), frames // 3 + 1, device=dev),
+        torch.zeros(b, 2, dtype=torch.long, device=dev),
+        torch.ones(b, device=dev),
+    )
     use_bf16 = cfg.train.bf16 and dev.type == "cuda"
 
     def one_step() -> None:
