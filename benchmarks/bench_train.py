@@ -51,7 +51,7 @@ def main() -> None:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    from amr_bench.cli.train import _overrides
+    from amr_bench_baselines.commands.train import _overrides
 
     cfg = for_model(args.model).override(_overrides(args.overrides))
     batch = args.batch_size or cfg.train.batch_size

@@ -108,3 +108,36 @@ def test_the_wheel_ships_schemas_data_and_templates_and_scores_from_them(tmp_pat
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "16.19"
+
+
+def test_the_wheel_installs_no_top_level_baselines_package(tmp_path):
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    wheel = next(tmp_path.glob("amr_bench-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
+    assert tops == {"amr_bench", "amr_bench_baselines"}, tops
+    assert "amr_bench_baselines/commands/train.py" in names
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "[amr_bench.commands]" in text and "amr_bench_baselines.commands.train" in text
+
+
+def test_the_core_never_imports_the_baselines_package_by_name():
+    from pathlib import Path
+
+    core = Path(__file__).resolve().parents[1] / "amr_bench"
+    offenders = [
+        str(p.relative_to(core.parent))
+        for p in core.rglob("*.py")
+        if "amr_bench_baselines" in p.read_text(encoding="utf-8")
+    ]
+    assert offenders == [], offenders
