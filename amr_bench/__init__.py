@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one place the version is written: hatch reads it ([tool.hatch.version])
 
 if TYPE_CHECKING:
     from amr_bench.scoring import ScoreResult, score
