@@ -1,7 +1,7 @@
 """Moment retrieval metrics, vectorised, with the official scorer's exact semantics.
 
 The official scorer is Moment-DETR's ``standalone_eval`` as used by DCASE 2026 Task 6 (see
-REFERENCE.md §2). What this module reproduces, operation for operation in float64:
+docs/scorer.md). What this module reproduces, operation for operation in float64:
 
 * Ground-truth windows are kept only if their length is in (0, 1500]; a query left without any is
   not scored (``filter_ground_truth``).

@@ -1,4 +1,4 @@
-"""A slow, obvious implementation of the official scorer's semantics (REFERENCE.md §2).
+"""A slow, obvious implementation of the official scorer's semantics (docs/scorer.md).
 
 Written for clarity, one query and one window at a time, with dictionaries and Python loops, as
 the official Moment-DETR ``standalone_eval`` code does. The fast vectorised scorer must agree with

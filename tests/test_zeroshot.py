@@ -242,7 +242,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_jointproj_beats_clap_cosine_on_the_simulator(simulated: Path) -> None:
-    """The planted projection heads must matter: seed 004 reports 3.5x on R1@0.7."""
+    """The planted projection heads must matter: the JointProj report has 3.5x on R1@0.7."""
     data = load_split_data(simulated, "test")
     heads = load_projection_heads(simulated / "clap_projection.npz")
     jp = score_records(jointproj(data, heads), data.gt).raw["R1"]["0.7"]

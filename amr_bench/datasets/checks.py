@@ -1,7 +1,7 @@
 """Ground-truth defect checks (``amr-bench datasets check``) and an explicit cleaning step.
 
 Each finding is a warning with ``FILE:LINE``; nothing is ever fixed silently. The official
-scorer itself validates nothing (REFERENCE.md §2): it drops windows whose length is not in
+scorer itself validates nothing (docs/scorer.md): it drops windows whose length is not in
 (0, 1500], merges duplicate qids, and computes nonsense IoU for reversed windows. These checks say
 where a ground-truth file relies on that.
 
@@ -32,7 +32,7 @@ from amr_bench.jsonl import read_jsonl
 #: How far past the duration a window end may lie before it counts as absurd rather than an
 #: off-by-one (CASTELLA has ends at duration+1 and duration+2).
 END_TOLERANCE_S = 2.0
-#: The official scorer drops ground-truth windows longer than this (REFERENCE.md §2).
+#: The official scorer drops ground-truth windows longer than this (docs/scorer.md).
 OFFICIAL_MAX_LEN_S = 1500.0
 
 

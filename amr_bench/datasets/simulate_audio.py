@@ -6,7 +6,7 @@ folder of long background recordings (any format soundfile reads). Output: ``OUT
 (mono, float WAV at ``sample_rate``) and ``OUT/<split>.jsonl`` ground truth (with Clotho-Moment's
 ``fg_dB`` field).
 
-Steps, as in the paper (REFERENCE.md §6):
+Steps, as in the paper (docs/baselines.md, "The Clotho-Moment simulation"):
 
 1. backgrounds are cut into segments of ``duration`` seconds (one minute) at 1-s offsets, and each
    output recording draws one segment;

@@ -1,6 +1,6 @@
 """The one place that imports ``msclap`` (MS-CLAP 2023): model building, weights, projections.
 
-Packaging facts this module copes with (REFERENCE.md §4):
+Packaging facts this module copes with (docs/msclap.md):
 
 * ``import msclap`` imports ``torchaudio`` at module import time, and no CPU torchaudio exists
   for the torch this project pins. msclap only needs torchaudio for its own file loading and

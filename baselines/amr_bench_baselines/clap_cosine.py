@@ -1,4 +1,4 @@
-"""clap-cosine, the control of seed 004: JointProj's localisation on the raw backbone space.
+"""clap-cosine, the control of JointProj (docs/baselines.md): JointProj's localisation on the raw backbone space.
 
 Per second, the cosine between the raw 768-d audio frame (no projection) and the mean of the
 query's 768-d GPT-2 token features; then the same standardise / smooth / FWHM peaks as JointProj

@@ -1,4 +1,4 @@
-"""JointProj (seed 004): per-second relevance in MS-CLAP's joint space, FWHM peak windows.
+"""JointProj (docs/baselines.md): per-second relevance in MS-CLAP's joint space, FWHM peak windows.
 
 Audio: each provided 768-d frame through ``audio_encoder.projection`` (1024-d), L2-normalised.
 Query: by default the provided text features' last row (the ``<|endoftext|>`` hidden state that

@@ -1,6 +1,6 @@
 """One typed configuration for AM-DETR and LCS-DETR: model, matching, losses, data and training.
 
-The defaults are the reference hyperparameters (REFERENCE.md §5; QD-DETR as used by AM-DETR):
+The defaults are the reference hyperparameters (docs/baselines.md; QD-DETR as used by AM-DETR):
 hidden 256, 8 heads, FFN 1024, 10 queries, dropout 0.1, input dropout 0.5, AdamW lr 1e-4,
 weight decay 1e-4, batch 32, gradient clip 0.1, matching costs span 10 / gIoU 1 / class 4, loss
 weights span 10 / gIoU 1 / class 4 / saliency 1, hinge margin 0.2. ``for_model("lcs-detr")``

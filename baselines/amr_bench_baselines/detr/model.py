@@ -327,7 +327,7 @@ class MomentDetr(nn.Module):
 
 @register("am-detr")
 class AmDetr(MomentDetr):
-    """QD-DETR on audio (seed 001): no fusion front end beyond the text-to-audio encoder."""
+    """QD-DETR on audio (Language-based Audio Moment Retrieval, arXiv:2409.15672): no fusion front end beyond the text-to-audio encoder."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         if cfg.saliency_gate or cfg.continuity_block:
@@ -337,7 +337,7 @@ class AmDetr(MomentDetr):
 
 @register("lcs-detr")
 class LcsDetr(MomentDetr):
-    """AM-DETR + local continuity block + cosine saliency gate on the T2A values (seed 002)."""
+    """AM-DETR + local continuity block + cosine saliency gate on the T2A values (docs/baselines.md)."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__(cfg)
