@@ -1,7 +1,7 @@
 """A Clotho-Moment-style benchmark simulated on embeddings: a complete dataset folder, offline.
 
-Algorithm 1 of the Clotho-Moment paper (Language-based Audio Moment Retrieval, arXiv:2409.15672; docs/baselines.md), applied to per-second features instead
-of waveforms: take a background, then loop: draw a gap ``d ~ Exponential(gap_mean)``, draw a
+Algorithm 1 of the Clotho-Moment paper (Language-based Audio Moment Retrieval, arXiv:2409.15672;
+docs/baselines.md), applied to per-second features instead of waveforms: take a background, then loop: draw a gap ``d ~ Exponential(gap_mean)``, draw a
 foreground clip (an event of some class, with its caption) and its length, place it at
 ``t + d``, stop when it would end past the recording, overlay, ``t = end``.
 

@@ -125,7 +125,7 @@ def baseline_jointproj(
     ),
     text_model: str | None = typer.Option(None, "--text-model", hidden=True),
 ) -> None:
-    """JointProj: projected per-second cosine, FWHM peaks (Text-Space Imagination of Audio Retrieval via Joint-Space Projection)."""
+    """JointProj: projected per-second cosine, FWHM peaks (docs/baselines.md)."""
     from dataclasses import replace
 
     import torch
@@ -218,7 +218,7 @@ def baseline_sliding_clap(
     text_model: str | None = typer.Option(None, "--text-model", hidden=True),
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
-    """Sliding-window CLAP: threshold + median filter, moments = runs (Language-based Audio Moment Retrieval, arXiv:2409.15672)."""
+    """Sliding-window CLAP: threshold + median filter, moments = runs (arXiv:2409.15672)."""
     from amr_bench_baselines.sliding_clap import SlidingSettings, sliding_clap
     from amr_bench_baselines.zeroshot import load_split_data, require_features
 

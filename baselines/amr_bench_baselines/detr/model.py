@@ -327,7 +327,7 @@ class MomentDetr(nn.Module):
 
 @register("am-detr")
 class AmDetr(MomentDetr):
-    """QD-DETR on audio (Language-based Audio Moment Retrieval, arXiv:2409.15672): no fusion front end beyond the text-to-audio encoder."""
+    """QD-DETR on audio (arXiv:2409.15672): no fusion front end beyond the text-to-audio encoder."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         if cfg.saliency_gate or cfg.continuity_block:
