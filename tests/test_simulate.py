@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -50,12 +51,12 @@ def test_same_seed_same_bytes_other_seed_other_bytes(tmp_path):
 
 def test_cli_simulate_is_deterministic_and_refuses_a_used_folder(tmp_path):
     args = ["simulate", "--recordings", "6", "--seed", "9", "--quiet"]
-    assert runner.invoke(app, args[:1] + [str(tmp_path / "x")] + args[1:]).exit_code == 0
-    assert runner.invoke(app, args[:1] + [str(tmp_path / "y")] + args[1:]).exit_code == 0
+    assert runner.invoke(app, [*args[:1], str(tmp_path / "x"), *args[1:]]).exit_code == 0
+    assert runner.invoke(app, [*args[:1], str(tmp_path / "y"), *args[1:]]).exit_code == 0
     assert _files(tmp_path / "x") == _files(tmp_path / "y")
-    again = runner.invoke(app, args[:1] + [str(tmp_path / "x")] + args[1:])
+    again = runner.invoke(app, [*args[:1], str(tmp_path / "x"), *args[1:]])
     assert again.exit_code == 2 and "--overwrite" in again.output
-    over = runner.invoke(app, args[:1] + [str(tmp_path / "x")] + args[1:] + ["--overwrite"])
+    over = runner.invoke(app, [*args[:1], str(tmp_path / "x"), *args[1:], "--overwrite"])
     assert over.exit_code == 0 and _files(tmp_path / "x") == _files(tmp_path / "y")
     bad = runner.invoke(app, ["simulate", str(tmp_path / "z"), "--style", "nope"])
     assert bad.exit_code == 2 and "clotho-moment" in bad.output
@@ -78,7 +79,7 @@ def test_clotho_style_statistics(clotho):
     assert len(by_vid) == 150  # every recording has at least one moment
     for windows in by_vid.values():  # Algorithm 1 never overlaps moments
         windows.sort()
-        assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))
+        assert all(a[1] <= b[0] for a, b in pairwise(windows))
         assert all(0 <= s < e <= 60 and abs(s * 10 - round(s * 10)) < 1e-6 for s, e in windows)
 
 
@@ -176,3 +177,12 @@ def test_simulated_test_split_scores_like_a_real_dataset(clotho, tmp_path):
 def test_too_few_recordings_is_a_usage_error(tmp_path):
     result = runner.invoke(app, ["simulate", str(tmp_path / "s"), "--recordings", "2"])
     assert result.exit_code == 2
+
+
+def test_the_simulate_package_keeps_its_public_names_in_one_place() -> None:
+    import amr_bench.datasets.simulate as sim
+
+    for name in ("simulate", "SPLITS", "STYLES", "Signal", "Style", "SimulationSummary", "World", "GENERATOR_VERSION"):
+        assert name in sim.__all__ and hasattr(sim, name), name
+    assert sim.simulate.__module__ == "amr_bench.datasets.simulate.writer"
+    assert set(sim.STYLES) == {"clotho-moment", "castella"}

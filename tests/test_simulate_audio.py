@@ -4,6 +4,7 @@ Algorithm 1 placement, determinism and the CLI's errors."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -72,7 +73,7 @@ def test_mixing_follows_algorithm_1(material):
         audio, sr = sf.read(out / "audio" / f"{vid}.wav")
         assert sr == SR and audio.ndim == 1 and len(audio) == 10 * SR
         windows.sort()
-        assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))
+        assert all(a[1] <= b[0] for a, b in pairwise(windows))
         start, end = windows[0]
         inside = audio[int(start * SR) + 100 : int(end * SR) - 100]
         outside = np.concatenate([audio[: max(int(start * SR) - 100, 0)], audio[int(windows[-1][1] * SR) + 100 :]])
@@ -115,7 +116,7 @@ def test_cli_and_its_errors(material):
         "2",
         "--quiet",
     ]
-    ok = runner.invoke(app, args + ["--out", str(material / "o")])
+    ok = runner.invoke(app, [*args, "--out", str(material / "o")])
     assert ok.exit_code == 0, ok.output
     assert (material / "o" / "test.jsonl").is_file()
     too_long = runner.invoke(

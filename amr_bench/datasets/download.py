@@ -196,7 +196,7 @@ def extract_tar(archive_path: str | Path, dest: str | Path) -> list[Path]:
     """Extract ``archive_path`` into ``dest`` after checking every member; returns the files."""
     archive_path, dest = Path(archive_path), Path(dest)
     try:
-        tf = tarfile.open(archive_path)
+        tf = tarfile.open(archive_path)  # noqa: SIM115 - closed by the `with tf:` below; an open failure gets its own message
     except (tarfile.TarError, OSError) as exc:
         raise InputError(
             [Problem(str(archive_path), None, f"not a readable tar archive ({exc})")], f"cannot extract {archive_path}"

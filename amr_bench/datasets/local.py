@@ -26,7 +26,7 @@ def load_split(root: str | Path, split: str) -> list[dict[str, Any]]:
     errors = [p for p in jf.problems if p.is_error]
     bad = [
         Problem(str(path), line, "not a JSON object")
-        for rec, line in zip(jf.records, jf.lines)
+        for rec, line in zip(jf.records, jf.lines, strict=True)
         if not isinstance(rec, dict)
     ]
     if errors or bad:

@@ -93,5 +93,4 @@ def _memmap_stored(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
         offset = f.tell()
     if int(np.prod(shape)) == 0:
         return np.empty(shape, dtype=dtype)
-    order = "F" if fortran else "C"
-    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order=order)
+    return np.memmap(path, dtype=dtype, mode="r", offset=offset, shape=shape, order="F" if fortran else "C")

@@ -49,7 +49,7 @@ class ProjectionHead:
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
         values = (self.linear1, self.linear2, self.ln_weight, self.ln_bias)
-        return {prefix + name: v.astype(np.float32) for name, v in zip(PARAMS, values)}
+        return {prefix + name: v.astype(np.float32) for name, v in zip(PARAMS, values, strict=True)}
 
 
 def load_projection(path: str | Path) -> tuple[ProjectionHead, ProjectionHead]:

@@ -71,7 +71,7 @@ def load_mono(path: Path, sample_rate: int) -> np.ndarray:
 
 def trim_silence(x: np.ndarray, sample_rate: int, db: float = TRIM_DB) -> np.ndarray:
     """Drop leading/trailing frames more than ``-db`` dB below the overall power."""
-    frame = max(1, int(round(TRIM_FRAME_S * sample_rate)))
+    frame = max(1, round(TRIM_FRAME_S * sample_rate))
     n = len(x) // frame
     if n == 0:
         return x
@@ -99,7 +99,7 @@ def read_foreground(jsonl: Path, sample_rate: int) -> list[Clip]:
     jf = read_jsonl(jsonl)
     problems = [p for p in jf.problems if p.is_error]
     clips = []
-    for rec, line in zip(jf.records, jf.lines):
+    for rec, line in zip(jf.records, jf.lines, strict=True):
         caps = rec.get("captions") if isinstance(rec, dict) else None
         if isinstance(rec, dict) and isinstance(rec.get("caption"), str):
             caps = [rec["caption"]]
@@ -155,7 +155,7 @@ def simulate_audio(
     if not bg_files:
         raise UsageError(f"--background {bg_dir}: no audio files ({', '.join(AUDIO_SUFFIXES)}) there")
     clips = read_foreground(fg_path, sample_rate)
-    seg = int(round(duration * sample_rate))
+    seg = round(duration * sample_rate)
     backgrounds = [load_mono(p, sample_rate) for p in bg_files]
     segments = [
         (b, off)
@@ -200,7 +200,7 @@ def simulate_audio(
         if uses[vid] > 1:  # the same segment drawn again (more recordings than segments)
             vid = f"{vid}_{uses[vid] - 1}"
         for k, (clip, caption, start, end, fg_db) in enumerate(placed):
-            i0 = int(round(start * sample_rate))
+            i0 = round(start * sample_rate)
             mix[i0 : i0 + len(clip.audio)] += clip.audio * 10 ** (fg_db / 20)
             lines.append(
                 orjson.dumps(
