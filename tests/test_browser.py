@@ -27,7 +27,7 @@ from amr_bench.leaderboard.render import render_site
 from amr_bench.leaderboard.store import Store
 from tests.test_render import build_board  # the same store the render tests use
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 FLAGS = [
     "--headless",

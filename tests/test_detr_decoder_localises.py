@@ -38,6 +38,7 @@ def marked_segments(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torc
     return audio, text, inside.float(), spans
 
 
+@pytest.mark.slow  # ML acceptance: trains a model
 def test_tiny_decoder_learns_where_the_moment_is() -> None:
     torch.set_num_threads(1)
     cfg = for_model("am-detr").override(

@@ -249,9 +249,7 @@ def test_importing_the_cli_does_not_import_torch() -> None:
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
-@pytest.mark.skipif(
-    not torch.cuda.is_available(), reason="needs CUDA (bf16 autocast path); the same code runs on CPU above"
-)
+@pytest.mark.gpu  # bf16 autocast path; the same code runs on CPU above
 def test_bf16_training_step_on_cuda(toy: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,

@@ -68,6 +68,7 @@ def test_console_script_runs_as_a_module():
     assert out.returncode == 0 and "score" in out.stdout
 
 
+@pytest.mark.slow  # builds a wheel
 def test_the_wheel_ships_schemas_data_and_templates_and_scores_from_them(tmp_path):
     import zipfile
     from pathlib import Path
@@ -110,6 +111,7 @@ def test_the_wheel_ships_schemas_data_and_templates_and_scores_from_them(tmp_pat
     assert out.stdout.strip() == "16.19"
 
 
+@pytest.mark.slow  # builds a wheel
 def test_the_wheel_installs_no_top_level_baselines_package(tmp_path):
     import zipfile
     from pathlib import Path
