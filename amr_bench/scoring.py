@@ -8,6 +8,7 @@ signature naming everything the numbers depend on, and the per-query score matri
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -69,6 +70,11 @@ class ScoreResult:
             "signature": self.signature,
         }
 
+    def to_json(self) -> str:
+        """The result as JSON text (indented); non-finite numbers are refused, never written as
+        the invalid tokens ``NaN``/``Infinity``."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
     def official(self) -> dict[str, Any]:
         """The official scorer's output document, exactly."""
         return {"brief": self.brief, "full": self.full}
@@ -110,7 +116,9 @@ def score_records(
 
 
 def _require_windows(gt: GroundTruth) -> None:
-    if not gt.has_windows:
+    """A blind query list (no ``relevant_windows``, such as ``dcase2026/eval``) cannot be scored:
+    every caller (score, leaderboard, compare) gets this same error."""
+    if not gt.has_windows or (gt.split is not None and not gt.split.has_windows):
         raise InputError(
             [
                 Problem(
@@ -119,15 +127,31 @@ def _require_windows(gt: GroundTruth) -> None:
                     "this ground truth has no relevant_windows "
                     "(a blind query list): it can validate a submission, not score it",
                 )
-            ]
+            ],
+            f"{gt.name} is a blind query list: it cannot be scored",
         )
 
 
 def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES) -> ScoreResult:
     """Score a validated submission (``report.ok`` must be true)."""
     sub, gt = report.submission, report.ground_truth
+    _require_windows(gt)
     edges = _check_edges(length_edges)
     kept_gt, has_window = filter_ground_truth(gt.windows)
+    if not has_window.any():
+        raise InputError(
+            [
+                Problem(
+                    gt.name,
+                    None,
+                    "no query of this ground truth has a window of length in (0, 1500] s, the only ones "
+                    "the official scorer keeps: nothing to score",
+                    "error",
+                    "nothing-to-score",
+                )
+            ],
+            f"the ground truth {gt.name} has no scoreable query",
+        )
     scored = np.flatnonzero(has_window[sub.gt_rows])  # submission rows, in submission order
     gt_rows = sub.gt_rows[scored]
     pred = sub.windows.take(scored)

@@ -19,7 +19,7 @@ from amr_bench.groundtruth import GroundTruth, load_ground_truth
 from amr_bench.jsonl import JsonlFile, no_cyclic_gc, read_jsonl
 from amr_bench.metrics import MAX_PRED_WINDOWS
 from amr_bench.ragged import RaggedWindows
-from amr_bench.records import SUBMISSION, parse_records
+from amr_bench.records import SUBMISSION, float_qid_problems, parse_records
 
 MISSING_LISTED = 20
 
@@ -100,8 +100,15 @@ def _match_qids(
     problems: list[Problem] = []
     index = gt.index
     rows = list(map(index.get, qids, repeat(-1)))
+    numbers = float_qid_problems(qids, lines, name) if float in set(map(type, qids)) else {}
+    for i, problem in numbers.items():  # 1.0 would find the qid 1 (equal keys): never silently
+        rows[i] = -1
+        rejected.append(qids[i])
+        problems.append(problem)
     converted = []
     for i in np.flatnonzero(np.array(rows, dtype=np.int64) < 0).tolist():
+        if i in numbers:
+            continue
         alt = _other_qid_form(qids[i])
         if alt is not None and alt in index:
             rows[i] = index[alt]
@@ -170,10 +177,12 @@ def _match_qids(
 
 
 def _other_qid_form(qid: Any) -> Any:
-    if isinstance(qid, int):
+    """The same qid as a string (for an integer) or an integer (for a string of canonical
+    decimal digits: ``"7"``, never ``" 7"``, ``"7\\n"`` or ``"07"``)."""
+    if type(qid) is int:
         return str(qid)
-    if isinstance(qid, str):
-        s = qid.strip()
+    if type(qid) is str and qid.isascii() and len(qid) < 1000:
+        s = qid
         if s and (s.isdigit() or (s[0] == "-" and s[1:].isdigit())) and str(int(s)) == s:
             return int(s)
     return None

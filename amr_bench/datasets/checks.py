@@ -28,6 +28,7 @@ import orjson
 
 from amr_bench.errors import InputError, Problem
 from amr_bench.jsonl import read_jsonl
+from amr_bench.records import GROUND_TRUTH, parse_records
 
 #: How far past the duration a window end may lie before it counts as absurd rather than an
 #: off-by-one (CASTELLA has ends at duration+1 and duration+2).
@@ -168,8 +169,10 @@ def check_ground_truth(path: str | Path, expect_windows: bool = True) -> CheckRe
     if not path.is_file():
         raise InputError([Problem(str(path), None, "no such file")], f"no such file: {path}")
     jf = read_jsonl(path)
-    report = CheckReport(path, len(jf.records), list(jf.problems))
-    report.problems.extend(check_records(jf.records, jf.lines, str(path), expect_windows))
+    # The same schema as ``validate``: lines it rejects are errors, the others are checked for defects.
+    parsed = parse_records(jf.records, jf.lines, str(path), GROUND_TRUTH)
+    report = CheckReport(path, len(jf.records), [*jf.problems, *parsed.problems])
+    report.problems.extend(check_records(parsed.records, parsed.lines, str(path), expect_windows))
     report.problems.sort(key=lambda p: (p.line if p.line is not None else 1 << 62, p.message))
     return report
 
@@ -226,7 +229,10 @@ def clean_ground_truth(path: str | Path, out: str | Path) -> list[str]:
                 changes.append(f"{path}:{line}: dropped query {rec['qid']!r} (no window left)")
                 continue
             rec = {**rec, "relevant_windows": windows}
-        lines_out.append(orjson.dumps(rec))
+        try:
+            lines_out.append(orjson.dumps(rec))
+        except orjson.JSONEncodeError as exc:  # e.g. an unknown field nested very deeply
+            raise InputError([Problem(str(path), line, f"cannot write this line again: {exc}")]) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(b"\n".join(lines_out) + b"\n")
