@@ -66,7 +66,7 @@ def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTrut
     parsed = parse_records(f.records, f.lines, name, GROUND_TRUTH)
     problems = f.problems + parsed.problems
     kept, lines, qids = parsed.records, parsed.lines, parsed.qids
-    index = dict(zip(reversed(qids), range(len(qids) - 1, -1, -1)))  # first line of each qid
+    index = dict(zip(reversed(qids), range(len(qids) - 1, -1, -1), strict=True))  # first line of each qid
     if len(index) < len(qids):
         for row, q in enumerate(qids):
             if index[q] != row:

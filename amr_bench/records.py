@@ -16,7 +16,7 @@ import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -57,7 +57,7 @@ def _quick_ground_truth(r: Any) -> bool:
     if type(r.get("query")) is not str or type(r.get("vid")) is not str:
         return False
     d = r.get("duration")
-    return type(d) in _NUMBER and d > 0 and type(r.get("relevant_windows", [])) is list
+    return type(d) in _NUMBER and cast(float, d) > 0 and type(r.get("relevant_windows", [])) is list
 
 
 def _field_values(records: list[dict[str, Any]], key: str, default: Any) -> list[Any]:
@@ -154,7 +154,9 @@ def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordS
         win_lists = _field_values(records, spec.windows_field, [])
     else:
         keep = np.fromiter(map(spec.quick_check, records), dtype=bool, count=len(records))
-        win_lists = [r[spec.windows_field] if k and spec.windows_field in r else [] for r, k in zip(records, keep)]
+        win_lists = [
+            r[spec.windows_field] if k and spec.windows_field in r else [] for r, k in zip(records, keep, strict=True)
+        ]
     flat = _Flat(win_lists)
     keep &= _windows_look_valid(flat, spec.arities)
     rejected = np.flatnonzero(~keep)
@@ -185,13 +187,13 @@ def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordS
             )
         )
     if len(rejected):
-        windows = windows_to_arrays(_Flat([w for w, k in zip(win_lists, keep) if k]))
+        windows = windows_to_arrays(_Flat([w for w, k in zip(win_lists, keep, strict=True) if k]))
     else:
         windows = windows_to_arrays(flat)
     if spec.warn_unknown_fields and not all_quick:  # the quick check admits known fields only
         problems += _unknown_field_warnings(records, lines, keep, path, spec)
-    kept = [r for r, k in zip(records, keep) if k]
-    kept_lines = [n for n, k in zip(lines, keep) if k]
+    kept = [r for r, k in zip(records, keep, strict=True) if k]
+    kept_lines = [n for n, k in zip(lines, keep, strict=True) if k]
     return ParsedRecords(keep, windows, problems, kept, kept_lines)
 
 
@@ -449,7 +451,7 @@ def _unknown_field_warnings(
     known = set(load_schema(spec.schema)["properties"])
     out: list[Problem] = []
     present: set[Any] = set()
-    present.update(*(r.keys() for r, k in zip(records, keep) if k))
+    present.update(*(r.keys() for r, k in zip(records, keep, strict=True) if k))
     if present <= known:
         return out
     for i in np.flatnonzero(keep):

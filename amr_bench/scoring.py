@@ -8,6 +8,7 @@ signature naming everything the numbers depend on, and the per-query score matri
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -161,8 +162,11 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     ap = pq.ap.mean(axis=0)
     average = float(np.mean(ap))
     full = {
-        "MR-mAP": {**{k: official_round(v) for k, v in zip(THRESHOLD_KEYS, ap)}, "average": official_round(average)},
-        "MR-R1": {k: official_round(v) for k, v in zip(THRESHOLD_KEYS, r1)},
+        "MR-mAP": {
+            **{k: official_round(v) for k, v in zip(THRESHOLD_KEYS, ap, strict=True)},
+            "average": official_round(average),
+        },
+        "MR-R1": {k: official_round(v) for k, v in zip(THRESHOLD_KEYS, r1, strict=True)},
     }
     brief = {
         "MR-full-R1@0.5": full["MR-R1"]["0.5"],
@@ -225,7 +229,7 @@ def summarise_warnings(warnings: list[Problem], per_kind: int = WARNINGS_PER_KIN
 
 def _check_edges(edges: Sequence[float]) -> tuple[float, ...]:
     e = tuple(float(x) for x in edges)
-    if not e or any(b <= a for a, b in zip(e, e[1:])) or e[0] <= 0:
+    if not e or any(b <= a for a, b in itertools.pairwise(e)) or e[0] <= 0:
         raise ValueError(f"length edges must be positive and increasing, got {list(edges)}")
     return e
 
@@ -233,9 +237,9 @@ def _check_edges(edges: Sequence[float]) -> tuple[float, ...]:
 def _summary(pq: PerQuery) -> dict[str, Any]:
     ap = pq.ap.mean(axis=0)
     return {
-        "mAP": {**dict(zip(THRESHOLD_KEYS, ap.tolist())), "average": float(np.mean(ap))},
-        "R1": dict(zip(THRESHOLD_KEYS, pq.r1.mean(axis=0).tolist())),
-        "R5": dict(zip(THRESHOLD_KEYS, pq.r5.mean(axis=0).tolist())),
+        "mAP": {**dict(zip(THRESHOLD_KEYS, ap.tolist(), strict=True)), "average": float(np.mean(ap))},
+        "R1": dict(zip(THRESHOLD_KEYS, pq.r1.mean(axis=0).tolist(), strict=True)),
+        "R5": dict(zip(THRESHOLD_KEYS, pq.r5.mean(axis=0).tolist(), strict=True)),
         "mIoU@1": float(pq.iou1.mean()),
         "queries": len(pq.iou1),
     }
@@ -261,13 +265,15 @@ def _length_breakdown(
     A query whose scored windows all fall in the range keeps its full per-query scores; only
     the queries that lose windows are scored again."""
     bounds = [0.0, *edges, float("inf")]
-    names = LENGTH_BUCKET_NAMES if len(edges) == 2 else tuple(f"{lo:g}-{hi:g}s" for lo, hi in zip(bounds, bounds[1:]))
+    names = (
+        LENGTH_BUCKET_NAMES if len(edges) == 2 else tuple(f"{lo:g}-{hi:g}s" for lo, hi in itertools.pairwise(bounds))
+    )
     out: dict[str, Any] = {}
     full_gt = gt_windows.take(gt_rows)
-    for name, lo, hi in zip(names, bounds, bounds[1:]):
+    for name, (lo, hi) in zip(names, itertools.pairwise(bounds), strict=True):
         in_range, has = filter_ground_truth(full_gt, lo, min(hi, 1500.0))
         rows = np.flatnonzero(has)
-        entry = {"range_s": [lo, hi if np.isfinite(hi) else None]}
+        entry: dict[str, Any] = {"range_s": [lo, hi if np.isfinite(hi) else None]}
         if len(rows):
             part = PerQuery(pq.r1[rows], pq.ap[rows], pq.r5[rows], pq.iou1[rows])
             redo = np.flatnonzero(in_range.counts[rows] != n_scored[rows])

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from amr_bench.errors import InputError, Problem, problem_order
+from amr_bench.errors import InputError, Problem, Severity, problem_order
 from amr_bench.groundtruth import GroundTruth, load_ground_truth
 from amr_bench.jsonl import JsonlFile, no_cyclic_gc, read_jsonl
 from amr_bench.metrics import MAX_PRED_WINDOWS
@@ -76,7 +76,7 @@ def validate_file(f: JsonlFile, gt: GroundTruth) -> ValidationReport:
     # qids of lines rejected above: not reported again as missing from the submission
     rejected = [
         r["qid"]
-        for r, k in zip(f.records, parsed.keep)
+        for r, k in zip(f.records, parsed.keep, strict=True)
         if not k and type(r) is dict and type(r.get("qid")) in (int, str)
     ]
     gt_rows, qid_problems = _match_qids(qids, lines, gt, name, rejected)
@@ -199,7 +199,7 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
     has_score = w.has_score
     finite = np.isfinite(w.start) & np.isfinite(w.end)
     nonfinite_score = has_score & ~np.isfinite(w.score)
-    checks: list[tuple[np.ndarray, str, str, Any]] = [
+    checks: list[tuple[np.ndarray, str, Severity, Any]] = [
         (
             ~finite,
             "non-finite",
@@ -244,7 +244,7 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
             continue
         rows_hit, first = np.unique(row[idx], return_index=True)
         per_row = np.bincount(row[idx], minlength=w.n)
-        for r, i in zip(rows_hit, idx[first]):
+        for r, i in zip(rows_hit, idx[first], strict=True):
             extra = f" ({per_row[r] - 1} more window(s) on this line)" if per_row[r] > 1 else ""
             problems.append(
                 Problem(
@@ -253,7 +253,7 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
             )
     counts = w.counts
     many = np.flatnonzero(counts > MAX_PRED_WINDOWS)
-    for r, c in zip(many.tolist(), counts[many].tolist()):
+    for r, c in zip(many.tolist(), counts[many].tolist(), strict=True):
         problems.append(
             Problem(
                 name,

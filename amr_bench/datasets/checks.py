@@ -20,9 +20,10 @@ where a ground-truth file relies on that.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -74,7 +75,7 @@ def check_records(records: list[Any], lines: list[int], name: str, expect_window
     first_line_of: dict[Any, int] = {}
     qid_types: dict[str, list[int]] = {}
     vid_duration: dict[str, tuple[Any, int]] = {}
-    for rec, line in zip(records, lines):
+    for rec, line in zip(records, lines, strict=True):
         if not isinstance(rec, dict):
             out.append(Problem(name, line, "not a JSON object"))
             continue
@@ -93,7 +94,7 @@ def check_records(records: list[Any], lines: list[int], name: str, expect_window
             else:
                 first_line_of[key] = line
         duration = rec.get("duration")
-        if not _is_number(duration) or duration <= 0:
+        if not _is_number(duration) or cast(float, duration) <= 0:
             out.append(Problem(name, line, f"bad duration: {duration!r}"))
             duration = None
         vid = rec.get("vid")
@@ -155,7 +156,7 @@ def _check_windows(windows: Any, duration: float | None, name: str, line: int) -
     if [w[0] for w in good] != sorted(w[0] for w in good):
         warn("unsorted windows: starts are not in increasing order")
     ordered = sorted(good)
-    for (s1, e1), (s2, e2) in zip(ordered, ordered[1:]):
+    for (s1, e1), (s2, e2) in itertools.pairwise(ordered):
         if (s1, e1) == (s2, e2):
             warn(f"duplicate window: [{s1:g}, {e1:g}] appears twice")
         elif s2 < e1:
@@ -216,7 +217,7 @@ def clean_ground_truth(path: str | Path, out: str | Path) -> list[str]:
     changes: list[str] = []
     seen: dict[tuple[str, Any], int] = {}
     lines_out: list[bytes] = []
-    for rec, line in zip(jf.records, jf.lines):
+    for rec, line in zip(jf.records, jf.lines, strict=True):
         key = (type(rec["qid"]).__name__, rec["qid"])
         if key in seen:
             changes.append(f"{path}:{line}: dropped duplicate qid {rec['qid']!r} (kept line {seen[key]})")
