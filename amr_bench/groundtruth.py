@@ -12,7 +12,7 @@ from amr_bench.datasets.registry import SplitEntry, resolve_ground_truth
 from amr_bench.errors import InputError, Problem
 from amr_bench.jsonl import JsonlFile, read_jsonl
 from amr_bench.ragged import RaggedWindows
-from amr_bench.records import GROUND_TRUTH, parse_records
+from amr_bench.records import GROUND_TRUTH, float_qid_problems, parse_records
 
 
 @dataclass
@@ -66,7 +66,7 @@ def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTrut
     parsed = parse_records(f.records, f.lines, name, GROUND_TRUTH)
     problems = f.problems + parsed.problems
     kept, lines, qids = parsed.records, parsed.lines, parsed.qids
-    index = dict(zip(reversed(qids), range(len(qids) - 1, -1, -1)))  # first line of each qid
+    index = dict(zip(reversed(qids), range(len(qids) - 1, -1, -1), strict=True))  # first line of each qid
     if len(index) < len(qids):
         for row, q in enumerate(qids):
             if index[q] != row:
@@ -79,6 +79,9 @@ def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTrut
                         "duplicate-qid",
                     )
                 )
+    if float in set(map(type, qids)):
+        problems += float_qid_problems(qids, lines, name).values()
+    problems += _window_problems(parsed.windows, lines, name)
     has_windows = any("relevant_windows" in r for r in kept) if kept else True
     return GroundTruth(
         path=f.path,
@@ -94,3 +97,33 @@ def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTrut
         problems=problems,
         index=index,
     )
+
+
+def _window_problems(w: RaggedWindows, lines: list[int], name: str) -> list[Problem]:
+    """Reversed or non-finite ground-truth windows are errors (the official scorer would drop
+    them, and the query with them, without a word); zero-length ones are warnings."""
+    if not len(w.start):
+        return []
+    finite = np.isfinite(w.start) & np.isfinite(w.end)
+    kinds = [
+        (~finite, "error", "non-finite", "NaN and Infinity are not allowed"),
+        (finite & (w.start > w.end), "error", "reversed-window", "start > end: a window must end after it starts"),
+        (finite & (w.start == w.end), "warning", "zero-length-window", "zero-length window: never matched, dropped"),
+    ]
+    out: list[Problem] = []
+    row = w.row_of_window()
+    position = np.arange(len(w.start)) - w.offsets[row]
+    for bad, severity, code, what in kinds:
+        idx = np.flatnonzero(bad)
+        rows, first = np.unique(row[idx], return_index=True)
+        for r, i in zip(rows.tolist(), idx[first].tolist(), strict=True):
+            out.append(
+                Problem(
+                    name,
+                    lines[r],
+                    f"relevant_windows[{position[i]}] = [{w.start[i]:g}, {w.end[i]:g}]: {what}",
+                    severity,  # type: ignore[arg-type]
+                    code,
+                )
+            )
+    return out

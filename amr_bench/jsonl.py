@@ -1,25 +1,51 @@
 """Reading JSON Lines files with line numbers, reporting every unreadable line.
 
 The fast path parses each line with orjson; a line orjson rejects is parsed again with the
-standard library to say precisely what is wrong (invalid UTF-8, a NaN/Infinity literal, a syntax
-error with its column). NaN/Infinity literals are kept as float values so that the semantic checks
-can name the offending window as well.
+standard library to say precisely what is wrong (invalid UTF-8, a NaN/Infinity literal, a lone
+surrogate, a syntax error with its column). NaN/Infinity literals are kept as float values so that
+the semantic checks can name the offending window as well.
+
+What orjson accepts silently but a scorer must not is caught here too, at little cost: a line
+whose count of ``:`` differs from the number of keys it parsed to (or whose qid parsed to a float)
+is parsed again with the standard library, which keeps integers of any size exactly and names
+duplicate keys. Reading is bounded: a file larger than ``MAX_FILE_BYTES`` or a line longer than
+``MAX_LINE_BYTES`` is an error, never unbounded memory (``/dev/zero``). Gzip input is recognised;
+a ``.gz`` file is decompressed transparently (the hash is that of the decompressed text).
 """
 
 from __future__ import annotations
 
 import gc
+import gzip
 import hashlib
+import io
 import json
+import os
+import stat
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
-from amr_bench.errors import Problem
+from amr_bench.errors import InputError, Problem
+
+#: The largest file read (after decompression), and the longest line: far above any real
+#: submission or ground truth (100,000 queries take about 30 MB).
+MAX_FILE_BYTES = 2 * 2**30
+MAX_LINE_BYTES = 16 * 2**20
+_CHUNK = 2**20
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"\x28\xb5\x2f\xfd": "zstd",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"PK\x03\x04": "zip",
+}
 
 
 @dataclass
@@ -44,15 +70,83 @@ class JsonlFile:
         )
 
 
+def _unreadable(name: str, message: str) -> InputError:
+    return InputError([Problem(name, None, message, "error", "unreadable")], f"cannot read {name}: {message}")
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The content of ``path``, read once and with a bound; gzip decompressed when named ``.gz``.
+
+    Raises ``InputError`` (never ``OSError``) for a file that cannot be read, is too large,
+    holds a line longer than ``MAX_LINE_BYTES`` (checked while reading a device or a pipe) or is
+    compressed in a way that is not read transparently."""
+    path = Path(path)
+    name = str(path)
+    try:
+        with open(path, "rb") as f:
+            mode = os.fstat(f.fileno()).st_mode
+            if stat.S_ISREG(mode):
+                size = os.fstat(f.fileno()).st_size
+                if size > MAX_FILE_BYTES:
+                    raise _unreadable(name, f"the file has {size:,} bytes, more than the {MAX_FILE_BYTES:,} read")
+                data = f.read(MAX_FILE_BYTES + 1)
+            else:
+                data = _read_stream(f, name)
+    except IsADirectoryError:
+        raise _unreadable(name, "is a directory; expected a JSON Lines file") from None
+    except OSError as exc:
+        raise _unreadable(name, exc.strerror or str(exc)) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise _unreadable(name, f"more than {MAX_FILE_BYTES:,} bytes")
+    kind = next((k for magic, k in _COMPRESSED.items() if data.startswith(magic)), None)
+    if kind == "gzip" and path.suffix == ".gz":
+        return _gunzip(data, name)
+    if kind is not None:
+        hint = "decompress it or name it .jsonl.gz" if kind == "gzip" else "decompress it first"
+        raise _unreadable(name, f"compressed input ({kind}), not JSON Lines: {hint}")
+    return data
+
+
+def _read_stream(f: BinaryIO, name: str) -> bytes:
+    """Read a pipe or a device in chunks, stopping at the first over-long line or the size bound."""
+    parts: list[bytes] = []
+    total = 0
+    since_newline = 0
+    while chunk := f.read(_CHUNK):
+        parts.append(chunk)
+        total += len(chunk)
+        last = chunk.rfind(b"\n")
+        since_newline = since_newline + len(chunk) if last < 0 else len(chunk) - last - 1
+        if since_newline > MAX_LINE_BYTES:
+            line = b"".join(parts).count(b"\n") + 1
+            raise InputError(
+                [Problem(name, line, f"line longer than {MAX_LINE_BYTES:,} bytes: not a JSON Lines file?")],
+                f"cannot read {name}: a line is longer than {MAX_LINE_BYTES:,} bytes",
+            )
+        if total > MAX_FILE_BYTES:
+            raise _unreadable(name, f"more than {MAX_FILE_BYTES:,} bytes")
+    return b"".join(parts)
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
+            out = g.read(MAX_FILE_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _unreadable(name, f"corrupt gzip data ({exc})") from None
+    if len(out) > MAX_FILE_BYTES:
+        raise _unreadable(name, f"decompresses to more than {MAX_FILE_BYTES:,} bytes")
+    return out
+
+
 def read_jsonl(path: str | Path) -> JsonlFile:
     """Read ``path``; unreadable lines become problems, readable ones records."""
     path = Path(path)
-    data = path.read_bytes()
-    return parse_jsonl_bytes(data, path)
+    return parse_jsonl_bytes(read_bytes(path), path)
 
 
-def parse_jsonl_bytes(data: bytes, path: Path) -> JsonlFile:
-    out = JsonlFile(path, [], [], [], hashlib.sha256(data).hexdigest(), len(data))
+def parse_jsonl_bytes(data: bytes, path: Path, sha256: str | None = None) -> JsonlFile:
+    out = JsonlFile(path, [], [], [], sha256 or hashlib.sha256(data).hexdigest(), len(data))
     name = str(path)
     stripped = data.lstrip()
     if not stripped:
@@ -67,8 +161,15 @@ def parse_jsonl_bytes(data: bytes, path: Path) -> JsonlFile:
     raw_lines = data.split(b"\n")
     if raw_lines and raw_lines[-1] == b"":
         raw_lines.pop()
+    if max(map(len, raw_lines), default=0) > MAX_LINE_BYTES:
+        too_long = {i for i, ln in enumerate(raw_lines) if len(ln) > MAX_LINE_BYTES}
+        for i in sorted(too_long):
+            out.problems.append(
+                Problem(name, i + 1, f"line longer than {MAX_LINE_BYTES:,} bytes: not read", "error", "line-too-long")
+            )
+        raw_lines = [b"" if i in too_long else ln for i, ln in enumerate(raw_lines)]
     numbered = [(i + 1, ln) for i, ln in enumerate(raw_lines) if ln.strip()]
-    blank = len(raw_lines) - len(numbered)
+    blank = len(raw_lines) - len(numbered) - len(out.problems)
     if blank:
         first_blank = next(i + 1 for i, ln in enumerate(raw_lines) if not ln.strip())
         out.problems.append(Problem(name, first_blank, f"{blank} blank line(s) ignored (first here)", "warning"))
@@ -77,22 +178,68 @@ def parse_jsonl_bytes(data: bytes, path: Path) -> JsonlFile:
         with no_cyclic_gc():
             out.records = [loads(ln) for _, ln in numbered]
         out.lines = [n for n, _ in numbered]
-        return out
     except orjson.JSONDecodeError:
-        pass
-    for n, ln in numbered:
-        try:
-            out.records.append(loads(ln))
-            out.lines.append(n)
-            continue
-        except orjson.JSONDecodeError:
-            pass
-        value, problem = _diagnose(ln, name, n)
-        if problem is not None:
-            out.problems.append(problem)
-        else:
+        out.records, out.lines = [], []
+        for n, ln in numbered:
+            try:
+                value = loads(ln)
+            except orjson.JSONDecodeError:
+                value, problem = _diagnose(ln, name, n)
+                if problem is not None:
+                    out.problems.append(problem)
+                    continue
             out.records.append(value)
             out.lines.append(n)
+        kept = set(out.lines)
+        numbered = [(n, ln) for n, ln in numbered if n in kept]
+    _recheck_suspects(out, [ln for _, ln in numbered], name)
+    return out
+
+
+def _recheck_suspects(out: JsonlFile, raw: list[bytes], name: str) -> None:
+    """Parse again, with the standard library, every line that may hide a duplicate key or a qid
+    orjson turned into a float (integers beyond 64 bits): those whose ``:`` count differs from
+    the number of keys parsed. Duplicate keys are errors; big integers are kept exactly."""
+    colons = list(map(bytes.count, raw, repeat(b":")))
+    keys = [len(r) if type(r) is dict and type(r.get("qid")) is not float else -1 for r in out.records]
+    if colons == keys:
+        return
+    bad: set[int] = set()
+    for i, (c, k) in enumerate(zip(colons, keys, strict=True)):
+        if c == k:
+            continue
+        try:
+            out.records[i] = json.loads(raw[i], object_pairs_hook=_unique_keys)
+        except _DuplicateKey as exc:
+            out.problems.append(
+                Problem(
+                    name,
+                    out.lines[i],
+                    f"duplicate key {exc.key!r} in one JSON object (only one value can count): remove one",
+                    "error",
+                    "duplicate-key",
+                )
+            )
+            bad.add(i)
+        except (ValueError, RecursionError):  # NaN literals and the like: orjson's reading stands
+            pass
+    if bad:
+        out.records = [r for i, r in enumerate(out.records) if i not in bad]
+        out.lines = [n for i, n in enumerate(out.lines) if i not in bad]
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(k)
+        out[k] = v
     return out
 
 
@@ -122,8 +269,24 @@ def _diagnose(line: bytes, name: str, n: int) -> tuple[Any, Problem | None]:
             "invalid-utf8",
         )
     try:
-        return json.loads(text), None
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         return None, Problem(name, n, f"invalid JSON: {exc.msg} at column {exc.colno}", "error", "invalid-json")
     except RecursionError:
         return None, Problem(name, n, "invalid JSON: nested too deeply", "error", "invalid-json")
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        return None, Problem(name, n, f"invalid JSON: {exc}", "error", "invalid-json")
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return None, Problem(
+            name,
+            n,
+            "a string holds a lone UTF-16 surrogate (a \\ud800-\\udfff escape that is not part of a pair): "
+            "not valid Unicode",
+            "error",
+            "invalid-unicode",
+        )
+    except (RecursionError, ValueError):
+        return None, Problem(name, n, "invalid JSON: nested too deeply", "error", "invalid-json")
+    return value, None

@@ -11,19 +11,31 @@ from __future__ import annotations
 
 import array
 import difflib
+import re
+import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import chain, repeat
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
-from jsonschema.exceptions import ValidationError
 
 from amr_bench.errors import Problem
 from amr_bench.ragged import RaggedWindows
 from amr_bench.schemas import load_schema, validator
 
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+
 _NUMBER = (int, float)
+#: Lines failing the schema that are explained one by one (jsonschema words the messages); the
+#: rest are still decided by the schema but only counted, so that a large invalid file costs
+#: memory and time in proportion to the file, not to its number of errors.
+EXPLAINED_LINES = 1000
+#: Invalid windows of one line given to jsonschema; the others are counted.
+EXPLAINED_WINDOWS = 20
+#: Deeper JSON is refused before any recursive code (jsonschema, repr) sees it.
+MAX_DEPTH = 32
 _SUBMISSION_FAST_KEYS = {"qid", "query", "vid", "duration", "pred_relevant_windows"}
 
 
@@ -45,7 +57,7 @@ def _quick_ground_truth(r: Any) -> bool:
     if type(r.get("query")) is not str or type(r.get("vid")) is not str:
         return False
     d = r.get("duration")
-    return type(d) in _NUMBER and d > 0 and type(r.get("relevant_windows", [])) is list
+    return type(d) in _NUMBER and cast(float, d) > 0 and type(r.get("relevant_windows", [])) is list
 
 
 def _field_values(records: list[dict[str, Any]], key: str, default: Any) -> list[Any]:
@@ -142,24 +154,46 @@ def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordS
         win_lists = _field_values(records, spec.windows_field, [])
     else:
         keep = np.fromiter(map(spec.quick_check, records), dtype=bool, count=len(records))
-        win_lists = [r[spec.windows_field] if k and spec.windows_field in r else [] for r, k in zip(records, keep)]
+        win_lists = [
+            r[spec.windows_field] if k and spec.windows_field in r else [] for r, k in zip(records, keep, strict=True)
+        ]
     flat = _Flat(win_lists)
     keep &= _windows_look_valid(flat, spec.arities)
     rejected = np.flatnonzero(~keep)
-    for i in rejected:
-        found = schema_problems(records[i], path, lines[i], spec)
-        problems += found
-        if not found:  # the pre-check is conservative; the schema accepts this line
+    explained, unexplained, first_unexplained = 0, 0, 0
+    for i in rejected.tolist():
+        if explained < EXPLAINED_LINES:
+            found = schema_problems(records[i], path, lines[i], spec)
+            problems += found
+            explained += bool(found)
+            valid = not found
+        else:
+            valid = schema_accepts(records[i], spec)
+            if not valid:
+                unexplained += 1
+                first_unexplained = first_unexplained or lines[i]
+        if valid:  # the pre-check is conservative; the schema accepts this line
             keep[i] = True
             win_lists[i] = records[i].get(spec.windows_field, [])
+    if unexplained:
+        problems.append(
+            Problem(
+                path,
+                first_unexplained,
+                f"{unexplained} more line(s) fail the schema (the first here); only the first "
+                f"{EXPLAINED_LINES} invalid lines are explained: fix those and validate again",
+                "error",
+                "schema-more",
+            )
+        )
     if len(rejected):
-        windows = windows_to_arrays(_Flat([w for w, k in zip(win_lists, keep) if k]))
+        windows = windows_to_arrays(_Flat([w for w, k in zip(win_lists, keep, strict=True) if k]))
     else:
         windows = windows_to_arrays(flat)
     if spec.warn_unknown_fields and not all_quick:  # the quick check admits known fields only
         problems += _unknown_field_warnings(records, lines, keep, path, spec)
-    kept = [r for r, k in zip(records, keep) if k]
-    kept_lines = [n for n, k in zip(lines, keep) if k]
+    kept = [r for r, k in zip(records, keep, strict=True) if k]
+    kept_lines = [n for n, k in zip(lines, keep, strict=True) if k]
     return ParsedRecords(keep, windows, problems, kept, kept_lines)
 
 
@@ -231,17 +265,91 @@ def _as_float(x: float) -> float:
         return float("inf") if x > 0 else float("-inf")
 
 
+def float_qid_problems(qids: list[Any], lines: list[int], name: str) -> dict[int, Problem]:
+    """Qids written as numbers with a fraction or an exponent (``1.0``, ``1e0``): errors."""
+    return {
+        i: Problem(
+            name,
+            lines[i],
+            f"qid {q!r} is a number with a decimal point or an exponent: qids are integers or strings "
+            "(write it exactly as in the ground truth)",
+            "error",
+            "qid-number",
+        )
+        for i, q in enumerate(qids)
+        if type(q) is float
+    }
+
+
 # ---------------------------------------------------------------- messages from jsonschema
 
 
 def schema_problems(record: Any, path: str, line: int, spec: RecordSpec) -> list[Problem]:
-    """Every schema error of one record, as problems a person can act on."""
-    errors = sorted(validator(spec.schema).iter_errors(record), key=lambda e: list(e.absolute_path))
+    """Every schema error of one record, as problems a person can act on (at most
+    ``EXPLAINED_WINDOWS`` invalid windows are explained, the others counted)."""
+    if too_deep(record):
+        return [Problem(path, line, f"JSON nested more than {MAX_DEPTH} levels deep: not a {_KIND[spec.schema]}")]
+    reduced, kept_windows, n_bad = _reduced(record, spec)
+    errors = sorted(validator(spec.schema).iter_errors(reduced), key=lambda e: list(e.absolute_path))
     out: list[Problem] = []
+    field_index = re.compile(rf"^{re.escape(spec.windows_field)}\[(\d+)\]")
     for e in errors:
         for message in _explain(e, record, spec):
+            if kept_windows is not None:  # back to the window numbers of the file
+                message = field_index.sub(lambda m: f"{spec.windows_field}[{kept_windows[int(m[1])]}]", message)
             out.append(Problem(path, line, message, "error", f"schema-{e.validator}"))
+    if n_bad > EXPLAINED_WINDOWS:
+        out.append(
+            Problem(
+                path,
+                line,
+                f"{spec.windows_field}: {n_bad - EXPLAINED_WINDOWS} more invalid window(s) on this line "
+                f"(the first {EXPLAINED_WINDOWS} are explained)",
+                "error",
+                "schema-more-windows",
+            )
+        )
     return out
+
+
+_KIND = {"submission_line": "submission line", "ground_truth_line": "ground-truth line"}
+
+
+def schema_accepts(record: Any, spec: RecordSpec) -> bool:
+    """Whether the schema accepts ``record`` (bounded work on deep or huge lines)."""
+    return not too_deep(record) and validator(spec.schema).is_valid(_reduced(record, spec)[0])
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether JSON ``value`` nests lists and objects more than ``limit`` levels deep."""
+    if type(value) not in (dict, list):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        v, depth = stack.pop()
+        if depth > limit:
+            return True
+        stack.extend((c, depth + 1) for c in (v.values() if type(v) is dict else v) if type(c) in (dict, list))
+    return False
+
+
+def _window_ok(w: Any, arities: tuple[int, ...]) -> bool:
+    return type(w) is list and len(w) in arities and all(type(v) in _NUMBER for v in w)
+
+
+def _reduced(record: Any, spec: RecordSpec) -> tuple[Any, list[int] | None, int]:
+    """``record`` with a long window list cut to the windows that decide its validity: window 0,
+    the first window of another arity and the first ``EXPLAINED_WINDOWS`` invalid ones. The
+    schema accepts the reduced record exactly when it accepts ``record``. Also returns the kept
+    window numbers (None when nothing was cut) and the number of invalid windows."""
+    windows = record.get(spec.windows_field) if type(record) is dict else None
+    if type(windows) is not list or len(windows) <= 2 * EXPLAINED_WINDOWS:
+        return record, None, 0
+    bad = [i for i, w in enumerate(windows) if not _window_ok(w, spec.arities)]
+    arity = len(windows[0]) if type(windows[0]) is list else -1
+    other = next((i for i, w in enumerate(windows) if type(w) is list and len(w) != arity), 0)
+    kept = sorted({0, other, *bad[:EXPLAINED_WINDOWS]}) if bad or other else list(range(EXPLAINED_WINDOWS))
+    return {**record, spec.windows_field: [windows[i] for i in kept]}, kept, len(bad)
 
 
 def _location(e: ValidationError) -> str:
@@ -264,8 +372,12 @@ def _json_type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+_REPR = reprlib.Repr()  # bounded in depth and length, unlike repr (a deep list raises RecursionError)
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 4, 8, 6, 64, 64
+
+
 def _short(value: Any) -> str:
-    text = repr(value)
+    text = _REPR.repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -339,7 +451,7 @@ def _unknown_field_warnings(
     known = set(load_schema(spec.schema)["properties"])
     out: list[Problem] = []
     present: set[Any] = set()
-    present.update(*(r.keys() for r, k in zip(records, keep) if k))
+    present.update(*(r.keys() for r, k in zip(records, keep, strict=True) if k))
     if present <= known:
         return out
     for i in np.flatnonzero(keep):

@@ -8,6 +8,8 @@ signature naming everything the numbers depend on, and the per-query score matri
 
 from __future__ import annotations
 
+import itertools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -69,6 +71,11 @@ class ScoreResult:
             "signature": self.signature,
         }
 
+    def to_json(self) -> str:
+        """The result as JSON text (indented); non-finite numbers are refused, never written as
+        the invalid tokens ``NaN``/``Infinity``."""
+        return json.dumps(self.to_dict(), indent=2, allow_nan=False)
+
     def official(self) -> dict[str, Any]:
         """The official scorer's output document, exactly."""
         return {"brief": self.brief, "full": self.full}
@@ -110,7 +117,9 @@ def score_records(
 
 
 def _require_windows(gt: GroundTruth) -> None:
-    if not gt.has_windows:
+    """A blind query list (no ``relevant_windows``, such as ``dcase2026/eval``) cannot be scored:
+    every caller (score, leaderboard, compare) gets this same error."""
+    if not gt.has_windows or (gt.split is not None and not gt.split.has_windows):
         raise InputError(
             [
                 Problem(
@@ -119,15 +128,31 @@ def _require_windows(gt: GroundTruth) -> None:
                     "this ground truth has no relevant_windows "
                     "(a blind query list): it can validate a submission, not score it",
                 )
-            ]
+            ],
+            f"{gt.name} is a blind query list: it cannot be scored",
         )
 
 
 def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES) -> ScoreResult:
     """Score a validated submission (``report.ok`` must be true)."""
     sub, gt = report.submission, report.ground_truth
+    _require_windows(gt)
     edges = _check_edges(length_edges)
     kept_gt, has_window = filter_ground_truth(gt.windows)
+    if not has_window.any():
+        raise InputError(
+            [
+                Problem(
+                    gt.name,
+                    None,
+                    "no query of this ground truth has a window of length in (0, 1500] s, the only ones "
+                    "the official scorer keeps: nothing to score",
+                    "error",
+                    "nothing-to-score",
+                )
+            ],
+            f"the ground truth {gt.name} has no scoreable query",
+        )
     scored = np.flatnonzero(has_window[sub.gt_rows])  # submission rows, in submission order
     gt_rows = sub.gt_rows[scored]
     pred = sub.windows.take(scored)
@@ -137,8 +162,11 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     ap = pq.ap.mean(axis=0)
     average = float(np.mean(ap))
     full = {
-        "MR-mAP": {**{k: official_round(v) for k, v in zip(THRESHOLD_KEYS, ap)}, "average": official_round(average)},
-        "MR-R1": {k: official_round(v) for k, v in zip(THRESHOLD_KEYS, r1)},
+        "MR-mAP": {
+            **{k: official_round(v) for k, v in zip(THRESHOLD_KEYS, ap, strict=True)},
+            "average": official_round(average),
+        },
+        "MR-R1": {k: official_round(v) for k, v in zip(THRESHOLD_KEYS, r1, strict=True)},
     }
     brief = {
         "MR-full-R1@0.5": full["MR-R1"]["0.5"],
@@ -201,7 +229,7 @@ def summarise_warnings(warnings: list[Problem], per_kind: int = WARNINGS_PER_KIN
 
 def _check_edges(edges: Sequence[float]) -> tuple[float, ...]:
     e = tuple(float(x) for x in edges)
-    if not e or any(b <= a for a, b in zip(e, e[1:])) or e[0] <= 0:
+    if not e or any(b <= a for a, b in itertools.pairwise(e)) or e[0] <= 0:
         raise ValueError(f"length edges must be positive and increasing, got {list(edges)}")
     return e
 
@@ -209,9 +237,9 @@ def _check_edges(edges: Sequence[float]) -> tuple[float, ...]:
 def _summary(pq: PerQuery) -> dict[str, Any]:
     ap = pq.ap.mean(axis=0)
     return {
-        "mAP": {**dict(zip(THRESHOLD_KEYS, ap.tolist())), "average": float(np.mean(ap))},
-        "R1": dict(zip(THRESHOLD_KEYS, pq.r1.mean(axis=0).tolist())),
-        "R5": dict(zip(THRESHOLD_KEYS, pq.r5.mean(axis=0).tolist())),
+        "mAP": {**dict(zip(THRESHOLD_KEYS, ap.tolist(), strict=True)), "average": float(np.mean(ap))},
+        "R1": dict(zip(THRESHOLD_KEYS, pq.r1.mean(axis=0).tolist(), strict=True)),
+        "R5": dict(zip(THRESHOLD_KEYS, pq.r5.mean(axis=0).tolist(), strict=True)),
         "mIoU@1": float(pq.iou1.mean()),
         "queries": len(pq.iou1),
     }
@@ -237,13 +265,15 @@ def _length_breakdown(
     A query whose scored windows all fall in the range keeps its full per-query scores; only
     the queries that lose windows are scored again."""
     bounds = [0.0, *edges, float("inf")]
-    names = LENGTH_BUCKET_NAMES if len(edges) == 2 else tuple(f"{lo:g}-{hi:g}s" for lo, hi in zip(bounds, bounds[1:]))
+    names = (
+        LENGTH_BUCKET_NAMES if len(edges) == 2 else tuple(f"{lo:g}-{hi:g}s" for lo, hi in itertools.pairwise(bounds))
+    )
     out: dict[str, Any] = {}
     full_gt = gt_windows.take(gt_rows)
-    for name, lo, hi in zip(names, bounds, bounds[1:]):
+    for name, (lo, hi) in zip(names, itertools.pairwise(bounds), strict=True):
         in_range, has = filter_ground_truth(full_gt, lo, min(hi, 1500.0))
         rows = np.flatnonzero(has)
-        entry = {"range_s": [lo, hi if np.isfinite(hi) else None]}
+        entry: dict[str, Any] = {"range_s": [lo, hi if np.isfinite(hi) else None]}
         if len(rows):
             part = PerQuery(pq.r1[rows], pq.ap[rows], pq.r5[rows], pq.iou1[rows])
             redo = np.flatnonzero(in_range.counts[rows] != n_scored[rows])

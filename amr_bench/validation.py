@@ -14,12 +14,12 @@ from typing import Any
 
 import numpy as np
 
-from amr_bench.errors import InputError, Problem, problem_order
+from amr_bench.errors import InputError, Problem, Severity, problem_order
 from amr_bench.groundtruth import GroundTruth, load_ground_truth
 from amr_bench.jsonl import JsonlFile, no_cyclic_gc, read_jsonl
 from amr_bench.metrics import MAX_PRED_WINDOWS
 from amr_bench.ragged import RaggedWindows
-from amr_bench.records import SUBMISSION, parse_records
+from amr_bench.records import SUBMISSION, float_qid_problems, parse_records
 
 MISSING_LISTED = 20
 
@@ -76,7 +76,7 @@ def validate_file(f: JsonlFile, gt: GroundTruth) -> ValidationReport:
     # qids of lines rejected above: not reported again as missing from the submission
     rejected = [
         r["qid"]
-        for r, k in zip(f.records, parsed.keep)
+        for r, k in zip(f.records, parsed.keep, strict=True)
         if not k and type(r) is dict and type(r.get("qid")) in (int, str)
     ]
     gt_rows, qid_problems = _match_qids(qids, lines, gt, name, rejected)
@@ -100,8 +100,15 @@ def _match_qids(
     problems: list[Problem] = []
     index = gt.index
     rows = list(map(index.get, qids, repeat(-1)))
+    numbers = float_qid_problems(qids, lines, name) if float in set(map(type, qids)) else {}
+    for i, problem in numbers.items():  # 1.0 would find the qid 1 (equal keys): never silently
+        rows[i] = -1
+        rejected.append(qids[i])
+        problems.append(problem)
     converted = []
     for i in np.flatnonzero(np.array(rows, dtype=np.int64) < 0).tolist():
+        if i in numbers:
+            continue
         alt = _other_qid_form(qids[i])
         if alt is not None and alt in index:
             rows[i] = index[alt]
@@ -170,10 +177,12 @@ def _match_qids(
 
 
 def _other_qid_form(qid: Any) -> Any:
-    if isinstance(qid, int):
+    """The same qid as a string (for an integer) or an integer (for a string of canonical
+    decimal digits: ``"7"``, never ``" 7"``, ``"7\\n"`` or ``"07"``)."""
+    if type(qid) is int:
         return str(qid)
-    if isinstance(qid, str):
-        s = qid.strip()
+    if type(qid) is str and qid.isascii() and len(qid) < 1000:
+        s = qid
         if s and (s.isdigit() or (s[0] == "-" and s[1:].isdigit())) and str(int(s)) == s:
             return int(s)
     return None
@@ -190,7 +199,7 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
     has_score = w.has_score
     finite = np.isfinite(w.start) & np.isfinite(w.end)
     nonfinite_score = has_score & ~np.isfinite(w.score)
-    checks: list[tuple[np.ndarray, str, str, Any]] = [
+    checks: list[tuple[np.ndarray, str, Severity, Any]] = [
         (
             ~finite,
             "non-finite",
@@ -235,7 +244,7 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
             continue
         rows_hit, first = np.unique(row[idx], return_index=True)
         per_row = np.bincount(row[idx], minlength=w.n)
-        for r, i in zip(rows_hit, idx[first]):
+        for r, i in zip(rows_hit, idx[first], strict=True):
             extra = f" ({per_row[r] - 1} more window(s) on this line)" if per_row[r] > 1 else ""
             problems.append(
                 Problem(
@@ -244,7 +253,7 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
             )
     counts = w.counts
     many = np.flatnonzero(counts > MAX_PRED_WINDOWS)
-    for r, c in zip(many.tolist(), counts[many].tolist()):
+    for r, c in zip(many.tolist(), counts[many].tolist(), strict=True):
         problems.append(
             Problem(
                 name,

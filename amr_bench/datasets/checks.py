@@ -20,14 +20,16 @@ where a ground-truth file relies on that.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from amr_bench.errors import InputError, Problem
 from amr_bench.jsonl import read_jsonl
+from amr_bench.records import GROUND_TRUTH, parse_records
 
 #: How far past the duration a window end may lie before it counts as absurd rather than an
 #: off-by-one (CASTELLA has ends at duration+1 and duration+2).
@@ -73,7 +75,7 @@ def check_records(records: list[Any], lines: list[int], name: str, expect_window
     first_line_of: dict[Any, int] = {}
     qid_types: dict[str, list[int]] = {}
     vid_duration: dict[str, tuple[Any, int]] = {}
-    for rec, line in zip(records, lines):
+    for rec, line in zip(records, lines, strict=True):
         if not isinstance(rec, dict):
             out.append(Problem(name, line, "not a JSON object"))
             continue
@@ -92,7 +94,7 @@ def check_records(records: list[Any], lines: list[int], name: str, expect_window
             else:
                 first_line_of[key] = line
         duration = rec.get("duration")
-        if not _is_number(duration) or duration <= 0:
+        if not _is_number(duration) or cast(float, duration) <= 0:
             out.append(Problem(name, line, f"bad duration: {duration!r}"))
             duration = None
         vid = rec.get("vid")
@@ -154,7 +156,7 @@ def _check_windows(windows: Any, duration: float | None, name: str, line: int) -
     if [w[0] for w in good] != sorted(w[0] for w in good):
         warn("unsorted windows: starts are not in increasing order")
     ordered = sorted(good)
-    for (s1, e1), (s2, e2) in zip(ordered, ordered[1:]):
+    for (s1, e1), (s2, e2) in itertools.pairwise(ordered):
         if (s1, e1) == (s2, e2):
             warn(f"duplicate window: [{s1:g}, {e1:g}] appears twice")
         elif s2 < e1:
@@ -168,8 +170,10 @@ def check_ground_truth(path: str | Path, expect_windows: bool = True) -> CheckRe
     if not path.is_file():
         raise InputError([Problem(str(path), None, "no such file")], f"no such file: {path}")
     jf = read_jsonl(path)
-    report = CheckReport(path, len(jf.records), list(jf.problems))
-    report.problems.extend(check_records(jf.records, jf.lines, str(path), expect_windows))
+    # The same schema as ``validate``: lines it rejects are errors, the others are checked for defects.
+    parsed = parse_records(jf.records, jf.lines, str(path), GROUND_TRUTH)
+    report = CheckReport(path, len(jf.records), [*jf.problems, *parsed.problems])
+    report.problems.extend(check_records(parsed.records, parsed.lines, str(path), expect_windows))
     report.problems.sort(key=lambda p: (p.line if p.line is not None else 1 << 62, p.message))
     return report
 
@@ -213,7 +217,7 @@ def clean_ground_truth(path: str | Path, out: str | Path) -> list[str]:
     changes: list[str] = []
     seen: dict[tuple[str, Any], int] = {}
     lines_out: list[bytes] = []
-    for rec, line in zip(jf.records, jf.lines):
+    for rec, line in zip(jf.records, jf.lines, strict=True):
         key = (type(rec["qid"]).__name__, rec["qid"])
         if key in seen:
             changes.append(f"{path}:{line}: dropped duplicate qid {rec['qid']!r} (kept line {seen[key]})")
@@ -226,7 +230,10 @@ def clean_ground_truth(path: str | Path, out: str | Path) -> list[str]:
                 changes.append(f"{path}:{line}: dropped query {rec['qid']!r} (no window left)")
                 continue
             rec = {**rec, "relevant_windows": windows}
-        lines_out.append(orjson.dumps(rec))
+        try:
+            lines_out.append(orjson.dumps(rec))
+        except orjson.JSONEncodeError as exc:  # e.g. an unknown field nested very deeply
+            raise InputError([Problem(str(path), line, f"cannot write this line again: {exc}")]) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_bytes(b"\n".join(lines_out) + b"\n")
