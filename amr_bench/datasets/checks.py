@@ -28,6 +28,7 @@ import orjson
 
 from amr_bench.errors import InputError, Problem
 from amr_bench.jsonl import read_jsonl
+from amr_bench.outputs import write_bytes_atomic
 
 #: How far past the duration a window end may lie before it counts as absurd rather than an
 #: off-by-one (CASTELLA has ends at duration+1 and duration+2).
@@ -228,7 +229,5 @@ def clean_ground_truth(path: str | Path, out: str | Path) -> list[str]:
             rec = {**rec, "relevant_windows": windows}
         lines_out.append(orjson.dumps(rec))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(b"\n".join(lines_out) + b"\n")
-    tmp.replace(out)
+    write_bytes_atomic(out, b"\n".join(lines_out) + b"\n")
     return changes
