@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +18,20 @@ QID_PROBLEMS = {"unknown-qid", "no-qid-matches", "missing-qid"}
 MAX_RESAMPLES = 100_000
 MAX_PERMUTATIONS = 1_000_000
 MIN_RESAMPLES = 100
+
+
+def readable_input(path: Path, what: str) -> Path:
+    """Refuse a device given as an input file (``/dev/zero``, ``/dev/full``, a terminal): reading one
+    never ends. Named pipes (``<(zcat run.jsonl.gz)``) stay allowed."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise UsageError(f"{what} {path}: cannot read ({exc.strerror})") from None
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        raise UsageError(f"{what} {path}: is a device, not a file")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"{what} {path}: not readable (permission denied)")
+    return path
 
 
 def ground_truth_for(submission: Path, gt: str | None) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from amr_bench.cli.app import GT_AUTO_HELP, GT_HELP, METRIC_HELP, RESAMPLES_HELP, SEED_HELP, app, err, handles_errors
-from amr_bench.cli.inputs import ground_truth_for, hints_on_failure
+from amr_bench.cli.inputs import ground_truth_for, hints_on_failure, readable_input
 from amr_bench.errors import InputError, UsageError, did_you_mean
 from amr_bench.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MIN_RESAMPLES
 
@@ -75,6 +75,13 @@ def _existing_store(db: Path) -> None:
         raise UsageError(f"--db {db}: no result store there; add results first (amr-bench leaderboard add)")
 
 
+def _store_path(db: Path) -> None:
+    """A store to write: an existing regular file, or a new file in an existing writable folder."""
+    from amr_bench.outputs import check_output_file
+
+    check_output_file(db, "--db")
+
+
 @board.command(
     "add",
     epilog="Example: amr-bench leaderboard add run.jsonl --team kuleuven --system am-detr --db leaderboard.sqlite",
@@ -97,6 +104,8 @@ def add(
 
     check_name(team, "--team")
     check_name(system, "--system")
+    readable_input(submission, "SUBMISSION")
+    _store_path(db)
     gt = ground_truth_for(submission, gt)
     with hints_on_failure(submission, gt):
         truth, name = _load_gt(gt)
@@ -132,6 +141,9 @@ def ingest(
     from amr_bench.leaderboard.results import benchmark_name
     from amr_bench.leaderboard.store import Store
 
+    readable_input(package, "PACKAGE")
+    if not check_only:
+        _store_path(db)
     truth, name = _load_gt(gt)
     bench = benchmark_name(truth, name)
     if check_only:
@@ -225,6 +237,8 @@ def compare(
     from amr_bench.leaderboard.compare import compare_files, format_comparison
 
     _settings(metric, seed, resamples, None, "bootstrap")
+    readable_input(a, "A")
+    readable_input(b, "B")
     gt = ground_truth_for(a, gt)
     truth, _ = _load_gt(gt)
     print(format_comparison(compare_files(a, b, truth, metric, seed, resamples, permutations)))

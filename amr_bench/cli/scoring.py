@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from amr_bench.cli.app import GT_AUTO_HELP, PER_KIND_SHOWN, app, err, handles_errors, print_problems
-from amr_bench.cli.inputs import ground_truth_for, hints_on_failure, parse_length_edges, print_hints
+from amr_bench.cli.inputs import ground_truth_for, hints_on_failure, parse_length_edges, print_hints, readable_input
 
 
 @app.command(
@@ -26,6 +26,7 @@ def validate(
     """Check a submission against a ground truth; exit 1 if it has errors."""
     from amr_bench.validation import validate as run_validate
 
+    readable_input(submission, "SUBMISSION")
     gt = ground_truth_for(submission, gt)
     with hints_on_failure(submission, gt):
         report = run_validate(submission, gt)
@@ -65,6 +66,7 @@ def score(
 
     edges = parse_length_edges(length_edges)
     to_stdout = output is not None and str(output) == "-"
+    readable_input(submission, "SUBMISSION")
     gt = ground_truth_for(submission, gt)
     inputs = [("submission", submission), ("ground truth", _gt_file(gt))]
     if output is not None and not to_stdout:
