@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from amr_bench.errors import InputError, Problem
+from amr_bench.errors import InputError, Problem, UsageError
 
 
 @dataclass(frozen=True)
@@ -33,29 +35,81 @@ class CheckReport:
         return not self.moved
 
 
-def load_json(path: str | Path) -> Any:
+MAX_JSON_BYTES = 64 << 20
+MAX_DEPTH = 64
+
+
+def load_json(path: str | Path, what: str = "") -> Any:
+    """A JSON document from a regular file of at most 64 MB; NaN/Infinity literals and numbers
+    beyond the float range are refused (``what`` names the option in messages)."""
     p = Path(path)
+    name = f"{what} {p}" if what else str(p)
     try:
-        text = p.read_text("utf-8")
+        st = os.stat(p)
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError([Problem(name, None, "is a folder; expected a JSON file")])
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError([Problem(name, None, "not a regular file; expected a JSON file")])
+        if st.st_size > MAX_JSON_BYTES:
+            raise InputError(
+                [Problem(name, None, f"{st.st_size:,} bytes; a metrics file is at most {MAX_JSON_BYTES:,}")]
+            )
+        text = p.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise InputError([Problem(str(p), None, "file not found")]) from None
+        raise InputError([Problem(name, None, "file not found")]) from None
+    except OSError as exc:
+        raise InputError([Problem(name, None, f"cannot read ({exc.strerror})")]) from None
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(str(p), None, f"not UTF-8 text ({exc.reason})")]) from None
+        raise InputError([Problem(name, None, f"not UTF-8 text ({exc.reason})")]) from None
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant, parse_int=_finite_int)
     except json.JSONDecodeError as exc:
-        raise InputError([Problem(str(p), exc.lineno, f"invalid JSON: {exc.msg} at column {exc.colno}")]) from None
+        raise InputError([Problem(name, exc.lineno, f"invalid JSON: {exc.msg} at column {exc.colno}")]) from None
+    except _NotFinite as exc:
+        raise InputError([Problem(name, None, str(exc))]) from None
+    except RecursionError:
+        raise InputError([Problem(name, None, "JSON nested too deeply")]) from None
 
 
-def flatten(doc: Any, prefix: str = "") -> dict[str, float]:
+class _NotFinite(ValueError):
+    pass
+
+
+def _refuse_constant(token: str) -> float:
+    raise _NotFinite(f"{token} is not a number this check can compare (JSON has no NaN or Infinity)")
+
+
+def _finite_int(token: str) -> int:
+    if len(token.lstrip("-")) > 308:
+        raise _NotFinite(f"the integer {token[:12]}... ({len(token)} digits) is beyond the range of a float")
+    return int(token)
+
+
+def flatten(doc: Any, prefix: str = "", depth: int = 0) -> dict[str, float]:
     """Numeric leaves of a JSON document under dotted keys (``brief.MR-full-R1@0.7``)."""
+    if depth > MAX_DEPTH:
+        raise InputError([Problem(prefix or "<document>", None, f"nested more than {MAX_DEPTH} levels deep")])
     out: dict[str, float] = {}
     if isinstance(doc, dict):
         for k, v in doc.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k)))
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k), depth + 1))
     elif isinstance(doc, (int, float)) and not isinstance(doc, bool):
-        out[prefix] = float(doc)
+        value = float(doc)
+        if not math.isfinite(value):
+            raise InputError([Problem(prefix, None, f"value {doc!r} is not finite")])
+        out[prefix] = value
     return out
+
+
+def tolerance_unit(key: str) -> str:
+    """The unit of a metrics key: ``brief``/``full`` hold percentages (the official scorer's
+    rounded numbers), ``raw`` and breakdowns fractions in [0, 1]."""
+    head = key.split(".", 1)[0]
+    if head in ("brief", "full"):
+        return "percentage points"
+    if head in ("raw", "breakdown"):
+        return "fraction"
+    return "unit of the value"
 
 
 def compare(
@@ -67,7 +121,13 @@ def compare(
     expected_name: str = "<expected>",
 ) -> CheckReport:
     """Every numeric value of ``expected`` (or the ``keys`` given) against ``actual``."""
+    if not math.isfinite(tolerance) or tolerance < 0:
+        raise UsageError(f"--tolerance must be a finite number >= 0, got {tolerance!r}")
     a, e = flatten(actual), flatten(expected)
+    if not e:
+        raise InputError(
+            [Problem(expected_name, None, "no numeric value in it: nothing to compare (expected an object of numbers)")]
+        )
     wanted = keys if keys else sorted(e)
     compared, moved = [], []
     for key in wanted:

@@ -6,6 +6,7 @@ Every problem names the file and the 1-based line it was found on, so a person c
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
@@ -56,3 +57,9 @@ class UsageError(AmrBenchError):
 def problem_order(p: Problem) -> tuple[str, int, int]:
     """File, then line (whole-file findings last), errors before warnings."""
     return (p.path, p.line if p.line is not None else 1 << 62, 0 if p.is_error else 1)
+
+
+def did_you_mean(value: str, choices: Iterable[str]) -> str:
+    """``" (did you mean 'castella/val'?)"`` for the closest of ``choices``, or ``""``."""
+    close = difflib.get_close_matches(value, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

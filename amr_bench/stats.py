@@ -25,6 +25,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from amr_bench.errors import UsageError
+
 Test = Literal["bootstrap", "signflip"]
 
 DEFAULT_RESAMPLES = 1000
@@ -32,6 +34,12 @@ DEFAULT_PERMUTATIONS = 10000
 DEFAULT_SEED = 0
 DEFAULT_LEVEL = 0.95
 DEFAULT_ALPHA = 0.05
+MIN_RESAMPLES = 100
+MAX_RESAMPLES = 100_000
+MAX_PERMUTATIONS = 1_000_000
+# A resample matrix holds at most this many (resample, query) cells: about 16 bytes each while it
+# is built (the drawn indices and the counts), so at most 1 GiB.
+MAX_RESAMPLE_CELLS = 1 << 26
 
 # Two resampled statistics closer than this (relative to the number of queries) count as equal:
 # it absorbs summation-order noise of non-integer scores and nothing else.
@@ -50,12 +58,33 @@ def _as_matrix(scores: ArrayLike) -> NDArray[np.float64]:
 
 
 def resample_counts(n_queries: int, n_resamples: int, seed: int) -> NDArray[np.float64]:
-    """``W[b, q]``: how often query ``q`` is drawn in bootstrap resample ``b`` (rows sum to Q)."""
+    """``W[b, q]``: how often query ``q`` is drawn in bootstrap resample ``b`` (rows sum to Q).
+
+    Refuses (``ResampleLimitError``) a matrix over :data:`MAX_RESAMPLE_CELLS` cells rather than
+    running out of memory."""
+    if n_resamples < 1 or n_queries < 1:
+        raise ValueError(f"need at least one resample and one query, got {n_resamples} and {n_queries}")
+    if seed < 0:
+        raise ValueError(f"the seed must be non-negative, got {seed}")
+    if n_resamples * n_queries > MAX_RESAMPLE_CELLS:
+        raise ResampleLimitError(
+            f"--resamples {n_resamples:,} x {n_queries:,} queries is {n_resamples * n_queries:,} cells, more than "
+            f"the limit of {MAX_RESAMPLE_CELLS:,} (about 1 GiB); use at most "
+            f"{max(1, MAX_RESAMPLE_CELLS // n_queries):,} resamples"
+        )
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n_queries, size=(n_resamples, n_queries), dtype=np.int64)
-    flat = idx + (np.arange(n_resamples, dtype=np.int64) * n_queries)[:, None]
-    counts = np.bincount(flat.ravel(), minlength=n_resamples * n_queries)
-    return counts.reshape(n_resamples, n_queries).astype(np.float64)
+    counts = np.empty((n_resamples, n_queries), dtype=np.float64)
+    step = max(1, (1 << 20) // n_queries)  # rows per bincount: bounded temporary memory
+    for start in range(0, n_resamples, step):
+        block = idx[start : start + step]
+        flat = block + (np.arange(block.shape[0], dtype=np.int64) * n_queries)[:, None]
+        counts[start : start + step] = np.bincount(flat.ravel(), minlength=block.size).reshape(block.shape)
+    return counts
+
+
+class ResampleLimitError(UsageError):
+    """More resamples than fit the memory limit (a usage error: ask for fewer)."""
 
 
 def resampled_sums(scores: ArrayLike, counts: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -129,6 +158,8 @@ def signflip_pvalues(
     keeps or flips its sign with probability 1/2. One random sign matrix is shared by all pairs.
     """
     x = _as_matrix(scores)
+    if n_permutations < 1:
+        raise ValueError(f"need at least one permutation, got {n_permutations}")
     if not pairs:
         return np.zeros(0)
     i = np.array([p[0] for p in pairs])
@@ -145,7 +176,7 @@ def signflip_pvalues(
         stats = np.abs(signs @ diffs.T)  # (n, P)
         extreme += (stats >= d_obs - tol).sum(axis=0)
         done += n
-    return (1.0 + extreme) / (1.0 + n_permutations)
+    return np.asarray((1.0 + extreme) / (1.0 + n_permutations), dtype=np.float64)
 
 
 def holm(pvalues: ArrayLike) -> NDArray[np.float64]:
@@ -198,7 +229,7 @@ def significance_tiers(
             break
         p = holm(pvalues([(start, k) for k in rest]))
         nxt = n_systems
-        for k, pk in zip(rest, p):
+        for k, pk in zip(rest, p, strict=True):
             if pk < alpha:
                 nxt = k
                 break

@@ -223,7 +223,7 @@ def test_blind_query_list_validates_but_does_not_score(tmp_path):
     [
         (["score", "run.jsonl", "--gt", "nosuch/split"], "neither a file nor a bundled split"),
         (["score", "missing.jsonl", "--gt", "castella/val"], "does not exist"),
-        (["score", "run.jsonl"], "Missing option"),
+        (["score", "run.jsonl"], "--gt is needed"),
         (["score", "run.jsonl", "--gt", "castella/val", "--length-edges", "ten"], "--length-edges"),
         (["check", "m.json"], "Missing option"),
     ],

@@ -1,7 +1,9 @@
 """The typer application every command module registers itself on.
 
 Commands stay thin: parse options, call the library, print. Library errors (``AmrBenchError``)
-become a message on stderr and an exit status (1 invalid input, 2 usage), never a traceback.
+become a message on stderr and an exit status (1 invalid input, 2 usage), never a traceback;
+so do operating-system errors (a disk that fills up, a permission that changes while running)
+and input nested too deeply to process.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from amr_bench.errors import AmrBenchError, InputError, Problem
 app = typer.Typer(
     name="amr-bench",
     help="Score, validate and rank audio moment retrieval systems (DCASE 2026 Task 6).",
+    epilog="Example: amr-bench score run.jsonl   (the ground truth is found from the qids; or --gt castella/test)",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -26,9 +29,38 @@ app = typer.Typer(
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+GT_HELP = (
+    "Ground truth: a bundled DATASET/SPLIT (castella/test), a registered NAME/SPLIT, a dataset folder's "
+    "ROOT/SPLIT or a JSON Lines file."
+)
+GT_AUTO_HELP = GT_HELP + " Omitted: the split whose qids are exactly the submission's."
+SEED_HELP = "Random seed of the resamples (a non-negative integer; same seed, same numbers)."
+RESAMPLES_HELP = "Bootstrap resamples (100 to 100,000; memory grows with resamples x queries)."
+METRIC_HELP = "Ranking metric: R1@0.5 ... R1@0.95, mAP@0.5 ... mAP@0.95 or mAP."
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from amr_bench import __version__
+
+        print(f"amr-bench {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def main_options(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True, callback=_show_version
+    ),
+) -> None:
+    """Score, validate and rank audio moment retrieval systems (DCASE 2026 Task 6)."""
+
 
 def err(message: str) -> None:
-    print(message, file=sys.stderr)
+    """Print to stderr; text that the terminal cannot encode (a lone surrogate) is escaped."""
+    stream = sys.stderr
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    print(message.encode(encoding, "backslashreplace").decode(encoding, "replace"), file=stream)
 
 
 PER_KIND_SHOWN = 10
@@ -64,5 +96,13 @@ def handles_errors(fn: F) -> F:
         except AmrBenchError as exc:
             err(f"error: {exc}")
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:
+            from amr_bench.outputs import describe_os_error
+
+            err(f"error: {describe_os_error(exc)}")
+            raise typer.Exit(1) from None
+        except RecursionError:
+            err("error: the input is nested too deeply to process")
+            raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]

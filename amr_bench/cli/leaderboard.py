@@ -3,76 +3,136 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from amr_bench.cli.app import app, err, handles_errors
-from amr_bench.errors import InputError, UsageError
+from amr_bench.cli.app import GT_AUTO_HELP, GT_HELP, METRIC_HELP, RESAMPLES_HELP, SEED_HELP, app, err, handles_errors
+from amr_bench.cli.inputs import ground_truth_for, hints_on_failure, readable_input
+from amr_bench.errors import InputError, UsageError, did_you_mean
+from amr_bench.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MIN_RESAMPLES
 
 board = typer.Typer(help="The result store, DCASE package intake, ranking and the static site.", no_args_is_help=True)
 app.add_typer(board, name="leaderboard")
 
 DEFAULT_DB = Path("leaderboard.sqlite")
 DB_OPTION = typer.Option(DEFAULT_DB, "--db", help="The SQLite result store (created on first use).")
+BENCH_GT_HELP = GT_HELP + " NAME=PATH names the benchmark of a file (dcase2026-eval=gt.jsonl)."
+TESTS = ("bootstrap", "signflip")
 
 
-def _load_gt(spec: str) -> tuple[object, str | None]:
+def _seed_option() -> Any:
+    return typer.Option(0, "--seed", min=0, help=SEED_HELP)
+
+
+def _resamples_option() -> Any:
+    return typer.Option(1000, "--resamples", min=MIN_RESAMPLES, max=MAX_RESAMPLES, help=RESAMPLES_HELP)
+
+
+def _load_gt(spec: str) -> tuple[Any, str | None]:
     """``--gt castella/test`` or ``--gt NAME=PATH``; returns the ground truth and the name."""
     from amr_bench.groundtruth import load_ground_truth
+    from amr_bench.names import check_name
 
     name = None
     if "=" in spec and not Path(spec).exists():
         name, spec = spec.split("=", 1)
-        if not name:
-            raise UsageError("--gt NAME=PATH needs a name before '='")
+        check_name(name, "--gt NAME=PATH: the benchmark name")
     return load_ground_truth(spec), name
 
 
-def _settings(metric: str, seed: int, resamples: int, baseline: str | None, test: str):  # type: ignore[no-untyped-def]
+def _settings(metric: str, seed: int, resamples: int, baseline: str | None, test: str) -> Any:
     from amr_bench.leaderboard.ranking import RankSettings
     from amr_bench.metrics import THRESHOLD_KEYS
 
-    known = {f"R1@{k}" for k in THRESHOLD_KEYS} | {f"mAP@{k}" for k in THRESHOLD_KEYS} | {"mAP"}
+    known = [f"R1@{k}" for k in THRESHOLD_KEYS] + [f"mAP@{k}" for k in THRESHOLD_KEYS] + ["mAP"]
     if metric not in known:
-        raise UsageError(f"unknown metric {metric!r}; use R1@0.5..R1@0.95, mAP@0.5..mAP@0.95 or mAP")
-    if test not in ("bootstrap", "signflip"):
-        raise UsageError("--test is 'bootstrap' or 'signflip'")
-    if resamples < 100:
-        raise UsageError("--resamples must be at least 100")
+        raise UsageError(
+            f"--metric: unknown metric {metric!r}{did_you_mean(metric, known)}; "
+            "use R1@0.5..R1@0.95, mAP@0.5..mAP@0.95 or mAP"
+        )
+    if test not in TESTS:
+        raise UsageError(f"--test is 'bootstrap' or 'signflip', not {test!r}{did_you_mean(test, TESTS)}")
+    if seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, got {seed}")
+    if not MIN_RESAMPLES <= resamples <= MAX_RESAMPLES:
+        raise UsageError(f"--resamples must be between {MIN_RESAMPLES} and {MAX_RESAMPLES:,}, got {resamples}")
     breaks = tuple(m for m in ("R1@0.5", "mAP") if m != metric)
     return RankSettings(metric=metric, tie_breaks=breaks, seed=seed, resamples=resamples, baseline=baseline, test=test)  # type: ignore[arg-type]
 
 
-@board.command("add")
+def _require_baseline(baseline: str | None, rankings: list[Any]) -> None:
+    """``--baseline`` must name a stored system (with a "did you mean" when it does not)."""
+    if not baseline:
+        return
+    names = {row.label for r in rankings for row in r.rows} | {row.entry.system for r in rankings for row in r.rows}
+    if baseline not in names:
+        raise UsageError(f"--baseline {baseline!r}: no such system in the store{did_you_mean(baseline, sorted(names))}")
+
+
+def _existing_store(db: Path) -> None:
+    if not db.is_file():
+        raise UsageError(f"--db {db}: no result store there; add results first (amr-bench leaderboard add)")
+
+
+def _store_path(db: Path) -> None:
+    """A store to write: an existing regular file, or a new file in an existing writable folder."""
+    from amr_bench.outputs import check_output_file
+
+    check_output_file(db, "--db")
+
+
+@board.command(
+    "add",
+    epilog="Example: amr-bench leaderboard add run.jsonl --team kuleuven --system am-detr --db leaderboard.sqlite",
+)
 @handles_errors
 def add(
     submission: Path = typer.Argument(..., exists=True, dir_okay=False, help="Submission JSON Lines file."),
-    gt: str = typer.Option(..., "--gt", help="Bundled DATASET/SPLIT, a file, or NAME=PATH."),
-    team: str = typer.Option(..., "--team"),
-    system: str = typer.Option(..., "--system"),
+    gt: str | None = typer.Option(
+        None, "--gt", help=GT_AUTO_HELP + " NAME=PATH names the benchmark of a file (dcase2026-eval=gt.jsonl)."
+    ),
+    team: str = typer.Option(..., "--team", help="Team name (printable text, no '/', at most 100 characters)."),
+    system: str = typer.Option(..., "--system", help="System name (printable text, no '/', at most 100 characters)."),
     baseline: bool = typer.Option(False, "--baseline", help="Mark the system as the baseline."),
     db: Path = DB_OPTION,
 ) -> None:
     """Score a submission and store it (the same file again is a no-op; a changed one a new version)."""
     from amr_bench.leaderboard.results import add_file, benchmark_name
     from amr_bench.leaderboard.store import Store
+    from amr_bench.names import check_name
 
-    truth, name = _load_gt(gt)
-    with Store(db) as store:
-        added = add_file(
-            store, submission, truth, team=team, system=system, benchmark=benchmark_name(truth, name), baseline=baseline
-        )
-    if added.status != "ok":
-        raise InputError(added.problems, f"{submission}: invalid; recorded as a failed entry in {db}")
+    check_name(team, "--team")
+    check_name(system, "--system")
+    readable_input(submission, "SUBMISSION")
+    _store_path(db)
+    gt = ground_truth_for(submission, gt)
+    with hints_on_failure(submission, gt):
+        truth, name = _load_gt(gt)
+        with Store(db) as store:
+            added = add_file(
+                store,
+                submission,
+                truth,
+                team=team,
+                system=system,
+                benchmark=benchmark_name(truth, name),
+                baseline=baseline,
+            )
+        if added.status != "ok":
+            raise InputError(added.problems, f"{submission}: invalid; recorded as a failed entry in {db}")
     what = "stored" if added.outcome.created else "already stored (same file), nothing changed"
     print(f"{team}/{system} v{added.outcome.version}: {what}; R1@0.7 {100 * added.metrics['R1@0.7']:.2f}")
 
 
-@board.command("ingest")
+@board.command(
+    "ingest",
+    epilog="Example: amr-bench leaderboard ingest Team_KUL_task6.zip --gt dcase2026-eval=gt.jsonl --check-only",
+)
 @handles_errors
 def ingest(
     package: Path = typer.Argument(..., exists=True, dir_okay=False, help="DCASE package zip."),
-    gt: str = typer.Option(..., "--gt", help="NAME=PATH (e.g. dcase2026-eval=gt.jsonl) or DATASET/SPLIT."),
+    gt: str = typer.Option(..., "--gt", help=BENCH_GT_HELP),
     check_only: bool = typer.Option(False, "--check-only", help="Validate the package; store nothing."),
     db: Path = DB_OPTION,
 ) -> None:
@@ -81,6 +141,9 @@ def ingest(
     from amr_bench.leaderboard.results import benchmark_name
     from amr_bench.leaderboard.store import Store
 
+    readable_input(package, "PACKAGE")
+    if not check_only:
+        _store_path(db)
     truth, name = _load_gt(gt)
     bench = benchmark_name(truth, name)
     if check_only:
@@ -93,27 +156,33 @@ def ingest(
         print(f"submission {a.outcome.submission_id} v{a.outcome.version}: R1@0.7 {100 * a.metrics['R1@0.7']:.2f}")
 
 
-@board.command("rank")
+@board.command("rank", epilog="Example: amr-bench leaderboard rank --dataset castella/test --metric mAP --seed 1")
 @handles_errors
 def rank(
     dataset: str | None = typer.Option(None, "--dataset", help="Benchmark name (castella/test); all if omitted."),
-    metric: str = typer.Option("R1@0.7", "--metric"),
+    metric: str = typer.Option("R1@0.7", "--metric", help=METRIC_HELP),
     baseline: str | None = typer.Option(None, "--baseline", help="TEAM/SYSTEM (or SYSTEM) to test against."),
-    seed: int = typer.Option(0, "--seed"),
-    resamples: int = typer.Option(1000, "--resamples"),
-    test: str = typer.Option("bootstrap", "--test", help="bootstrap or signflip"),
+    seed: int = _seed_option(),
+    resamples: int = _resamples_option(),
+    test: str = typer.Option("bootstrap", "--test", help="Paired test between neighbours: bootstrap or signflip."),
     db: Path = DB_OPTION,
 ) -> None:
     """Print the ranking of every group (benchmark x ground-truth hash x metric signature)."""
     from amr_bench.leaderboard.ranking import format_table, rank_store
     from amr_bench.leaderboard.store import Store
 
-    if not db.is_file():
-        raise UsageError(f"no result store at {db}; add results first (amr-bench leaderboard add)")
+    settings = _settings(metric, seed, resamples, baseline, test)
+    _existing_store(db)
     with Store(db) as store:
-        rankings = rank_store(store, _settings(metric, seed, resamples, baseline, test), dataset)
-    if not rankings:
-        raise UsageError(f"no results for {dataset!r} in {db}")
+        rankings = rank_store(store, settings, dataset)
+        if not rankings:
+            known = sorted({g.benchmark for g in store.groups()})
+            hint = did_you_mean(dataset, known) if dataset else ""
+            raise UsageError(
+                f"--dataset: no results for {dataset!r} in {db}{hint}"
+                + (f"; stored: {', '.join(known)}" if known else "")
+            )
+    _require_baseline(baseline, rankings)
     for r in rankings:
         print(f"== {r.group.benchmark}  (ground truth {r.group.gt_sha256[:12]}, {r.n_queries} queries)")
         print(format_table(r))
@@ -121,47 +190,61 @@ def rank(
             err(note)
 
 
-@board.command("render")
+@board.command("render", epilog="Example: amr-bench leaderboard render --db leaderboard.sqlite --out site/")
 @handles_errors
 def render(
     out: Path = typer.Option(Path("leaderboard-site"), "--out", help="Folder for the HTML pages."),
-    metric: str = typer.Option("R1@0.7", "--metric"),
-    baseline: str | None = typer.Option(None, "--baseline"),
-    seed: int = typer.Option(0, "--seed"),
-    resamples: int = typer.Option(1000, "--resamples"),
+    metric: str = typer.Option("R1@0.7", "--metric", help=METRIC_HELP),
+    baseline: str | None = typer.Option(None, "--baseline", help="TEAM/SYSTEM (or SYSTEM) to test against."),
+    seed: int = _seed_option(),
+    resamples: int = _resamples_option(),
     db: Path = DB_OPTION,
 ) -> None:
     """Write the static site (index.html + one page per benchmark)."""
+    from amr_bench.leaderboard.ranking import rank_store
     from amr_bench.leaderboard.render import render_site
     from amr_bench.leaderboard.store import Store
+    from amr_bench.outputs import check_output_folder
 
-    if not db.is_file():
-        raise UsageError(f"no result store at {db}; add results first (amr-bench leaderboard add)")
+    settings = _settings(metric, seed, resamples, baseline, "bootstrap")
+    _existing_store(db)
+    check_output_folder(out, "--out", [("--db store", db)])
     with Store(db) as store:
-        files = render_site(store, out, _settings(metric, seed, resamples, baseline, "bootstrap"))
+        rankings = rank_store(store, settings)
+        _require_baseline(baseline, rankings)
+        files = render_site(store, out, settings, rankings)
     print(f"wrote {len(files)} pages; open {files[0]}")
 
 
-@app.command()
+@app.command(epilog="Example: amr-bench compare run_a.jsonl run_b.jsonl --gt castella/test --metric mAP")
 @handles_errors
 def compare(
     a: Path = typer.Argument(..., exists=True, dir_okay=False, help="System A's submission."),
     b: Path = typer.Argument(..., exists=True, dir_okay=False, help="System B's submission."),
-    gt: str = typer.Option(..., "--gt", help="Ground truth: bundled DATASET/SPLIT or a file."),
-    metric: str = typer.Option("R1@0.7", "--metric"),
-    seed: int = typer.Option(0, "--seed"),
-    resamples: int = typer.Option(1000, "--resamples"),
-    permutations: int = typer.Option(10000, "--permutations"),
+    gt: str | None = typer.Option(None, "--gt", help=GT_AUTO_HELP),
+    metric: str = typer.Option("R1@0.7", "--metric", help=METRIC_HELP),
+    seed: int = _seed_option(),
+    resamples: int = _resamples_option(),
+    permutations: int = typer.Option(
+        10000,
+        "--permutations",
+        min=MIN_RESAMPLES,
+        max=MAX_PERMUTATIONS,
+        help=f"Sign-flip permutations ({MIN_RESAMPLES} to {MAX_PERMUTATIONS:,}).",
+    ),
 ) -> None:
     """Paired significance between two systems: bootstrap CIs, paired bootstrap and sign-flip tests."""
     from amr_bench.leaderboard.compare import compare_files, format_comparison
 
     _settings(metric, seed, resamples, None, "bootstrap")
+    readable_input(a, "A")
+    readable_input(b, "B")
+    gt = ground_truth_for(a, gt)
     truth, _ = _load_gt(gt)
     print(format_comparison(compare_files(a, b, truth, metric, seed, resamples, permutations)))
 
 
-@app.command()
+@app.command(epilog="Example: amr-bench demo demo-site --quick")
 @handles_errors
 def demo(
     out: Path = typer.Argument(Path("amr-bench-demo"), help="Output folder (store + site)."),
@@ -169,5 +252,7 @@ def demo(
 ) -> None:
     """Build a fresh leaderboard offline: reference run + generated systems, ranked and rendered."""
     from amr_bench.leaderboard.demo import run_demo
+    from amr_bench.outputs import check_output_folder
 
+    check_output_folder(out, "OUT")
     run_demo(out, quick=quick, echo=print)

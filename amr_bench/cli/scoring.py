@@ -9,29 +9,29 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from amr_bench.cli.app import PER_KIND_SHOWN, app, err, handles_errors, print_problems
-from amr_bench.errors import UsageError
+from amr_bench.cli.app import GT_AUTO_HELP, PER_KIND_SHOWN, app, err, handles_errors, print_problems
+from amr_bench.cli.inputs import ground_truth_for, hints_on_failure, parse_length_edges, print_hints, readable_input
 
 
-def _edges(text: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise UsageError(f"--length-edges takes comma-separated seconds like 10,30; got {text!r}") from None
-
-
-@app.command()
+@app.command(
+    epilog="Example: amr-bench validate run.jsonl   (or: amr-bench validate run.jsonl --gt castella/test --all)"
+)
 @handles_errors
 def validate(
     submission: Path = typer.Argument(..., help="Submission JSON Lines file.", exists=True, dir_okay=False),
-    gt: str = typer.Option(..., "--gt", help="Ground truth: a file or a bundled DATASET/SPLIT (castella/val)."),
+    gt: str | None = typer.Option(None, "--gt", help=GT_AUTO_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print only errors."),
     show_all: bool = typer.Option(False, "--all", help="Every problem, not 10 of each kind."),
 ) -> None:
     """Check a submission against a ground truth; exit 1 if it has errors."""
     from amr_bench.validation import validate as run_validate
 
-    report = run_validate(submission, gt)
+    readable_input(submission, "SUBMISSION")
+    gt = ground_truth_for(submission, gt)
+    with hints_on_failure(submission, gt):
+        report = run_validate(submission, gt)
+    if not report.ok:
+        print_hints(submission, gt, report.problems)
     print_problems(
         report.errors if quiet else report.problems, limit=len(report.problems) if show_all else PER_KIND_SHOWN
     )
@@ -44,29 +44,44 @@ def validate(
     raise typer.Exit(1)
 
 
-@app.command()
+@app.command(epilog="Example: amr-bench score run.jsonl --gt castella/test -o metrics.json --per-query per_query.csv")
 @handles_errors
 def score(
     submission: Path = typer.Argument(..., help="Submission JSON Lines file.", exists=True, dir_okay=False),
-    gt: str = typer.Option(..., "--gt", help="Ground truth: a file or a bundled DATASET/SPLIT (castella/val)."),
+    gt: str | None = typer.Option(None, "--gt", help=GT_AUTO_HELP),
     output: Path | None = typer.Option(
         None, "--output", "-o", help="Write the metrics JSON here ('-': to stdout, no table)."
     ),
-    per_query: Path | None = typer.Option(None, "--per-query", help="Write per-query scores (CSV) here."),
-    length_edges: str = typer.Option("10,30", help="Moment-length bucket edges in seconds."),
+    per_query: Path | None = typer.Option(
+        None, "--per-query", help="Write per-query scores here (CSV; text cells spreadsheet-safe)."
+    ),
+    length_edges: str = typer.Option(
+        "10,30", help="Moment-length bucket edges: strictly increasing positive seconds, comma-separated."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table; warnings count only."),
 ) -> None:
     """Validate, then compute R1@θ and mAP exactly as the official scorer (plus breakdowns)."""
+    from amr_bench.outputs import check_output_file, write_csv_atomic, write_text_atomic
     from amr_bench.scoring import score as run_score
 
-    result = run_score(submission, gt, _edges(length_edges))
+    edges = parse_length_edges(length_edges)
     to_stdout = output is not None and str(output) == "-"
+    readable_input(submission, "SUBMISSION")
+    gt = ground_truth_for(submission, gt)
+    inputs = [("submission", submission), ("ground truth", _gt_file(gt))]
+    if output is not None and not to_stdout:
+        check_output_file(output, "--output", inputs)
+    if per_query is not None:
+        check_output_file(per_query, "--per-query", [*inputs, ("--output file", output)])
+    with hints_on_failure(submission, gt):
+        result = run_score(submission, gt, edges)
     if to_stdout:
         print(json.dumps(result.to_dict(), indent=2))
     elif output:
-        output.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_text_atomic(output, json.dumps(result.to_dict(), indent=2) + "\n")
     if per_query:
-        result.per_query.to_csv(per_query, index=False, float_format="%.10g")
+        frame = result.per_query
+        write_csv_atomic(per_query, list(frame.columns), frame.itertuples(index=False, name=None))
     if result.warnings:
         if quiet:
             err(f"{len(result.warnings)} warning(s); run `amr-bench validate` to see them")
@@ -77,6 +92,12 @@ def score(
                 err(f"... and {len(result.warnings) - PER_KIND_SHOWN} more warning(s) (in --output)")
     if not quiet and not to_stdout:
         _print_result(result)
+
+
+def _gt_file(gt: str) -> Path | None:
+    from amr_bench.datasets.registry import resolve_ground_truth
+
+    return resolve_ground_truth(gt)[0]
 
 
 def _print_result(result: ScoreResult) -> None:  # type: ignore[name-defined]  # noqa: F821
@@ -112,28 +133,45 @@ def _print_result(result: ScoreResult) -> None:  # type: ignore[name-defined]  #
     console.print(f"mean IoU of the first window: {100 * result.raw['mIoU@1']:.2f}")
 
 
-@app.command()
+TOLERANCE_HELP = (
+    "Allowed absolute difference, in the unit of each compared key: percentage points for brief.* and "
+    "full.* (the official scorer's numbers), fractions in [0, 1] for raw.* and breakdown.*."
+)
+
+
+@app.command(
+    epilog="Example: amr-bench check metrics.json --expect expected.json --key brief.MR-full-R1@0.7 --tolerance 0.01"
+)
 @handles_errors
 def check(
     metrics: Path = typer.Argument(..., help="A metrics JSON written by `amr-bench score --output`."),
     expect: Path = typer.Option(..., "--expect", help="Expected values (any JSON with the same keys)."),
-    tolerance: float = typer.Option(0.01, "--tolerance", min=0.0, help="Allowed absolute difference."),
+    tolerance: float = typer.Option(0.01, "--tolerance", min=0.0, help=TOLERANCE_HELP),
     key: list[str] = typer.Option([], "--key", help="Compare only these dotted keys (repeatable)."),
     allow_improvement: bool = typer.Option(False, help="Fail only when a value goes down."),
 ) -> None:
     """Compare a result with expected values; exit 1 naming every metric that moved."""
-    from amr_bench.check import compare, load_json
+    from amr_bench.check import compare, load_json, tolerance_unit
 
-    report = compare(load_json(metrics), load_json(expect), tolerance, allow_improvement, key or None, str(expect))
+    report = compare(
+        load_json(metrics, "metrics"),
+        load_json(expect, "--expect"),
+        tolerance,
+        allow_improvement,
+        key or None,
+        str(expect),
+    )
     for c in report.moved:
         if c.actual is None:
             err(f"MISSING {c.key}: expected {c.expected:g}, not in {metrics}")
         else:
             err(
                 f"MOVED   {c.key}: expected {c.expected:g}, got {c.actual:g} "
-                f"(delta {c.delta:+.6g}, tolerance {tolerance:g})"
+                f"(delta {c.delta:+.6g}, tolerance {tolerance:g} {tolerance_unit(c.key)})"
             )
+    units = sorted({tolerance_unit(c.key) for c in report.compared})
+    unit = units[0] if len(units) == 1 else "in each key's unit: " + ", ".join(units)
     if not report.ok:
         err(f"check failed: {len(report.moved)} of {len(report.compared)} value(s) moved")
         raise typer.Exit(1)
-    print(f"check passed: {len(report.compared)} value(s) within {tolerance:g}")
+    print(f"check passed: {len(report.compared)} value(s) within {tolerance:g} {unit}")

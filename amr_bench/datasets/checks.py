@@ -29,6 +29,7 @@ import orjson
 
 from amr_bench.errors import InputError, Problem
 from amr_bench.jsonl import read_jsonl
+from amr_bench.outputs import write_bytes_atomic
 from amr_bench.records import GROUND_TRUTH, parse_records
 
 #: How far past the duration a window end may lie before it counts as absurd rather than an
@@ -235,7 +236,5 @@ def clean_ground_truth(path: str | Path, out: str | Path) -> list[str]:
         except orjson.JSONEncodeError as exc:  # e.g. an unknown field nested very deeply
             raise InputError([Problem(str(path), line, f"cannot write this line again: {exc}")]) from None
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(b"\n".join(lines_out) + b"\n")
-    tmp.replace(out)
+    write_bytes_atomic(out, b"\n".join(lines_out) + b"\n")
     return changes

@@ -24,7 +24,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from amr_bench.errors import UsageError
+from amr_bench.errors import UsageError, did_you_mean
 
 GROUND_TRUTH_DIR = Path(str(resources.files("amr_bench") / "data" / "ground_truth"))
 
@@ -91,10 +91,12 @@ def resolve_ground_truth(spec: str | Path) -> tuple[Path, SplitEntry | None]:
     local = resolve_local_split(str(spec))
     if local is not None:
         return local, None
-    known = ", ".join(e.name for e in splits())
+    names = [e.name for e in splits()]
+    known = ", ".join(names)
     users = ", ".join(sorted(user_datasets()))
+    hint = did_you_mean(str(spec), names + [f"{u}/" for u in sorted(user_datasets())])
     raise UsageError(
-        f"ground truth {str(spec)!r} is neither a file nor a bundled split; bundled splits: {known}"
+        f"ground truth {str(spec)!r} is neither a file nor a bundled split{hint}; bundled splits: {known}"
         + (f"; user datasets: {users}" if users else "")
         + "; a dataset folder ROOT is addressed as ROOT/<split> (file ROOT/<split>.jsonl)"
     )
@@ -135,13 +137,18 @@ def user_datasets() -> dict[str, dict[str, Any]]:
 
 def register_user_dataset(name: str, root: Path, title: str | None = None) -> Path:
     """Add (or replace) ``name`` -> ``root`` in the user registry file; returns the file."""
-    if "/" in name or not name or name in registry()["datasets"]:
-        raise UsageError(f"dataset name {name!r} is empty, contains '/', or is a bundled dataset")
+    from amr_bench.names import check_name
+
+    check_name(name, "dataset name")
+    if name in registry()["datasets"]:
+        raise UsageError(f"dataset name {name!r} is a bundled dataset; choose another name")
     path = user_registry_path()
     entries = user_datasets()
     entries[name] = {"root": str(Path(root).resolve())} | ({"title": title} if title else {})
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"datasets": dict(sorted(entries.items()))}, indent=2) + "\n", "utf-8")
+    from amr_bench.outputs import write_text_atomic
+
+    write_text_atomic(path, json.dumps({"datasets": dict(sorted(entries.items()))}, indent=2) + "\n")
     return path
 
 

@@ -1,0 +1,51 @@
+"""Names people choose (team, system, benchmark, dataset): one rule, checked everywhere.
+
+A name ends up in file names, URLs, HTML pages, CSV cells and the result store, so it must be
+printable text: not empty, no surrounding spaces, no ``/`` or ``\\``, not ``.`` or ``..``, no
+control characters (line breaks, tabs, escape sequences, zero-width format characters), valid
+UTF-8 (no lone surrogates) and at most :data:`MAX_NAME_LENGTH` characters.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+from amr_bench.errors import UsageError
+
+MAX_NAME_LENGTH = 100
+_REFUSED_CATEGORIES = {"Cc": "a control character", "Cf": "an invisible format character", "Cs": "a lone surrogate"}
+_REFUSED_SEPARATORS = {"Zl": "a line separator", "Zp": "a paragraph separator"}
+
+
+def name_problem(value: object) -> str | None:
+    """Why ``value`` is not an acceptable name, or None when it is."""
+    if not isinstance(value, str):
+        return f"expected text, got {type(value).__name__}"
+    if not value.strip():
+        return "it is empty"
+    if value != value.strip():
+        return "it starts or ends with white space"
+    if len(value) > MAX_NAME_LENGTH:
+        return f"it is {len(value)} characters long (at most {MAX_NAME_LENGTH})"
+    if value in (".", ".."):
+        return f"{value!r} is not a name"
+    for i, ch in enumerate(value):
+        if ch in "/\\":
+            return f"it contains {ch!r} (character {i + 1}); names cannot contain path separators"
+        category = unicodedata.category(ch)
+        what = _REFUSED_CATEGORIES.get(category) or _REFUSED_SEPARATORS.get(category)
+        if what:
+            return f"it contains {what} (U+{ord(ch):04X}, character {i + 1})"
+    return None
+
+
+def check_name(value: str, what: str = "name") -> str:
+    """Return ``value`` unchanged if it is an acceptable name, else raise ``UsageError`` saying why
+    (``what`` names the option or field, e.g. ``--team``)."""
+    problem = name_problem(value)
+    if problem is not None:
+        raise UsageError(f"{what} {value!a} is not accepted: {problem}")
+    return value
+
+
+__all__ = ["MAX_NAME_LENGTH", "check_name", "name_problem"]

@@ -1,0 +1,236 @@
+"""Output paths, checked before any work starts and written atomically.
+
+Every command that writes a file or a folder goes through this module:
+
+- :func:`check_output_file` / :func:`check_output_folder` run before the work: a folder given for
+  a file (or a file for a folder), a missing parent folder, a folder that cannot be written, a
+  special file (``/dev/full``, a FIFO...) and an output that is one of the command's inputs (the
+  same file by any name) are refused with one line naming the option and the path (exit 2).
+- :func:`atomic_writer` and the ``write_*_atomic`` helpers write a temporary file in the target's
+  folder and ``os.replace`` it over the target only once it is complete; the temporary file is
+  removed on any failure, so a reader never sees a half-written file and a failed run leaves the
+  previous file as it was.
+- :func:`write_csv_atomic` writes spreadsheet-safe CSV: text cells that a spreadsheet would run as
+  a formula (starting with ``= + - @``, a tab or a carriage return) are prefixed with ``'`` (the
+  OWASP CSV-injection advice), and cells holding line breaks or quotes are quoted so every row
+  reads back as written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import math
+import os
+import stat
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from amr_bench.errors import UsageError
+
+STDOUT = "-"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _label(option: str, path: Path) -> str:
+    return f"{option} {path}" if option else str(path)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _refuse_inputs(path: Path, option: str, inputs: Iterable[tuple[str, str | Path | None]]) -> None:
+    for what, value in inputs:
+        if value is None or str(value) == STDOUT:
+            continue
+        if _same_file(path, Path(value)):
+            raise UsageError(
+                f"{_label(option, path)}: this is the {what} ({value}); writing there would destroy an input, "
+                "choose another output path"
+            )
+
+
+def _special_kind(mode: int) -> str | None:
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        return "a special file"
+    return None
+
+
+def check_output_file(path: str | Path, option: str = "", inputs: Iterable[tuple[str, str | Path | None]] = ()) -> Path:
+    """Refuse an output file that cannot or must not be written; returns it as a ``Path``.
+
+    ``inputs`` are ``(what, path)`` pairs (``("submission", run.jsonl)``) the output must not be.
+    """
+    path = Path(path)
+    label = _label(option, path)
+    if str(path) == "" or path.name in ("", ".", ".."):
+        raise UsageError(f"{label}: expected a file name")
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise UsageError(f"{label}: cannot use this path ({exc.strerror})") from None
+    if st is not None:
+        if stat.S_ISDIR(st.st_mode):
+            raise UsageError(f"{label}: is a folder; give a file name (e.g. {path / 'out'})")
+        kind = _special_kind(st.st_mode)
+        if kind is not None:
+            raise UsageError(f"{label}: is {kind}, not a regular file; refusing to write to it")
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"{label}: the file exists and is read-only")
+        _refuse_inputs(path, option, inputs)
+    parent = path.parent
+    if not parent.exists():
+        raise UsageError(f"{label}: the folder {parent} does not exist (create it first)")
+    if not parent.is_dir():
+        raise UsageError(f"{label}: {parent} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{label}: the folder {parent} is not writable")
+    return path
+
+
+def check_output_folder(
+    path: str | Path, option: str = "", inputs: Iterable[tuple[str, str | Path | None]] = ()
+) -> Path:
+    """Refuse an output folder that is a file, lies under a file or cannot be created/written."""
+    path = Path(path)
+    label = _label(option, path)
+    if str(path) == "":
+        raise UsageError(f"{label}: expected a folder name")
+    if path.exists() or path.is_symlink():
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as exc:
+            raise UsageError(f"{label}: cannot use this path ({exc.strerror})") from None
+        if not stat.S_ISDIR(mode):
+            kind = _special_kind(mode) or "a file"
+            raise UsageError(f"{label}: is {kind}, not a folder")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise UsageError(f"{label}: the folder is not writable")
+        _refuse_inputs(path, option, inputs)
+        return path
+    ancestor = path.absolute().parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise UsageError(f"{label}: cannot create it, {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise UsageError(f"{label}: cannot create it, the folder {ancestor} is not writable")
+    return path
+
+
+def _refuse_to_replace(path: Path) -> None:
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISDIR(mode) or _special_kind(mode) is not None:
+        raise UsageError(f"{path}: is not a regular file (it changed while running); refusing to replace it")
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: str | Path, mode: Literal["w", "wb"] = "w", encoding: str = "utf-8", newline: str | None = None
+) -> Iterator[IO[Any]]:
+    """A file object writing to a temporary file beside ``path``; ``path`` is replaced only when
+    the block ends without error (the temporary file is removed otherwise)."""
+    path = Path(path)
+    _refuse_to_replace(path)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = Path(tmp_name)
+    try:
+        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        _keep_permissions(tmp, path)
+        _refuse_to_replace(path)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _keep_permissions(tmp: Path, target: Path) -> None:
+    """The mode an ordinary ``open`` would give (the old file's, else 0o666 less the umask)."""
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(tmp, mode)
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    with atomic_writer(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return Path(path)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    with atomic_writer(path, "wb") as f:
+        f.write(data)
+    return Path(path)
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """A text cell a spreadsheet would evaluate (``=cmd()``, ``+1``, ``@SUM``...) prefixed with
+    ``'``; numbers and other values unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _cell(value: Any, float_format: str) -> Any:
+    if isinstance(value, float) and math.isfinite(value):
+        return float_format % value
+    if hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
+        return _cell(value.item(), float_format)
+    return spreadsheet_safe(value)
+
+
+def write_csv_atomic(
+    path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], float_format: str = "%.10g"
+) -> Path:
+    """Write a CSV file atomically, every text cell spreadsheet-safe; rows end with CRLF (RFC 4180)
+    so that a bare CR or LF inside a cell is quoted and reads back as written."""
+    with atomic_writer(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+        writer.writerow([spreadsheet_safe(h) for h in header])
+        for row in rows:
+            writer.writerow([_cell(v, float_format) for v in row])
+    return Path(path)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """``PATH: reason`` for an operating-system error (no traceback)."""
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or exc.__class__.__name__
+    return f"{where}: {reason}" if where else reason
+
+
+__all__ = [
+    "atomic_writer",
+    "check_output_file",
+    "check_output_folder",
+    "describe_os_error",
+    "spreadsheet_safe",
+    "write_bytes_atomic",
+    "write_csv_atomic",
+    "write_text_atomic",
+]
