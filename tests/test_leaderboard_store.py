@@ -113,7 +113,7 @@ def test_migrations_upgrade_an_old_file_and_keep_its_rows(tmp_path: Path) -> Non
     db.execute("INSERT INTO teams (name) VALUES ('old team')")
     db.close()
     with Store(path) as st:
-        assert st.schema_version == store_mod.SCHEMA_VERSION == 2
+        assert st.schema_version == store_mod.SCHEMA_VERSION == 3
         assert st.db.execute("SELECT name FROM teams").fetchall() == [("old team",)]
         st.db.execute("SELECT package_id FROM submissions").fetchall()  # the v2 column exists
 

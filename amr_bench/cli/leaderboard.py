@@ -110,7 +110,7 @@ def rank(
 
     if not db.is_file():
         raise UsageError(f"no result store at {db}; add results first (amr-bench leaderboard add)")
-    with Store(db) as store:
+    with Store(db, readonly=True) as store:
         rankings = rank_store(store, _settings(metric, seed, resamples, baseline, test), dataset)
     if not rankings:
         raise UsageError(f"no results for {dataset!r} in {db}")
@@ -137,7 +137,7 @@ def render(
 
     if not db.is_file():
         raise UsageError(f"no result store at {db}; add results first (amr-bench leaderboard add)")
-    with Store(db) as store:
+    with Store(db, readonly=True) as store:
         files = render_site(store, out, _settings(metric, seed, resamples, baseline, "bootstrap"))
     print(f"wrote {len(files)} pages; open {files[0]}")
 
