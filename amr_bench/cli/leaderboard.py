@@ -54,18 +54,16 @@ def add(
     db: Path = DB_OPTION,
 ) -> None:
     """Score a submission and store it (the same file again is a no-op; a changed one a new version)."""
-    from amr_bench.leaderboard.results import add_file, benchmark_name
+    from amr_bench.leaderboard.results import add_file, benchmark_name, confirmation
     from amr_bench.leaderboard.store import Store
 
     truth, name = _load_gt(gt)
+    bench = benchmark_name(truth, name)
     with Store(db) as store:
-        added = add_file(
-            store, submission, truth, team=team, system=system, benchmark=benchmark_name(truth, name), baseline=baseline
-        )
+        added = add_file(store, submission, truth, team=team, system=system, benchmark=bench, baseline=baseline)
     if added.status != "ok":
-        raise InputError(added.problems, f"{submission}: invalid; recorded as a failed entry in {db}")
-    what = "stored" if added.outcome.created else "already stored (same file), nothing changed"
-    print(f"{team}/{system} v{added.outcome.version}: {what}; R1@0.7 {100 * added.metrics['R1@0.7']:.2f}")
+        raise InputError(added.problems, f"{submission}: invalid; recorded as a failed attempt in {db}")
+    print(confirmation(added, team=team, system=system, benchmark=bench))
 
 
 @board.command("ingest")
@@ -83,14 +81,15 @@ def ingest(
 
     truth, name = _load_gt(gt)
     bench = benchmark_name(truth, name)
-    if check_only:
-        intake.ingest(None, package, truth, bench, check_only=True)
-        print(f"{package}: valid package")
-        return
-    with Store(db) as store:
-        added = intake.ingest(store, package, truth, bench)
-    for a in added:
-        print(f"submission {a.outcome.submission_id} v{a.outcome.version}: R1@0.7 {100 * a.metrics['R1@0.7']:.2f}")
+    checked = intake.check_package(package, truth)  # the same checks with or without --check-only
+    stored = []
+    if not check_only:
+        with Store(db) as store:
+            stored = intake.store_package(store, checked, bench)
+    for note in checked.package.notes + [str(w) for w in checked.package.warnings]:
+        err(note)
+    for line in intake.confirmations(checked, stored, bench):
+        print(line)
 
 
 @board.command("rank")
