@@ -683,6 +683,19 @@ class Store:
                 self._audit(action, team, system, benchmark, version, reason, actor, {})
         return Change(action, target, cur.rowcount)
 
+    def find_system(self, spec: str) -> tuple[str, str]:
+        """``TEAM/SYSTEM`` (names may themselves contain '/') or a system name stored once -> (team, system)."""
+        names = self.db.execute(_SYSTEM_NAMES).fetchall()
+        exact = [(t, s) for t, s in names if f"{t}/{s}" == spec]
+        by_system = [(t, s) for t, s in names if s == spec]
+        found = exact or by_system
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise UsageError(f"{spec!r} names several systems: {', '.join(f'{t}/{s}' for t, s in found)}")
+        known = ", ".join(f"{t}/{s}" for t, s in names[:20]) or "none"
+        raise UsageError(f"no system {spec!r} in {self.path}; stored: {known}")
+
     def _system_id(self, team: str, system: str) -> int:
         row = self.db.execute(
             "SELECT y.id FROM systems y JOIN teams t ON t.id = y.team_id WHERE t.name=? AND y.name=?", (team, system)
