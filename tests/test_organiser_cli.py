@@ -44,7 +44,7 @@ def test_organiser_workflow(tmp_path: Path) -> None:
     code, out = _run("leaderboard", "rank", "--db", db, "--resamples", "100")
     assert code == 0, out
     rows = [line.split() for line in out.splitlines()[2:]]
-    assert ["T/s", "INVALID", "(v2)"] == rows[-1][2:5]  # the failed attempt is shown...
+    assert rows[-1][2:5] == ["T/s", "INVALID", "(v2)"]  # the failed attempt is shown...
     assert any(r[2] == "T/s" and r[0] in ("1", "2", "1=") for r in rows[:-1])  # ...and v1 still ranks
 
     before = _digest(Path(db))
