@@ -472,3 +472,17 @@ def test_cli_ingest_rejects_and_stores_nothing(tmp_path: Path, gt_records: list[
     assert res.exit_code == 0, res.output
     with Store(db) as st:
         assert st.count_submissions() == 1
+
+
+def test_the_example_package_in_submissions_is_accepted(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    example = root / "submissions" / "example_package"
+    run = root / "amr_bench" / "data" / "reference_runs" / "qddetr_castella_val_preds.jsonl"
+    label = "Doe_UNI_task6_1"
+    files = {str(p.relative_to(example)): p.read_bytes() for p in sorted(example.rglob("*")) if p.is_file()}
+    files[f"task6/{label}/{label}.output.jsonl"] = run.read_bytes()
+    files["task6/Doe_UNI_task6.technical_report.pdf"] = PDF
+    checked = intake.check_package(_zip(tmp_path / "Doe_UNI.zip", files), load_ground_truth("castella/val"))
+    (system,) = checked.systems
+    assert system.system.meta["submission"]["label"] == label
+    assert system.prepared.metrics["R1@0.7"] == pytest.approx(0.1619, abs=5e-5)  # the reference run's score
