@@ -926,13 +926,25 @@ def _connect(path: Path) -> sqlite3.Connection:
 
 
 def _connect_readonly(path: Path) -> sqlite3.Connection:
+    """``mode=ro``; a WAL store in a folder we cannot write (no ``-shm`` can be made) is read as immutable."""
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
-    try:
-        db = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        db.execute("PRAGMA query_only = ON")
-        return db
-    except sqlite3.Error as exc:
-        raise StoreError(f"{path}: cannot open the store read-only ({exc})") from None
+    last: sqlite3.Error | None = None
+    for suffix in ("", "&immutable=1"):
+        try:
+            db = sqlite3.connect(uri + suffix, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.Error as exc:
+            last = exc
+            continue
+        try:
+            db.execute("PRAGMA query_only = ON")
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except sqlite3.OperationalError as exc:
+            last = exc
+            db.close()
+        except sqlite3.DatabaseError:
+            return db  # not a database: the caller's checks report it with the file's name
+    raise StoreError(f"{path}: cannot open the store read-only ({last})")
 
 
 def _migrated_copy(db: sqlite3.Connection, current: int) -> sqlite3.Connection:
