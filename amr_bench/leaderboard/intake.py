@@ -118,6 +118,14 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 # -- 1. the archive -------------------------------------------------------------------------
 
 
@@ -266,9 +274,7 @@ def _layout(path: Path, members: dict[str, bytes]) -> Package:
     report_name, report = _report(name, found, members, team)
     if found.problems:
         raise InputError(found.problems + found.warnings, f"{name}: {len(found.problems)} error(s) in the package")
-    return Package(
-        path, sha256_bytes(path.read_bytes()), team, systems, report_name, report, found.notes, found.warnings
-    )
+    return Package(path, sha256_file(path), team, systems, report_name, report, found.notes, found.warnings)
 
 
 def _classify(found: _Found, where: str, parts: tuple[str, ...], task: str | None) -> None:

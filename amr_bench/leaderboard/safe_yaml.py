@@ -87,7 +87,11 @@ def load(data: bytes) -> tuple[Any, yaml.Node | None]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise YamlProblem(data.count(b"\n", 0, exc.start) + 1, "not UTF-8 text") from None
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise YamlProblem(line, f"invalid YAML: control character {exc.character!r} is not allowed") from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
