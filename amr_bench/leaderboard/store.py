@@ -1,6 +1,6 @@
 """The result store: one SQLite file holding teams, systems, submissions, metrics and per-query scores.
 
-Layout (schema version in ``PRAGMA user_version``, migrations in :data:`MIGRATIONS`, applied in
+Layout (schema version in ``PRAGMA user_version``, migrations in ``store_schema.py``, applied in
 order inside one write transaction, so two processes opening a new file at once are safe):
 
 - ``teams``, ``systems`` (unique per team; flags ``synthetic`` and ``baseline``, free metadata such
@@ -30,7 +30,7 @@ with each result (in ``signature_json``) but a docs-only release must not split 
 What ranks: per system and group, the latest *valid* version that is not withdrawn; a failed
 attempt after it is kept and listed as failed, it never hides the valid one.
 
-Safety: a store is opened only after checking that the path is a regular SQLite file of ours (not
+Safety (``store_files.py``): a store is opened only after checking that the path is a regular SQLite file of ours (not
 a folder, a device, an unrelated database or one of a newer schema): otherwise :class:`StoreError`
 and the file is left untouched. Read-only users (``rank``, ``render``) open it with
 ``mode=ro`` and never create tables or switch the journal mode; an older store read this way is
@@ -43,9 +43,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import urllib.parse
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -55,139 +54,26 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from amr_bench.errors import AmrBenchError, UsageError
-
-BUSY_TIMEOUT_S = 60.0
-APPLICATION_ID = 0x414D5242  # "AMRB" in the SQLite header: marks a file as an amr-bench store
-SQLITE_MAGIC = b"SQLite format 3\x00"
-CORE_TABLES = frozenset({"teams", "systems", "ground_truths", "submissions", "metrics", "per_query"})
-MAX_NAME_CHARS = 200
-
-
-class StoreError(AmrBenchError):
-    """The store cannot be used as asked (not a store, newer schema, unreadable); nothing was changed."""
-
-    exit_code = 1
-
-
-_SQL_MIGRATIONS: tuple[str, ...] = (
-    # 1: the core tables
-    """
-    CREATE TABLE teams (
-        id INTEGER PRIMARY KEY,
-        name TEXT NOT NULL UNIQUE
-    );
-    CREATE TABLE systems (
-        id INTEGER PRIMARY KEY,
-        team_id INTEGER NOT NULL REFERENCES teams(id),
-        name TEXT NOT NULL,
-        synthetic INTEGER NOT NULL DEFAULT 0,
-        baseline INTEGER NOT NULL DEFAULT 0,
-        meta_json TEXT NOT NULL DEFAULT '{}',
-        UNIQUE (team_id, name)
-    );
-    CREATE TABLE ground_truths (
-        sha256 TEXT PRIMARY KEY,
-        n_queries INTEGER NOT NULL,
-        qids BLOB NOT NULL
-    );
-    CREATE TABLE submissions (
-        id INTEGER PRIMARY KEY,
-        system_id INTEGER NOT NULL REFERENCES systems(id),
-        benchmark TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        sha256 TEXT NOT NULL,
-        size INTEGER NOT NULL,
-        file_name TEXT NOT NULL,
-        added_at TEXT NOT NULL,
-        gt_sha256 TEXT NOT NULL,
-        metric_signature TEXT NOT NULL,
-        signature_json TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('ok', 'invalid', 'failed')),
-        problems_json TEXT NOT NULL DEFAULT '[]',
-        UNIQUE (system_id, benchmark, gt_sha256, metric_signature, sha256)
-    );
-    CREATE INDEX submissions_group ON submissions (benchmark, gt_sha256, metric_signature);
-    CREATE TABLE metrics (
-        submission_id INTEGER NOT NULL REFERENCES submissions(id),
-        name TEXT NOT NULL,
-        value REAL NOT NULL,
-        PRIMARY KEY (submission_id, name)
-    );
-    CREATE TABLE per_query (
-        submission_id INTEGER NOT NULL REFERENCES submissions(id),
-        column_name TEXT NOT NULL,
-        data BLOB NOT NULL,
-        PRIMARY KEY (submission_id, column_name)
-    );
-    """,
-    # 2: DCASE packages (technical report, package hash) that submissions came from
-    """
-    CREATE TABLE packages (
-        id INTEGER PRIMARY KEY,
-        sha256 TEXT NOT NULL UNIQUE,
-        file_name TEXT NOT NULL,
-        team_id INTEGER NOT NULL REFERENCES teams(id),
-        report_name TEXT NOT NULL,
-        report_sha256 TEXT NOT NULL,
-        added_at TEXT NOT NULL
-    );
-    ALTER TABLE submissions ADD COLUMN package_id INTEGER REFERENCES packages(id);
-    """,
+from amr_bench.errors import UsageError
+from amr_bench.leaderboard.store_files import (
+    StoreError,
+    check_is_ours,
+    check_store_path,
+    connect,
+    connect_readonly,
+    migrated_copy,
+)
+from amr_bench.leaderboard.store_schema import (  # MIGRATIONS, the keys: re-exported for users of the store
+    IDENTITY_KEYS,  # noqa: F401
+    MIGRATIONS,  # noqa: F401
+    RECORDED_KEYS,  # noqa: F401
+    SCHEMA_VERSION,
+    apply_migrations,
+    canonical_json,
+    metric_signature,
 )
 
-_V3_SQL = """
-ALTER TABLE submissions ADD COLUMN group_signature TEXT;
-ALTER TABLE submissions ADD COLUMN withdrawn_at TEXT;
-ALTER TABLE systems ADD COLUMN withdrawn_at TEXT;
-ALTER TABLE packages ADD COLUMN report BLOB;
-ALTER TABLE packages ADD COLUMN notes_json TEXT NOT NULL DEFAULT '[]';
-CREATE TABLE audit (
-    id INTEGER PRIMARY KEY,
-    at TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    action TEXT NOT NULL CHECK (action IN ('withdraw', 'restore', 'remove')),
-    team TEXT NOT NULL,
-    system TEXT NOT NULL,
-    benchmark TEXT,
-    version INTEGER,
-    reason TEXT NOT NULL,
-    detail_json TEXT NOT NULL DEFAULT '{}'
-);
-CREATE INDEX submissions_comparable ON submissions (benchmark, gt_sha256, group_signature)
-"""
-
-
-def _migration_3(db: sqlite3.Connection) -> None:
-    """Withdrawals and the audit table, report bytes, and the package version out of the comparability key.
-
-    Old rows keep their recorded signature; their group key is recomputed without ``scorer``, so
-    results scored by different package versions of the same metric definition rank together.
-    """
-    for statement in _statements(_V3_SQL):
-        db.execute(statement)
-    rows = db.execute("SELECT id, signature_json FROM submissions").fetchall()
-    db.executemany(
-        "UPDATE submissions SET group_signature=? WHERE id=?",
-        [(metric_signature(json.loads(sig)), sid) for sid, sig in rows],
-    )
-    db.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-
-
-Migration = str | Callable[[sqlite3.Connection], None]
-MIGRATIONS: tuple[Migration, ...] = (*_SQL_MIGRATIONS, _migration_3)
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-def _apply_migrations(db: sqlite3.Connection, current: int, target: int) -> None:
-    for version in range(current, target):
-        step = MIGRATIONS[version]
-        if isinstance(step, str):
-            for statement in _statements(step):
-                db.execute(statement)
-        else:
-            step(db)
-        db.execute(f"PRAGMA user_version = {version + 1}")
+MAX_NAME_CHARS = 200
 
 
 @dataclass(frozen=True, order=True)
@@ -311,10 +197,6 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
-def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def pack(values: NDArray[Any]) -> bytes:
     return zlib.compress(np.ascontiguousarray(values, dtype="<f8").tobytes(), 6)
 
@@ -345,32 +227,6 @@ def check_name(kind: str, value: str) -> str:
     return value
 
 
-def check_store_path(path: Path, must_exist: bool) -> None:
-    """Refuse, before SQLite sees it, a path that cannot be a store; never creates or changes anything."""
-    if path.is_dir():
-        raise StoreError(f"{path}: is a folder; --db names the store file (e.g. {path / 'leaderboard.sqlite'})")
-    if path.exists():
-        if not path.is_file():
-            raise StoreError(f"{path}: not a regular file (a device or a pipe); --db names an SQLite store file")
-        try:
-            with open(path, "rb") as f:
-                head = f.read(100)
-        except OSError as exc:
-            raise StoreError(f"{path}: cannot be read ({exc.strerror})") from None
-        if head and not head.startswith(SQLITE_MAGIC[: len(head)]):
-            raise StoreError(f"{path}: not an SQLite file (no 'SQLite format 3' header); not an amr-bench result store")
-        if head and len(head) < 100:
-            raise StoreError(f"{path}: truncated SQLite file ({len(head)} bytes); not a usable result store")
-        return
-    if must_exist:
-        raise StoreError(f"{path}: no result store there")
-    folder = path.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    if not folder.is_dir():
-        raise StoreError(f"{path}: {folder} is a file, not a folder")
-
-
 class Store:
     """A leaderboard database file (created with the current schema on first use unless ``readonly``)."""
 
@@ -379,12 +235,12 @@ class Store:
         self.readonly = readonly
         self._depth = 0
         check_store_path(self.path, must_exist=readonly)
-        self.db = _connect_readonly(self.path) if readonly else _connect(self.path)
+        self.db = connect_readonly(self.path) if readonly else connect(self.path)
         try:
-            self._check_is_ours()
+            version = check_is_ours(self.db, self.path)
             if readonly:
-                if self.schema_version < SCHEMA_VERSION:
-                    self.db = _migrated_copy(self.db, self.schema_version)
+                if version < SCHEMA_VERSION:
+                    self.db = migrated_copy(self.db, version)
             else:
                 self.db.execute("PRAGMA foreign_keys = ON")
                 self.db.execute("PRAGMA journal_mode = WAL")
@@ -410,28 +266,12 @@ class Store:
     def schema_version(self) -> int:
         return int(self.db.execute("PRAGMA user_version").fetchone()[0])
 
-    def _check_is_ours(self) -> None:
-        version = self.schema_version
-        app_id = int(self.db.execute("PRAGMA application_id").fetchone()[0])
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id not in (0, APPLICATION_ID) or (version == 0 and tables) or (version and not tables >= CORE_TABLES):
-            shown = ", ".join(sorted(tables)[:8]) or "none"
-            raise StoreError(
-                f"{self.path}: an SQLite file that is not an amr-bench result store (tables: {shown}); "
-                "left as it is; name another --db"
-            )
-        if version > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: store schema version {version} is newer than this amr-bench knows "
-                f"({SCHEMA_VERSION}); upgrade amr-bench to use it (the file was not changed)"
-            )
-
     def migrate(self, target: int = SCHEMA_VERSION) -> None:
         if self.schema_version >= target:
             return
         with self.write():
             current = self.schema_version  # re-read under the lock: another process may have won
-            _apply_migrations(self.db, current, target)
+            apply_migrations(self.db, current, target)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -903,62 +743,3 @@ def _ranked_rows(versions: list[Any]) -> list[Any]:
         return live[:1]
     failed_after = next((r for r in live if r[11] != "ok" and r[6] > valid[6]), None)
     return [valid] if failed_after is None else [valid, failed_after]
-
-
-# Signature fields that name the inputs rather than the metric definition.
-IDENTITY_KEYS = ("submission_sha256", "ground_truth_sha256", "ground_truth", "gt_sha256")
-# Signature fields recorded with each result but not compared (a docs-only release must not split a table).
-RECORDED_KEYS = ("scorer",)
-
-
-def metric_signature(signature: Mapping[str, Any]) -> str:
-    """The comparability key: the part of a result signature that must agree for results to be compared."""
-    keep = {k: v for k, v in signature.items() if k not in IDENTITY_KEYS and k not in RECORDED_KEYS}
-    return canonical_json(keep)
-
-
-def _connect(path: Path) -> sqlite3.Connection:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-    except (OSError, sqlite3.Error) as exc:
-        raise StoreError(f"{path}: cannot open the store ({exc})") from None
-
-
-def _connect_readonly(path: Path) -> sqlite3.Connection:
-    """``mode=ro``; a WAL store in a folder we cannot write (no ``-shm`` can be made) is read as immutable."""
-    uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
-    last: sqlite3.Error | None = None
-    for suffix in ("", "&immutable=1"):
-        try:
-            db = sqlite3.connect(uri + suffix, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        except sqlite3.Error as exc:
-            last = exc
-            continue
-        try:
-            db.execute("PRAGMA query_only = ON")
-            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
-            return db
-        except sqlite3.OperationalError as exc:
-            last = exc
-            db.close()
-        except sqlite3.DatabaseError:
-            return db  # not a database: the caller's checks report it with the file's name
-    raise StoreError(f"{path}: cannot open the store read-only ({last})")
-
-
-def _migrated_copy(db: sqlite3.Connection, current: int) -> sqlite3.Connection:
-    """An older store read read-only: copy it into memory and migrate the copy (the file is not touched)."""
-    memory = sqlite3.connect(":memory:", isolation_level=None)
-    db.backup(memory)
-    db.close()
-    memory.execute("BEGIN")
-    _apply_migrations(memory, current, SCHEMA_VERSION)
-    memory.execute("COMMIT")
-    return memory
-
-
-def _statements(script: str) -> Iterator[str]:
-    for part in script.split(";"):
-        if part.strip():
-            yield part.strip()
