@@ -109,7 +109,9 @@ def test_query_ids_must_match_the_stored_ground_truth(tmp_path: Path) -> None:
 def test_migrations_upgrade_an_old_file_and_keep_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path, isolation_level=None)
-    db.executescript(store_mod.MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    first = store_mod.MIGRATIONS[0]
+    assert isinstance(first, str)
+    db.executescript(first + "PRAGMA user_version = 1;")
     db.execute("INSERT INTO teams (name) VALUES ('old team')")
     db.close()
     with Store(path) as st:
