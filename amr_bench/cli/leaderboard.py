@@ -71,7 +71,9 @@ def add(
 def ingest(
     package: Path = typer.Argument(..., exists=True, dir_okay=False, help="DCASE package zip."),
     gt: str = typer.Option(..., "--gt", help="NAME=PATH (e.g. dcase2026-eval=gt.jsonl) or DATASET/SPLIT."),
-    check_only: bool = typer.Option(False, "--check-only", help="Validate the package; store nothing."),
+    check_only: bool = typer.Option(
+        False, "--check-only", help="Run every check of a real ingest (scoring included); store nothing."
+    ),
     db: Path = DB_OPTION,
 ) -> None:
     """Check, validate, score and store every system of a DCASE Task 6 package (all or nothing)."""

@@ -247,6 +247,10 @@ class Store:
                 self.migrate()
         except sqlite3.DatabaseError as exc:
             self.db.close()
+            if "readonly" in str(exc):
+                raise StoreError(
+                    f"{self.path}: read-only; this command writes to the store (rank, render only read)"
+                ) from None
             raise StoreError(f"{self.path}: cannot be used as an SQLite database ({exc}); left as it is") from None
         except BaseException:
             self.db.close()
