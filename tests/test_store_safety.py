@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -255,3 +256,47 @@ def test_names_that_cannot_be_shown_are_refused(bad: str) -> None:
     with pytest.raises(UsageError):
         check_name("team", bad)
     assert check_name("team", "Doe_UNI <b>") == "Doe_UNI <b>"
+
+
+@pytest.fixture
+def immutable() -> Iterator[Callable[[Path], Path]]:
+    """Make files write-protected even for root (``chattr +i``); skip where the file system cannot."""
+    import subprocess
+
+    protected: list[Path] = []
+
+    def protect(path: Path) -> Path:
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("chattr +i is not available here")
+        protected.append(path)
+        return path
+
+    yield protect
+    for path in protected:
+        subprocess.run(["chattr", "-i", str(path)], check=False)
+
+
+def test_a_write_protected_store_is_ranked_and_rendered_and_refused_for_writes(
+    tmp_path: Path, immutable: Callable[[Path], Path]
+) -> None:
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench.leaderboard.results import add_records
+
+    path = tmp_path / "b.sqlite"
+    gt = load_ground_truth("unav100-subset/test")
+    with Store(path) as st:
+        for system, end in (("a", 10.0), ("b", 5.0)):
+            records = [{"qid": q, "pred_relevant_windows": [[0.0, end]]} for q in gt.qids]
+            add_records(st, records, gt, team="T", system=system, benchmark="unav", file_name=f"{system}.jsonl")
+    before = _digest(path)
+    immutable(path)
+    runner = CliRunner()
+    res = runner.invoke(app, ["leaderboard", "rank", "--db", str(path), "--resamples", "100"])
+    assert res.exit_code == 0, res.output
+    assert "T/a" in res.output and "T/b" in res.output
+    site = tmp_path / "site"
+    res = runner.invoke(app, ["leaderboard", "render", "--db", str(path), "--out", str(site), "--resamples", "100"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["leaderboard", "withdraw", "T/a", "--reason", "x", "--db", str(path)])
+    assert res.exit_code == 1 and "read-only" in res.output and "Traceback" not in res.output
+    assert _digest(path) == before

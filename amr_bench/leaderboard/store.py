@@ -296,17 +296,24 @@ class Store:
         self._depth = 1
         try:
             yield self.db
+        except sqlite3.OperationalError as exc:  # read-only file, full disk, lock lost: nothing stored
+            self._rollback()
+            raise StoreError(f"{self.path}: cannot write ({exc}); nothing was stored") from None
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
             try:
                 self.db.execute("COMMIT")
             except sqlite3.OperationalError as exc:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"{self.path}: cannot write ({exc}); nothing was stored") from None
         finally:
             self._depth = 0
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     # -- writing ----------------------------------------------------------------------------
     def add(

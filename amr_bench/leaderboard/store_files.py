@@ -9,6 +9,7 @@ switch the journal mode; an older store is migrated in a private in-memory copy.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import urllib.parse
 from pathlib import Path
@@ -72,6 +73,9 @@ def check_is_ours(db: sqlite3.Connection, path: Path) -> int:
 
 
 def connect(path: Path) -> sqlite3.Connection:
+    """A writer's connection; a store file we may not write is refused before SQLite opens it."""
+    if path.exists() and not os.access(path, os.W_OK):
+        raise StoreError(f"{path}: read-only; this command writes to the store (rank, render only read)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         return sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
