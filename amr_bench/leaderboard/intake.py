@@ -255,9 +255,10 @@ def _layout(path: Path, members: dict[str, bytes]) -> Package:
         if IGNORED.search(member):
             found.warnings.append(Problem(where, None, "operating-system metadata file ignored", "warning"))
             continue
-        task = next((p for p in parts[:-1] if TASK_FOLDER.match(p)), None)
-        if task is not None and TASK_FOLDER.match(task)["n"] != "6":  # type: ignore[index]
-            found.other_tasks["/".join(parts[: parts.index(task) + 1]) + "/"] += 1
+        at, number = _task_folder(parts)
+        task = None if at is None else parts[at]
+        if at is not None and number != "6":
+            found.other_tasks["/".join(parts[: at + 1]) + "/"] += 1
             continue
         base = parts[-1]
         if base in by_base:
@@ -275,6 +276,15 @@ def _layout(path: Path, members: dict[str, bytes]) -> Package:
     if found.problems:
         raise InputError(found.problems + found.warnings, f"{name}: {len(found.problems)} error(s) in the package")
     return Package(path, sha256_file(path), team, systems, report_name, report, found.notes, found.warnings)
+
+
+def _task_folder(parts: tuple[str, ...]) -> tuple[int | None, str | None]:
+    """Index and task number of the first ``task<N>[subtask]`` folder on the path, if any."""
+    for k, part in enumerate(parts[:-1]):
+        m = TASK_FOLDER.match(part)
+        if m:
+            return k, m["n"]
+    return None, None
 
 
 def _classify(found: _Found, where: str, parts: tuple[str, ...], task: str | None) -> None:
