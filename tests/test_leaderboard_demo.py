@@ -37,5 +37,6 @@ def test_demo_builds_a_fresh_store_and_site(tmp_path: Path) -> None:
 
 
 def test_example_meta_is_valid() -> None:
-    data = yaml.safe_load((ROOT / "submissions" / "example_package" / "Doe_UNI_task6_1.meta.yaml").read_text())
+    meta = ROOT / "submissions" / "example_package" / "task6" / "Doe_UNI_task6_1" / "Doe_UNI_task6_1.meta.yaml"
+    data = yaml.safe_load(meta.read_text())
     assert list(validator("dcase_meta").iter_errors(data)) == []

@@ -109,11 +109,13 @@ def test_query_ids_must_match_the_stored_ground_truth(tmp_path: Path) -> None:
 def test_migrations_upgrade_an_old_file_and_keep_its_rows(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     db = sqlite3.connect(path, isolation_level=None)
-    db.executescript(store_mod.MIGRATIONS[0] + "PRAGMA user_version = 1;")
+    first = store_mod.MIGRATIONS[0]
+    assert isinstance(first, str)
+    db.executescript(first + "PRAGMA user_version = 1;")
     db.execute("INSERT INTO teams (name) VALUES ('old team')")
     db.close()
     with Store(path) as st:
-        assert st.schema_version == store_mod.SCHEMA_VERSION == 2
+        assert st.schema_version == store_mod.SCHEMA_VERSION == 3
         assert st.db.execute("SELECT name FROM teams").fetchall() == [("old team",)]
         st.db.execute("SELECT package_id FROM submissions").fetchall()  # the v2 column exists
 

@@ -11,6 +11,7 @@ from importlib.metadata import entry_points
 
 from amr_bench.cli import datasets as _datasets  # noqa: F401  (datasets ..., simulate, simulate-audio)
 from amr_bench.cli import leaderboard as _leaderboard  # noqa: F401  (leaderboard/compare/demo)
+from amr_bench.cli import organiser as _organiser  # noqa: F401  (leaderboard versions/withdraw/restore...)
 from amr_bench.cli import scoring as _scoring  # noqa: F401  (registers validate/score/check)
 from amr_bench.cli.app import app
 

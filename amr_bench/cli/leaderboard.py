@@ -98,7 +98,7 @@ def add(
     db: Path = DB_OPTION,
 ) -> None:
     """Score a submission and store it (the same file again is a no-op; a changed one a new version)."""
-    from amr_bench.leaderboard.results import add_file, benchmark_name
+    from amr_bench.leaderboard.results import add_file, benchmark_name, confirmation
     from amr_bench.leaderboard.store import Store
     from amr_bench.names import check_name
 
@@ -109,20 +109,12 @@ def add(
     gt = ground_truth_for(submission, gt)
     with hints_on_failure(submission, gt):
         truth, name = _load_gt(gt)
+        bench = benchmark_name(truth, name)
         with Store(db) as store:
-            added = add_file(
-                store,
-                submission,
-                truth,
-                team=team,
-                system=system,
-                benchmark=benchmark_name(truth, name),
-                baseline=baseline,
-            )
+            added = add_file(store, submission, truth, team=team, system=system, benchmark=bench, baseline=baseline)
         if added.status != "ok":
-            raise InputError(added.problems, f"{submission}: invalid; recorded as a failed entry in {db}")
-    what = "stored" if added.outcome.created else "already stored (same file), nothing changed"
-    print(f"{team}/{system} v{added.outcome.version}: {what}; R1@0.7 {100 * added.metrics['R1@0.7']:.2f}")
+            raise InputError(added.problems, f"{submission}: invalid; recorded as a failed attempt in {db}")
+    print(confirmation(added, team=team, system=system, benchmark=bench))
 
 
 @board.command(
@@ -133,7 +125,9 @@ def add(
 def ingest(
     package: Path = typer.Argument(..., exists=True, dir_okay=False, help="DCASE package zip."),
     gt: str = typer.Option(..., "--gt", help=BENCH_GT_HELP),
-    check_only: bool = typer.Option(False, "--check-only", help="Validate the package; store nothing."),
+    check_only: bool = typer.Option(
+        False, "--check-only", help="Run every check of a real ingest (scoring included); store nothing."
+    ),
     db: Path = DB_OPTION,
 ) -> None:
     """Check, validate, score and store every system of a DCASE Task 6 package (all or nothing)."""
@@ -146,14 +140,15 @@ def ingest(
         _store_path(db)
     truth, name = _load_gt(gt)
     bench = benchmark_name(truth, name)
-    if check_only:
-        intake.ingest(None, package, truth, bench, check_only=True)
-        print(f"{package}: valid package")
-        return
-    with Store(db) as store:
-        added = intake.ingest(store, package, truth, bench)
-    for a in added:
-        print(f"submission {a.outcome.submission_id} v{a.outcome.version}: R1@0.7 {100 * a.metrics['R1@0.7']:.2f}")
+    checked = intake.check_package(package, truth)  # the same checks with or without --check-only
+    stored = []
+    if not check_only:
+        with Store(db) as store:
+            stored = intake.store_package(store, checked, bench)
+    for note in checked.package.notes + [str(w) for w in checked.package.warnings]:
+        err(note)
+    for line in intake.confirmations(checked, stored, bench):
+        print(line)
 
 
 @board.command("rank", epilog="Example: amr-bench leaderboard rank --dataset castella/test --metric mAP --seed 1")
@@ -173,7 +168,7 @@ def rank(
 
     settings = _settings(metric, seed, resamples, baseline, test)
     _existing_store(db)
-    with Store(db) as store:
+    with Store(db, readonly=True) as store:
         rankings = rank_store(store, settings, dataset)
         if not rankings:
             known = sorted({g.benchmark for g in store.groups()})
@@ -209,7 +204,7 @@ def render(
     settings = _settings(metric, seed, resamples, baseline, "bootstrap")
     _existing_store(db)
     check_output_folder(out, "--out", [("--db store", db)])
-    with Store(db) as store:
+    with Store(db, readonly=True) as store:
         rankings = rank_store(store, settings)
         _require_baseline(baseline, rankings)
         files = render_site(store, out, settings, rankings)

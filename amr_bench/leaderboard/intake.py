@@ -1,17 +1,27 @@
-"""DCASE 2026 Task 6 submission packages: check the zip, extract it safely, validate every file.
+"""DCASE 2026 Task 6 submission packages: check the zip, read it in memory, check and score everything, then store.
 
-A package is a zip holding, for up to four systems ``n`` = 1..4,
-``<Lastname>_<Inst>_task6_<n>.output.jsonl`` (one line per query, windows ranked by list order,
-no scores) and ``<Lastname>_<Inst>_task6_<n>.meta.yaml`` (see ``schemas/dcase_meta.schema.json``),
-plus one technical report ``<Lastname>_<Inst>_task6_technical_report.pdf``. Files may sit at the
-top level or inside folders; only their base names matter.
+A package is one zip per team, as DCASE ships it: a folder per task entered (``task6/``), in it one
+folder per system named by its label (``Doe_UNI_task6_1/`` holding ``Doe_UNI_task6_1.meta.yaml``
+and ``Doe_UNI_task6_1.output.jsonl``), up to four systems, and the team's technical report
+``task6/Doe_UNI_task6.technical_report.pdf``. Only base names are keyed on (real zips differ in
+leading folders). Accepted with a note: the flat layout (no ``task6/`` or no system folders), a
+system-indexed report name (``Doe_UNI_task6_1.technical_report.pdf``) and the older
+``Doe_UNI_task6_technical_report.pdf``. Other tasks' folders (``task1/``...) are ignored with one
+note each. Meta files: :mod:`amr_bench.leaderboard.dcase_meta`.
 
-The archive is inspected before anything is written: member names (absolute paths, drive letters,
-``..``, NUL bytes), symlinks and other special files, number of members, declared sizes and
-compression ratios (zip bombs). Extraction then goes into a temporary folder only, through our own
-file names, and stops as soon as a member grows past its declared size (headers can lie).
+All or nothing, bounded:
 
-Every problem is reported as ``PACKAGE.zip!MEMBER:LINE: message``.
+1. The archive is inspected before anything is read: member names (absolute, drive letters, ``..``,
+   NUL bytes, duplicates, longer than a file system allows), symlinks and special files, encryption,
+   the number of members, declared sizes and compression ratios (zip bombs).
+2. Members are read into memory (no temporary folder, so nothing is left behind if intake is
+   killed), stopping as soon as one inflates past its declared size (headers can lie).
+3. The layout, every meta file (a bounded YAML reader: no aliases, no anchors, capped size and
+   depth) and every output (validated and scored against the ground truth) are checked.
+4. Only then is the package stored, in one transaction: every system or none.
+
+``--check-only`` runs steps 1-3, the very same checks. Every problem is reported as
+``PACKAGE.zip!MEMBER:LINE: message``; notes on what was assumed are returned with the result.
 """
 
 from __future__ import annotations
@@ -19,44 +29,50 @@ from __future__ import annotations
 import hashlib
 import re
 import stat
-import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import yaml
-
 from amr_bench.errors import InputError, Problem
+from amr_bench.leaderboard.dcase_meta import Label, check_meta, parse_label
+from amr_bench.leaderboard.results import (
+    Added,
+    PreparedResult,
+    confirmation,
+    prepare_result,
+    score_bytes,
+    store_prepared,
+)
 
-TEAM = r"[A-Za-z][A-Za-z'-]*_[A-Za-z0-9][A-Za-z0-9-]*"
-SYSTEM_FILE = re.compile(rf"^(?P<team>{TEAM})_task6_(?P<n>\d+)\.(?P<kind>output\.jsonl|meta\.yaml)$")
-REPORT_FILE = re.compile(rf"^(?P<team>{TEAM})_task6_technical_report\.pdf$")
+TASK_FOLDER = re.compile(r"^task(?P<n>[0-9]+)(?P<sub>[a-z]?)$", re.IGNORECASE)
+SYSTEM_FILE = re.compile(r"^(?P<label>.+)\.(?P<kind>meta\.yaml|output\.jsonl)$")
+MISNAMED_FILE = re.compile(r"^(?P<label>.+)\.(?P<kind>meta\.yml|output\.[A-Za-z0-9]+)$")
+REPORT_SUFFIXES = (".technical_report.pdf", "_technical_report.pdf")
 IGNORED = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$)")
-MAX_SYSTEMS = 4
 _CHUNK = 1 << 16
 
 
 @dataclass(frozen=True)
 class ArchiveLimits:
-    max_members: int = 32
-    max_member_bytes: int = 256 << 20
-    max_total_bytes: int = 512 << 20
+    max_members: int = 256  # a multi-task zip: several tasks x 4 systems x a few files + folders
+    max_member_bytes: int = 64 << 20
+    max_total_bytes: int = 256 << 20
     max_ratio: float = 200.0  # uncompressed / compressed, checked for members above ratio_floor
     ratio_floor: int = 1 << 20
+    max_name_bytes: int = 255  # one path component (NAME_MAX of common file systems)
+    max_path_bytes: int = 1024
 
 
 @dataclass
 class PackageSystem:
-    label: str
-    number: int
-    output_path: Path
-    meta_path: Path
+    label: Label
+    output: bytes
     output_display: str
     meta: dict[str, Any]
+    meta_display: str
 
 
 @dataclass
@@ -66,50 +82,74 @@ class Package:
     team: str
     systems: list[PackageSystem]
     report_name: str
-    report_sha256: str
+    report: bytes
+    notes: list[str] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def report_sha256(self) -> str:
+        return sha256_bytes(self.report)
+
+
+@dataclass
+class CheckedSystem:
+    system: PackageSystem
+    prepared: PreparedResult
+    warnings: list[Problem]
+
+
+@dataclass
+class CheckedPackage:
+    """A package that passed every check, its outputs scored; nothing stored yet."""
+
+    package: Package
+    systems: list[CheckedSystem]
+
+
+@dataclass
+class StoredSystem:
+    team: str
+    system: str
+    benchmark: str
+    added: Added
 
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- 1. the archive -------------------------------------------------------------------------
+
+
 def check_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> list[zipfile.ZipInfo]:
-    """The members to extract, after every safety check; raises ``InputError`` listing all failures."""
+    """The file members to read, after every safety check; raises ``InputError`` listing all failures."""
     name = path.name
-    if not zipfile.is_zipfile(path):
-        raise InputError([Problem(name, None, "not a zip archive")])
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError([Problem(name, None, f"not a readable zip archive ({exc})")]) from None
     problems: list[Problem] = []
-    keep: list[zipfile.ZipInfo] = []
-    with zipfile.ZipFile(path) as zf:
-        infos = zf.infolist()
     if len(infos) > limits.max_members:
-        problems.append(
-            Problem(
-                name,
-                None,
-                f"{len(infos)} members; a package holds at most "
-                f"{limits.max_members} (4 systems x 2 files + the report)",
-            )
-        )
+        problems.append(Problem(name, None, f"{len(infos)} members; a package holds at most {limits.max_members}"))
+    counts = Counter(info.filename.replace("\\", "/") for info in infos)
+    keep: list[zipfile.ZipInfo] = []
     total = 0
     for info in infos:
         where = f"{name}!{info.filename}"
-        member = info.filename.replace("\\", "/")
-        parts = PurePosixPath(member).parts
-        mode = info.external_attr >> 16
-        if "\x00" in member:
-            problems.append(Problem(where, None, "member name contains a NUL byte"))
-        elif member.startswith("/") or re.match(r"^[A-Za-z]:", member):
-            problems.append(Problem(where, None, "absolute path in the archive; paths must be relative"))
-        elif ".." in parts:
-            problems.append(Problem(where, None, "path traversal ('..') in the archive"))
-        elif info.create_system == 3 and stat.S_ISLNK(mode):
-            problems.append(Problem(where, None, "symbolic link in the archive; include the file itself"))
-        elif info.create_system == 3 and stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-            problems.append(Problem(where, None, "special file (device, fifo...) in the archive"))
-        elif info.flag_bits & 0x1:
-            problems.append(Problem(where, None, "encrypted member; packages must not be encrypted"))
+        problem = _member_problem(info, limits)
+        if counts[info.filename.replace("\\", "/")] > 1:
+            problem = problem or "the archive holds two members of this name (unzip would show only one)"
+        if problem:
+            problems.append(Problem(where, None, problem))
         if info.is_dir():
             continue
         total += info.file_size
@@ -126,220 +166,261 @@ def check_archive(path: Path, limits: ArchiveLimits = ArchiveLimits()) -> list[z
     if total > limits.max_total_bytes:
         problems.append(Problem(name, None, f"{total} bytes uncompressed in total; at most {limits.max_total_bytes}"))
     if problems:
-        raise InputError(problems, f"{path.name}: unsafe or oversized archive, nothing extracted")
+        raise InputError(problems, f"{path.name}: unsafe or oversized archive, nothing read")
     return keep
 
 
-def extract_checked(
-    path: Path, infos: list[zipfile.ZipInfo], dest: Path, limits: ArchiveLimits = ArchiveLimits()
-) -> dict[str, Path]:
-    """Write the members into ``dest`` under numbered names; returns member name -> file.
+def _member_problem(info: zipfile.ZipInfo, limits: ArchiveLimits) -> str | None:
+    member = info.filename.replace("\\", "/")
+    parts = PurePosixPath(member).parts
+    mode = info.external_attr >> 16
+    if "\x00" in member:
+        return "member name contains a NUL byte"
+    if member.startswith("/") or re.match(r"^[A-Za-z]:", member):
+        return "absolute path in the archive; paths must be relative"
+    if ".." in parts:
+        return "path traversal ('..') in the archive"
+    if len(member.encode("utf-8", "surrogateescape")) > limits.max_path_bytes or any(
+        len(p.encode("utf-8", "surrogateescape")) > limits.max_name_bytes for p in parts
+    ):
+        return f"member name longer than a file system allows ({limits.max_name_bytes} bytes per name)"
+    if info.create_system == 3 and stat.S_ISLNK(mode):
+        return "symbolic link in the archive; include the file itself"
+    if info.create_system == 3 and stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        return "special file (device, fifo...) in the archive"
+    if info.flag_bits & 0x1:
+        return "encrypted member; packages must not be encrypted"
+    return None
 
-    Sizes are enforced while streaming: a member that inflates past its declared size (or the
-    per-file limit) aborts the extraction.
-    """
-    out: dict[str, Path] = {}
-    written = 0
+
+def read_members(path: Path, infos: list[zipfile.ZipInfo], limits: ArchiveLimits = ArchiveLimits()) -> dict[str, bytes]:
+    """Member name -> bytes, read in memory; a member inflating past its declared size stops the reading."""
+    out: dict[str, bytes] = {}
+    read = 0
     with zipfile.ZipFile(path) as zf:
-        for k, info in enumerate(infos):
-            target = dest / f"{k:03d}_{PurePosixPath(info.filename.replace(chr(92), '/')).name}"
+        for info in infos:
             cap = min(info.file_size, limits.max_member_bytes)
-            size = 0
             where = f"{path.name}!{info.filename}"
+            chunks: list[bytes] = []
+            size = 0
             try:
-                with zf.open(info) as src, open(target, "wb") as dst:
+                with zf.open(info) as src:
                     while chunk := src.read(_CHUNK):
                         size += len(chunk)
-                        written += len(chunk)
-                        if size > cap or written > limits.max_total_bytes:
+                        read += len(chunk)
+                        if size > cap or read > limits.max_total_bytes:
                             raise InputError(
                                 [Problem(where, None, "member inflates past its declared size (zip bomb?)")]
                             )
-                        dst.write(chunk)
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+                        chunks.append(chunk)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
                 raise InputError(
                     [Problem(where, None, f"corrupt member or a size that does not match its header ({exc})")]
                 ) from None
-            out[info.filename] = target
+            out[info.filename.replace("\\", "/")] = b"".join(chunks)
     return out
 
 
-@contextmanager
-def open_package(path: str | Path, limits: ArchiveLimits = ArchiveLimits()) -> Iterator[Package]:
-    """Check, extract (into a temporary folder that lives as long as the context) and validate.
-
-    Raises ``InputError`` with every problem found in the layout and the ``.meta.yaml`` files.
-    The outputs' lines are validated against a ground truth by the caller (:func:`ingest`).
-    """
+def read_package(path: str | Path, limits: ArchiveLimits = ArchiveLimits()) -> Package:
+    """Check the archive, read it and check its layout and meta files; raises ``InputError`` with every problem."""
     path = Path(path)
-    infos = check_archive(path, limits)
-    with tempfile.TemporaryDirectory(prefix="amr-bench-package-") as tmp:
-        files = extract_checked(path, infos, Path(tmp), limits)
-        yield _read_layout(path, files)
+    members = read_members(path, check_archive(path, limits), limits)
+    return _layout(path, members)
 
 
-def _read_layout(path: Path, files: dict[str, Path]) -> Package:
+# -- 2. the layout --------------------------------------------------------------------------
+
+
+@dataclass
+class _Found:
+    """What the layout pass collects."""
+
+    systems: dict[int, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    labels: dict[int, Label] = field(default_factory=dict)
+    reports: list[str] = field(default_factory=list)
+    other_tasks: Counter[str] = field(default_factory=Counter)
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    flat: set[str] = field(default_factory=set)
+
+
+def _layout(path: Path, members: dict[str, bytes]) -> Package:
     name = path.name
-    problems: list[Problem] = []
-    warnings: list[Problem] = []
+    found = _Found()
     by_base: dict[str, str] = {}
-    systems: dict[int, dict[str, str]] = {}
-    teams: set[str] = set()
-    reports: list[str] = []
-    for member in sorted(files):
+    for member in sorted(members):
         where = f"{name}!{member}"
-        base = PurePosixPath(member.replace("\\", "/")).name
-        if IGNORED.search(member.replace("\\", "/")):
-            warnings.append(Problem(where, None, "operating-system metadata file ignored", "warning"))
+        parts = PurePosixPath(member).parts
+        if IGNORED.search(member):
+            found.warnings.append(Problem(where, None, "operating-system metadata file ignored", "warning"))
             continue
+        at, number = _task_folder(parts)
+        task = None if at is None else parts[at]
+        if at is not None and number != "6":
+            found.other_tasks["/".join(parts[: at + 1]) + "/"] += 1
+            continue
+        base = parts[-1]
         if base in by_base:
-            problems.append(Problem(where, None, f"duplicate file name (also {by_base[base]})"))
+            found.problems.append(Problem(where, None, f"duplicate file name (also {by_base[base]})"))
             continue
         by_base[base] = member
-        m = SYSTEM_FILE.match(base)
-        r = REPORT_FILE.match(base)
+        _classify(found, where, parts, task)
+    for folder, n in sorted(found.other_tasks.items()):
+        found.notes.append(f"{name}!{folder}: note: {n} file(s) of another task ignored (this is Task 6 intake)")
+    if found.flat:
+        found.notes.append(f"{name}: note: flat layout accepted ({', '.join(sorted(found.flat))})")
+    team = _team(name, found)
+    systems = _systems(name, found, members)
+    report_name, report = _report(name, found, members, team)
+    if found.problems:
+        raise InputError(found.problems + found.warnings, f"{name}: {len(found.problems)} error(s) in the package")
+    return Package(path, sha256_file(path), team, systems, report_name, report, found.notes, found.warnings)
+
+
+def _task_folder(parts: tuple[str, ...]) -> tuple[int | None, str | None]:
+    """Index and task number of the first ``task<N>[subtask]`` folder on the path, if any."""
+    for k, part in enumerate(parts[:-1]):
+        m = TASK_FOLDER.match(part)
         if m:
-            n = int(m["n"])
-            teams.add(m["team"])
-            if not 1 <= n <= MAX_SYSTEMS:
-                problems.append(
-                    Problem(where, None, f"system number {n}: DCASE allows systems _1 to _{MAX_SYSTEMS} only")
-                )
-            systems.setdefault(n, {})[m["kind"]] = member
-        elif r:
-            teams.add(r["team"])
-            reports.append(member)
-        elif base.lower().endswith(".pdf"):
-            warnings.append(
-                Problem(
-                    where,
-                    None,
-                    "technical report should be named <Lastname>_<Inst>_task6_technical_report.pdf",
-                    "warning",
-                )
-            )
-            reports.append(member)
+            return k, m["n"]
+    return None, None
+
+
+def _classify(found: _Found, where: str, parts: tuple[str, ...], task: str | None) -> None:
+    base = parts[-1]
+    folder = parts[-2] if len(parts) > 1 else None
+    if base.lower().endswith(".pdf"):
+        found.reports.append(where.split("!", 1)[1])
+        return
+    m = SYSTEM_FILE.match(base)
+    if m is None:
+        bad = MISNAMED_FILE.match(base)
+        if bad:
+            want = "meta.yaml" if bad["kind"].startswith("meta") else "output.jsonl"
+            found.problems.append(Problem(where, None, f"misnamed file: Task 6 expects {bad['label']}.{want}"))
         else:
-            problems.append(
-                Problem(
-                    where,
-                    None,
-                    "unexpected file; a package holds "
-                    "<Lastname>_<Inst>_task6_<n>.output.jsonl, .meta.yaml and the "
-                    "technical report PDF",
-                )
-            )
-    if len(teams) > 1:
-        problems.append(
-            Problem(
-                name,
-                None,
-                "files name different submitters: " + ", ".join(sorted(teams)) + " (one <Lastname>_<Inst> per package)",
-            )
+            found.warnings.append(Problem(where, None, "unexpected file ignored", "warning"))
+        return
+    label = parse_label(m["label"])
+    if isinstance(label, str):
+        found.problems.append(Problem(where, None, label))
+        return
+    if folder is not None and folder not in (task, label.text):
+        found.problems.append(
+            Problem(where, None, f"folder {folder!r} differs from the label {label.text!r} (folder = label)")
         )
-    if len(systems) > MAX_SYSTEMS:
-        problems.append(Problem(name, None, f"{len(systems)} systems; at most {MAX_SYSTEMS} per package"))
-    if not systems:
-        problems.append(Problem(name, None, "no <Lastname>_<Inst>_task6_<n>.output.jsonl in the package"))
-    team = sorted(teams)[0] if teams else "unknown"
-    parsed: list[PackageSystem] = []
-    for n in sorted(systems):
-        kinds = systems[n]
-        label = f"{team}_task6_{n}"
+    if task is None:
+        found.flat.add("no task6/ folder")
+    if folder is None or folder == task:
+        found.flat.add("no system folders")
+    other = found.labels.setdefault(label.number, label)
+    if other.text != label.text:
+        found.problems.append(Problem(where, None, f"system {label.number} is also labelled {other.text!r}"))
+        return
+    found.systems[label.number][m["kind"]] = where.split("!", 1)[1]
+
+
+def _team(name: str, found: _Found) -> str:
+    teams = sorted({label.team for label in found.labels.values()})
+    if len(teams) > 1:
+        found.problems.append(
+            Problem(name, None, "labels name different submitters: " + ", ".join(teams) + " (one team per package)")
+        )
+    if not found.labels:
+        found.problems.append(Problem(name, None, "no system in the package (task6/<label>/<label>.output.jsonl)"))
+    return teams[0] if teams else "unknown"
+
+
+def _systems(name: str, found: _Found, members: dict[str, bytes]) -> list[PackageSystem]:
+    # at most MAX_SYSTEMS: labels are numbered 1..MAX_SYSTEMS and one label per number (checked above)
+    out: list[PackageSystem] = []
+    for n in sorted(found.systems):
+        kinds, label = found.systems[n], found.labels[n]
         for kind, other in (("output.jsonl", "meta.yaml"), ("meta.yaml", "output.jsonl")):
             if kind in kinds and other not in kinds:
-                problems.append(Problem(f"{name}!{kinds[kind]}", None, f"no matching {label}.{other} in the package"))
-        if "meta.yaml" in kinds:
-            meta, meta_problems = read_meta(files[kinds["meta.yaml"]], f"{name}!{kinds['meta.yaml']}", label)
-            problems += meta_problems
-            if "output.jsonl" in kinds and meta is not None:
-                parsed.append(
-                    PackageSystem(
-                        label,
-                        n,
-                        files[kinds["output.jsonl"]],
-                        files[kinds["meta.yaml"]],
-                        f"{name}!{kinds['output.jsonl']}",
-                        meta,
-                    )
-                )
-    report_sha = ""
-    if not reports:
-        problems.append(Problem(name, None, "no technical report (<Lastname>_<Inst>_task6_technical_report.pdf)"))
-    elif len(reports) > 1:
-        problems.append(Problem(name, None, "more than one PDF: " + ", ".join(reports)))
-    else:
-        data = files[reports[0]].read_bytes()
-        if not data.startswith(b"%PDF-"):
-            problems.append(Problem(f"{name}!{reports[0]}", None, "not a PDF file (no %PDF- header)"))
-        report_sha = sha256_bytes(data)
-    if problems:
-        raise InputError(problems + warnings, f"{name}: {len(problems)} error(s) in the package")
-    return Package(
-        path, sha256_bytes(path.read_bytes()), team, parsed, PurePosixPath(reports[0]).name, report_sha, warnings
-    )
+                found.problems.append(Problem(f"{name}!{kinds[kind]}", None, f"no {label.text}.{other} beside it"))
+        if len(kinds) < 2:
+            continue
+        meta_display = f"{name}!{kinds['meta.yaml']}"
+        checked = check_meta(members[kinds["meta.yaml"]], meta_display, label)
+        found.problems += checked.problems
+        found.notes += checked.notes
+        if checked.data is not None:
+            output_display = f"{name}!{kinds['output.jsonl']}"
+            out.append(PackageSystem(label, members[kinds["output.jsonl"]], output_display, checked.data, meta_display))
+    return out
 
 
-def read_meta(path: Path, display: str, label: str) -> tuple[dict[str, Any] | None, list[Problem]]:
-    """Parse and validate one ``.meta.yaml``; problems carry the YAML line they refer to."""
-    from amr_bench.schemas import validator
-
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        reason = getattr(exc, "problem", None) or str(exc)
-        return None, [Problem(display, line, f"invalid YAML: {reason}")]
-    if not isinstance(data, dict):
-        return None, [Problem(display, 1, "expected a YAML mapping with submission, system, results")]
-    problems = []
-    for error in sorted(validator("dcase_meta").iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
-        at = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        problems.append(Problem(display, _yaml_line(node, list(error.absolute_path)), f"{at}: {error.message}"))
-    got = (data.get("submission") or {}).get("label") if isinstance(data.get("submission"), dict) else None
-    if isinstance(got, str) and got != label:
-        problems.append(
-            Problem(
-                display,
-                _yaml_line(node, ["submission", "label"]),
-                f"submission/label is {got!r} but the file is {label}.meta.yaml",
-            )
-        )
-    return (data if not problems else None), problems
+def _report(name: str, found: _Found, members: dict[str, bytes], team: str) -> tuple[str, bytes]:
+    stems = {label.report_stem for label in found.labels.values()} or {f"{team}_task6"}
+    wanted = " or ".join(f"task6/{s}.technical_report.pdf" for s in sorted(stems))
+    if not found.reports:
+        found.problems.append(Problem(name, None, f"no technical report ({wanted})"))
+        return "", b""
+    contents = {members[r] for r in found.reports}
+    if len(contents) > 1:
+        found.problems.append(Problem(name, None, "more than one technical report: " + ", ".join(found.reports)))
+        return "", b""
+    member = found.reports[0]
+    base = PurePosixPath(member).name
+    data = members[member]
+    if not data.startswith(b"%PDF-"):
+        found.problems.append(Problem(f"{name}!{member}", None, "not a PDF file (no %PDF- header)"))
+    if base not in {f"{s}.technical_report.pdf" for s in stems}:
+        found.notes.append(f"{name}!{member}: note: technical report accepted; DCASE names it {wanted}")
+    if len(found.reports) > 1:
+        found.notes.append(f"{name}: note: {len(found.reports)} identical copies of the technical report")
+    return base, data
 
 
-def _yaml_line(node: yaml.Node | None, path: list[Any]) -> int | None:
-    """1-based line of the deepest YAML node along ``path`` (a key path from jsonschema)."""
-    if node is None:
-        return None
-    for step in path:
-        child = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if getattr(key, "value", None) == str(step):
-                    child = value
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
-            child = node.value[step]
-        if child is None:
-            break
-        node = child
-    return node.start_mark.line + 1
+# -- 3. outputs, and storing ----------------------------------------------------------------
 
 
-def check_outputs(package: Package, gt: Any) -> list[Problem]:
-    """Validate every system's output lines against the ground truth (problems name the member)."""
-    from amr_bench.jsonl import parse_jsonl_bytes
-    from amr_bench.validation import validate_file
-
+def check_package(path: str | Path, gt: Any, limits: ArchiveLimits = ArchiveLimits()) -> CheckedPackage:
+    """Every check a real ingest makes, scoring included; raises ``InputError``; writes nothing."""
+    package = read_package(path, limits)
     problems: list[Problem] = []
+    checked: list[CheckedSystem] = []
     for system in package.systems:
-        f = parse_jsonl_bytes(system.output_path.read_bytes(), Path(system.output_display))
-        problems += validate_file(f, gt).problems
-    return problems
+        report, result = score_bytes(system.output, gt, system.output_display)
+        problems += report.problems
+        if result is not None:
+            prepared = prepare_result(result, file_name=system.output_display, size=len(system.output))
+            checked.append(CheckedSystem(system, prepared, list(report.warnings)))
+    if any(p.is_error for p in problems):
+        raise InputError(problems + package.warnings, f"{package.path.name}: the outputs have errors; nothing stored")
+    return CheckedPackage(package, checked)
+
+
+def store_package(store: Any, checked: CheckedPackage, benchmark: str) -> list[StoredSystem]:
+    """Store a checked package and all its systems in one transaction (every system or none)."""
+    package = checked.package
+    stored: list[StoredSystem] = []
+    with store.write():
+        package_id = store.add_package(
+            team=package.team,
+            sha256=package.sha256,
+            file_name=package.path.name,
+            report_name=package.report_name,
+            report_sha256=package.report_sha256,
+            report=package.report,
+            notes=package.notes,
+        )
+        for item in checked.systems:
+            meta = {**item.system.meta, "package": package.path.name, "report": package.report_name}
+            added = store_prepared(
+                store,
+                item.prepared,
+                team=package.team,
+                system=item.system.label.text,
+                benchmark=benchmark,
+                system_meta=meta,
+                package_id=package_id,
+            )
+            added.problems = item.warnings
+            stored.append(StoredSystem(package.team, item.system.label.text, benchmark, added))
+    return stored
 
 
 def ingest(
@@ -349,43 +430,19 @@ def ingest(
     benchmark: str,
     limits: ArchiveLimits = ArchiveLimits(),
     check_only: bool = False,
-) -> list[Any]:
-    """Check, validate and (unless ``check_only``) score and store every system of a package.
+) -> tuple[CheckedPackage, list[StoredSystem]]:
+    """Check everything, then (unless ``check_only``) store every system in one transaction."""
+    checked = check_package(path, gt, limits)
+    if check_only:
+        return checked, []
+    return checked, store_package(store, checked, benchmark)
 
-    All or nothing: any error in any file rejects the whole package and stores nothing.
-    Returns the :class:`amr_bench.leaderboard.results.Added` of each system (empty when checking).
-    """
-    from amr_bench.leaderboard.results import add_file
 
-    with open_package(path, limits) as package:
-        problems = check_outputs(package, gt)
-        if any(p.is_error for p in problems):
-            raise InputError(
-                problems + package.warnings, f"{package.path.name}: the outputs have errors; nothing was stored"
-            )
-        if check_only:
-            return []
-        package_id = store.add_package(
-            team=package.team,
-            sha256=package.sha256,
-            file_name=package.path.name,
-            report_name=package.report_name,
-            report_sha256=package.report_sha256,
-        )
-        added = []
-        for system in package.systems:
-            meta = {**system.meta, "package": package.path.name, "report": package.report_name}
-            added.append(
-                add_file(
-                    store,
-                    system.output_path,
-                    gt,
-                    team=package.team,
-                    system=system.label,
-                    benchmark=benchmark,
-                    display=system.output_display,
-                    system_meta=meta,
-                    package_id=package_id,
-                )
-            )
-        return added
+def confirmations(checked: CheckedPackage, stored: list[StoredSystem], benchmark: str) -> list[str]:
+    """What ``leaderboard ingest`` prints on stdout: one line per system, as ``leaderboard add`` does."""
+    if not stored:
+        labels = ", ".join(item.system.label.text for item in checked.systems)
+        return [
+            f"{checked.package.path.name}: valid package ({labels}), scored on {benchmark}; nothing stored (check only)"
+        ]
+    return [confirmation(s.added, team=s.team, system=s.system, benchmark=s.benchmark) for s in stored]

@@ -9,7 +9,8 @@
 - Tests on the primary metric: paired bootstrap over the same resamples (or sign-flip
   randomisation) between each row and the next, and between every row and the baseline, each
   family Holm-corrected; significance tiers (rows that cannot be told apart from a tier leader).
-- Rows that failed validation come last, unranked, with their problems.
+- Rows that failed validation come last, unranked, with their problems and version (a failed
+  attempt after a valid version is listed there; the valid version keeps its rank).
 """
 
 from __future__ import annotations
@@ -140,8 +141,9 @@ def rank_matrices(
         r = rows[pos]
         r.values = {m: sums[m][i] / q for m in matrices}
         r.values.update({k: v for k, v in good[i].metrics.items() if k not in r.values})
-        r.hits = {m: int(round(sums[m][i])) for m in matrices if m.startswith("R1@")}
-    baseline_label, notes = None, []
+        r.hits = {m: int(np.rint(sums[m][i])) for m in matrices if m.startswith("R1@")}
+    baseline_label: str | None = None
+    notes: list[str] = []
     if n and q:
         pvalues = _uncertainty(rows, order, matrices, settings, q)
         baseline_label, notes = _baseline_tests(rows, pvalues, settings)
@@ -218,7 +220,7 @@ def _baseline_tests(rows: list[Row], pvalues: PValues, settings: RankSettings) -
     others = [pos for pos in range(len(rows)) if pos != base and rows[pos].ok]
     if others:
         p = stats.holm(pvalues([(pos, base) for pos in others]))
-        for pos, pk in zip(others, p):
+        for pos, pk in zip(others, p, strict=True):
             rows[pos].p_baseline = float(pk)
     return rows[base].label, []
 
@@ -243,7 +245,8 @@ def format_table(ranking: Ranking, digits: int = 2) -> str:
     lines = [head]
     for r in ranking.rows:
         if not r.ok:
-            lines.append(["-", "-", r.label, r.entry.status.upper(), "", *[""] * len(ranking.settings.tie_breaks), ""])
+            status = f"{r.entry.status.upper()} (v{r.entry.version})"
+            lines.append(["-", "-", r.label, status, "", *[""] * len(ranking.settings.tie_breaks), ""])
             continue
         rank = f"{r.rank}=" if r.shared_rank else str(r.rank)
         ci = r.ci.get(m)
@@ -259,7 +262,7 @@ def format_table(ranking: Ranking, digits: int = 2) -> str:
             ]
         )
     widths = [max(len(row[c]) for row in lines) for c in range(len(head))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in lines)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in lines)
 
 
 def _pct(value: float, digits: int, hits: int | None = None, q: int = 0) -> str:

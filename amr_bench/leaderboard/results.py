@@ -67,29 +67,75 @@ def breakdown_metrics(breakdown: Mapping[str, Any]) -> dict[str, float]:
     return out
 
 
-def add_result(
-    store: Store, result: Any, *, team: str, system: str, benchmark: str, file_name: str, size: int, **kw: Any
-) -> Added:
-    """Store a ``ScoreResult`` (from ``amr_bench.scoring``)."""
+@dataclass(frozen=True)
+class PreparedResult:
+    """A scored submission in the store's terms, computed before any row is written."""
+
+    sha256: str
+    size: int
+    file_name: str
+    gt_sha256: str
+    signature: dict[str, Any]
+    qids: list[Any]
+    columns: dict[str, np.ndarray]
+    metrics: dict[str, float]
+
+
+def prepare_result(result: Any, *, file_name: str, size: int) -> PreparedResult:
+    """Flatten a ``ScoreResult`` (from ``amr_bench.scoring``) into what :meth:`Store.add` takes."""
     columns = per_query_columns(result.per_query)
     metrics = metrics_from_per_query(columns)
     metrics.update(breakdown_metrics(result.breakdown))
     sig = result.signature
-    outcome = store.add(
-        team=team,
-        system=system,
-        benchmark=benchmark,
+    return PreparedResult(
         sha256=sig["submission_sha256"],
         size=size,
         file_name=file_name,
         gt_sha256=sig["ground_truth_sha256"],
         signature=sig,
         qids=[_qid(q) for q in result.per_query["qid"].tolist()],
-        per_query=columns,
+        columns=columns,
         metrics=metrics,
+    )
+
+
+def store_prepared(
+    store: Store, prepared: PreparedResult, *, team: str, system: str, benchmark: str, **kw: Any
+) -> Added:
+    """Write a :class:`PreparedResult` (no scoring happens here)."""
+    outcome = store.add(
+        team=team,
+        system=system,
+        benchmark=benchmark,
+        sha256=prepared.sha256,
+        size=prepared.size,
+        file_name=prepared.file_name,
+        gt_sha256=prepared.gt_sha256,
+        signature=prepared.signature,
+        qids=prepared.qids,
+        per_query=prepared.columns,
+        metrics=prepared.metrics,
         **kw,
     )
-    return Added(outcome, "ok", [], metrics)
+    return Added(outcome, "ok", [], prepared.metrics)
+
+
+def add_result(
+    store: Store, result: Any, *, team: str, system: str, benchmark: str, file_name: str, size: int, **kw: Any
+) -> Added:
+    """Store a ``ScoreResult`` (from ``amr_bench.scoring``)."""
+    prepared = prepare_result(result, file_name=file_name, size=size)
+    return store_prepared(store, prepared, team=team, system=system, benchmark=benchmark, **kw)
+
+
+def confirmation(added: Added, *, team: str, system: str, benchmark: str) -> str:
+    """The one line ``leaderboard add`` and ``leaderboard ingest`` print per stored system."""
+    what = "stored" if added.outcome.created else "already stored (same file), nothing changed"
+    head = f"{team}/{system} on {benchmark} v{added.outcome.version}: {what}"
+    if added.status != "ok":
+        return f"{head}; {added.status.upper()}: recorded as a failed attempt"
+    r1 = added.metrics.get("R1@0.7")
+    return head if r1 is None else f"{head}; R1@0.7 {100 * r1:.2f}"
 
 
 def add_invalid(
@@ -149,20 +195,32 @@ def add_file(
     display: str | None = None,
     **kw: Any,
 ) -> Added:
-    """Validate and score ``path`` against the loaded ground truth ``gt``; store either way.
+    """Validate and score ``path`` against the loaded ground truth ``gt``; store either way (see :func:`add_bytes`)."""
+    path = Path(path)
+    data = path.read_bytes()
+    return add_bytes(store, data, gt, team=team, system=system, benchmark=benchmark, display=display or path.name, **kw)
 
-    An invalid file is stored with status ``invalid`` and its problems, and returned with them
-    (the caller decides whether that is an error).
-    """
+
+def score_bytes(data: bytes, gt: Any, display: str) -> tuple[Any, Any]:
+    """Validate a JSON Lines submission held in memory; returns (``ValidationReport``, ``ScoreResult`` or None)."""
     from amr_bench.jsonl import parse_jsonl_bytes
     from amr_bench.scoring import score_report
     from amr_bench.validation import validate_file
 
-    path = Path(path)
-    data = path.read_bytes()
-    name = display or path.name
-    report = validate_file(parse_jsonl_bytes(data, Path(name)), gt)
-    if not report.ok:
+    report = validate_file(parse_jsonl_bytes(data, Path(display)), gt)
+    return report, (score_report(report) if report.ok else None)
+
+
+def add_bytes(
+    store: Store, data: bytes, gt: Any, *, team: str, system: str, benchmark: str, display: str, **kw: Any
+) -> Added:
+    """Validate and score a submission's bytes; store either way.
+
+    An invalid file is stored with status ``invalid`` and its problems, and returned with them
+    (the caller decides whether that is an error).
+    """
+    report, result = score_bytes(data, gt, display)
+    if result is None:
         return add_invalid(
             store,
             report.problems,
@@ -172,12 +230,11 @@ def add_file(
             gt=gt,
             sha256=report.submission.sha256,
             size=len(data),
-            file_name=name,
+            file_name=display,
             **kw,
         )
-    result = score_report(report)
     added = add_result(
-        store, result, team=team, system=system, benchmark=benchmark, file_name=name, size=len(data), **kw
+        store, result, team=team, system=system, benchmark=benchmark, file_name=display, size=len(data), **kw
     )
     added.problems = list(report.warnings)
     return added
@@ -198,12 +255,7 @@ def add_records(
     import orjson
 
     data = b"".join(orjson.dumps(r, option=orjson.OPT_SERIALIZE_NUMPY) + b"\n" for r in records)
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="amr-bench-records-") as tmp:
-        path = Path(tmp) / file_name
-        path.write_bytes(data)
-        return add_file(store, path, gt, team=team, system=system, benchmark=benchmark, display=file_name, **kw)
+    return add_bytes(store, data, gt, team=team, system=system, benchmark=benchmark, display=file_name, **kw)
 
 
 def benchmark_name(gt: Any, explicit: str | None = None) -> str:

@@ -1,0 +1,165 @@
+"""DCASE system labels and ``<label>.meta.yaml`` files, checked as the DCASE organisers' validator checks them.
+
+The header is stable across DCASE 2017-2026 (``schemas/dcase_meta.schema.json``): ``submission``
+(label, name, abbreviation of at most 10 characters, authors with lastname, firstname, email and
+affiliation, exactly one corresponding author), ``system`` (``description``, optional
+``complexity`` with an integer ``total_parameters``, ``external_datasets``, ``source_code`` as a
+URL, null or empty) and ``results``. Both affiliation spellings (``institute`` from dcase_util and
+most templates, ``institution`` in some 2026 templates) and a list of affiliations are accepted.
+
+The Task 6 template itself is not published, so intake is lenient where it is unknown and says
+what it assumed (notes, never errors): the task-specific keys of ``system.description``,
+``system.complexity`` and ``results`` are kept as given, and reported results are read as percent
+when any value exceeds 1, as fractions otherwise (see ``submissions/README.md``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from amr_bench.errors import Problem
+from amr_bench.leaderboard import safe_yaml
+
+MAX_SYSTEMS = 4
+LABEL = re.compile(
+    r"^(?P<team>(?P<lastname>[^_\s/]+)_(?P<institute>[^_\s/]+))_task6(?P<subtask>[a-z]?)_(?P<number>[^_\s/]+)$"
+)
+LABEL_FORM = "<Lastname>_<Inst>_task6[subtask]_<1-4>"
+# the closest published 2026 audio-text template's description keys (assumed for Task 6)
+ASSUMED_DESCRIPTION_KEYS = (
+    "input_sampling_rate",
+    "audio_representation",
+    "text_representation",
+    "data_augmentation",
+    "machine_learning_method",
+    "external_data_usage",
+)
+
+
+@dataclass(frozen=True)
+class Label:
+    """A parsed system label (``Doe_UNI_task6_1``)."""
+
+    text: str
+    team: str  # <Lastname>_<Inst>
+    subtask: str
+    number: int
+
+    @property
+    def report_stem(self) -> str:
+        """``Doe_UNI_task6``: the team's technical report is ``<stem>.technical_report.pdf``."""
+        return f"{self.team}_task6{self.subtask}"
+
+
+def parse_label(text: str) -> Label | str:
+    """The label, or why it is not one (system numbers must be plain ASCII 1-4: ``_01`` would alias ``_1``)."""
+    m = LABEL.match(text)
+    if not m:
+        return f"label {text!r} is not of the form {LABEL_FORM}"
+    number = m["number"]
+    if not number.isdigit():
+        return f"label {text!r}: system number {number!r} is not a number 1-{MAX_SYSTEMS}"
+    if not number.isascii():
+        return f"label {text!r}: system number {number!r} uses non-ASCII digits; write 1-{MAX_SYSTEMS}"
+    if number != str(int(number)):
+        return f"label {text!r}: system number {number!r} has a leading zero (it would alias _{int(number)})"
+    if not 1 <= int(number) <= MAX_SYSTEMS:
+        return f"label {text!r}: system number {number}; DCASE allows systems _1 to _{MAX_SYSTEMS}"
+    return Label(text, m["team"], m["subtask"], int(number))
+
+
+@dataclass
+class MetaCheck:
+    """The parsed meta (None when it has errors), its problems and the notes on what was assumed."""
+
+    data: dict[str, Any] | None
+    problems: list[Problem] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def check_meta(data: bytes, display: str, label: Label) -> MetaCheck:
+    """Parse (bounded, see :mod:`safe_yaml`) and check one meta file against the label it belongs to."""
+    from amr_bench.schemas import validator
+
+    try:
+        meta, node = safe_yaml.load(data)
+    except safe_yaml.YamlProblem as exc:
+        return MetaCheck(None, [Problem(display, exc.line, exc.message)])
+    if not isinstance(meta, dict):
+        return MetaCheck(None, [Problem(display, 1, "expected a YAML mapping with submission, system, results")])
+    problems = [
+        Problem(display, safe_yaml.line_of(node, list(e.absolute_path)), _schema_message(e))
+        for e in sorted(validator("dcase_meta").iter_errors(meta), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    submission = meta.get("submission")
+    submission = submission if isinstance(submission, dict) else {}
+    problems += _corresponding(submission, display, node)
+    got = submission.get("label")
+    if isinstance(got, str) and got != label.text:
+        line = safe_yaml.line_of(node, ["submission", "label"])
+        problems.append(Problem(display, line, f"submission/label is {got!r} but the file is {label.text}.meta.yaml"))
+    return MetaCheck(None if problems else meta, problems, [] if problems else _notes(meta, display))
+
+
+def _schema_message(error: Any) -> str:
+    at = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "anyOf":  # the schema's only anyOf: the affiliation's two spellings and list form
+        return f"{at}: an affiliation needs 'institute' (or 'institution'); a list of such mappings is accepted"
+    if error.validator == "maxLength" and at == "submission/abbreviation":
+        return f"{at}: {error.instance!r} has {len(error.instance)} characters; DCASE allows at most 10"
+    if error.validator == "type" and at.endswith("total_parameters"):
+        return f"{at}: {error.instance!r} is not an integer (write 90000000, not '90M')"
+    if error.validator == "pattern" and at.endswith("email"):
+        return f"{at}: {error.instance!r} is not an e-mail address"
+    return f"{at}: {error.message}"
+
+
+def _corresponding(submission: dict[str, Any], display: str, node: Any) -> list[Problem]:
+    authors = submission.get("authors")
+    if not isinstance(authors, list) or not authors:
+        return []
+    flagged = [i for i, a in enumerate(authors) if isinstance(a, dict) and a.get("corresponding") is True]
+    if len(flagged) == 1:
+        return []
+    line = safe_yaml.line_of(node, ["submission", "authors", *flagged[1:2]])
+    found = "none has" if not flagged else f"{len(flagged)} have"
+    return [Problem(display, line, f"submission/authors: exactly one author is corresponding: true; {found}")]
+
+
+def _notes(meta: dict[str, Any], display: str) -> list[str]:
+    """Information on task-specific keys and on what was assumed where the Task 6 template is unknown."""
+    notes = []
+    system = meta.get("system") or {}
+    description = system.get("description") or {}
+    extra = sorted(k for k in description if k not in ASSUMED_DESCRIPTION_KEYS)
+    if extra:
+        notes.append(f"{display}: note: system/description: task-specific keys kept as given: {', '.join(extra)}")
+    complexity = system.get("complexity")
+    if not complexity:
+        notes.append(f"{display}: note: no system/complexity block (optional in some 2026 templates)")
+    elif sorted(set(complexity) - {"total_parameters"}):
+        keys = ", ".join(sorted(set(complexity) - {"total_parameters"}))
+        notes.append(f"{display}: note: system/complexity: task-specific keys kept as given: {keys}")
+    numbers = list(_numbers(meta.get("results")))
+    if numbers:
+        unit = "percent (a value exceeds 1)" if max(numbers) > 1 else "fractions (no value exceeds 1)"
+        notes.append(
+            f"{display}: note: results: the Task 6 keys are not published; kept as given, "
+            f"{len(numbers)} reported value(s) read as {unit}"
+        )
+    return notes
+
+
+def _numbers(value: Any) -> Any:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, (int, float)):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _numbers(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _numbers(v)
