@@ -80,7 +80,7 @@ def test_every_page_is_written_and_names_are_escaped(tmp_path: Path) -> None:
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert html.count("<script>") == 1  # only the page's own sorting script
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co" in html
-    for f in files:
+    for f in (f for f in files if f.suffix == ".html"):
         text = f.read_text("utf-8")
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), f.name
         assert "ground truth" in text.lower() or f.name != "castella.html"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -102,23 +103,35 @@ def rank(
     seed: int = typer.Option(0, "--seed"),
     resamples: int = typer.Option(1000, "--resamples"),
     test: str = typer.Option("bootstrap", "--test", help="bootstrap or signflip"),
+    fmt: str = typer.Option(
+        "table", "--format", help="table (terminal), json, csv, markdown or latex: the data the site exports."
+    ),
     db: Path = DB_OPTION,
 ) -> None:
-    """Print the ranking of every group (benchmark x ground-truth hash x metric signature)."""
-    from amr_bench.leaderboard.ranking import format_table, rank_store
+    """Print the ranking of every group (benchmark x ground-truth hash x metric signature).
+
+    Example: amr-bench leaderboard rank --dataset castella/val --baseline QD-DETR --format markdown
+    """
+    from amr_bench.leaderboard.exports import FORMATS, baseline_problem, render_rankings
+    from amr_bench.leaderboard.ranking import rank_store
     from amr_bench.leaderboard.store import Store
 
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
     if not db.is_file():
         raise UsageError(f"no result store at {db}; add results first (amr-bench leaderboard add)")
+    settings = _settings(metric, seed, resamples, baseline, test)
     with Store(db) as store:
-        rankings = rank_store(store, _settings(metric, seed, resamples, baseline, test), dataset)
+        rankings = rank_store(store, settings, dataset)
     if not rankings:
         raise UsageError(f"no results for {dataset!r} in {db}")
+    problem = baseline_problem(rankings, baseline)
+    if problem:
+        raise UsageError(problem)
+    sys.stdout.write(render_rankings(rankings, settings, fmt))
     for r in rankings:
-        print(f"== {r.group.benchmark}  (ground truth {r.group.gt_sha256[:12]}, {r.n_queries} queries)")
-        print(format_table(r))
         for note in r.notes:
-            err(note)
+            err(f"{r.group.benchmark}: {note}")
 
 
 @board.command("render")
@@ -166,8 +179,15 @@ def compare(
 def demo(
     out: Path = typer.Argument(Path("amr-bench-demo"), help="Output folder (store + site)."),
     quick: bool = typer.Option(False, "--quick", help="Fewer generated systems (for tests)."),
+    force: bool = typer.Option(
+        False, "--force", help="If OUT already holds a store, keep a backup copy of it and start a new one."
+    ),
 ) -> None:
-    """Build a fresh leaderboard offline: reference run + generated systems, ranked and rendered."""
+    """Build a new leaderboard offline: reference run, generated systems, a DCASE package; ranked and rendered.
+
+    An existing OUT/leaderboard.sqlite is never touched: the demo refuses, or with --force keeps a
+    backup copy first. Example: amr-bench demo amr-bench-demo
+    """
     from amr_bench.leaderboard.demo import run_demo
 
-    run_demo(out, quick=quick, echo=print)
+    run_demo(out, quick=quick, echo=print, force=force)

@@ -68,12 +68,22 @@ def breakdown_metrics(breakdown: Mapping[str, Any]) -> dict[str, float]:
 
 
 def add_result(
-    store: Store, result: Any, *, team: str, system: str, benchmark: str, file_name: str, size: int, **kw: Any
+    store: Store,
+    result: Any,
+    *,
+    team: str,
+    system: str,
+    benchmark: str,
+    file_name: str,
+    size: int,
+    extra_columns: Mapping[str, np.ndarray] | None = None,
+    **kw: Any,
 ) -> Added:
-    """Store a ``ScoreResult`` (from ``amr_bench.scoring``)."""
+    """Store a ``ScoreResult`` (from ``amr_bench.scoring``); ``extra_columns`` are stored, not scored."""
     columns = per_query_columns(result.per_query)
     metrics = metrics_from_per_query(columns)
     metrics.update(breakdown_metrics(result.breakdown))
+    columns.update(extra_columns or {})
     sig = result.signature
     outcome = store.add(
         team=team,
@@ -175,9 +185,20 @@ def add_file(
             file_name=name,
             **kw,
         )
+    from amr_bench.leaderboard.explorer import window_columns
+
     result = score_report(report)
+    windows = window_columns(report, result.per_query["qid"].tolist())  # for the site's per-query explorer
     added = add_result(
-        store, result, team=team, system=system, benchmark=benchmark, file_name=name, size=len(data), **kw
+        store,
+        result,
+        team=team,
+        system=system,
+        benchmark=benchmark,
+        file_name=name,
+        size=len(data),
+        extra_columns=windows,
+        **kw,
     )
     added.problems = list(report.warnings)
     return added
