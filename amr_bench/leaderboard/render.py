@@ -180,7 +180,7 @@ def render_site(
     for s in summaries:
         view = _system_view(store, s, rankings, groups, page_of, anchors, truths, out)
         html = env.get_template("system.html").render(
-            **common, current=None, title=f"{s.label} — amr-bench leaderboard", s=view
+            **common, current="system", title=f"{s.label} — amr-bench leaderboard", s=view
         )
         written.append(_write(out / system_file(s.team, s.system), html))
     written.append(_write(out / RESULTS_JSON, exports.to_json(rankings, settings)))

@@ -162,7 +162,7 @@ def meta_view(meta: Mapping[str, Any]) -> MetaView:
         view.source_code = str(code) if code not in (None, "") else "not given"
         view.source_code_is_link = isinstance(code, str) and code.startswith(("https://", "http://"))
     view.results = flatten(meta.get("results") or {})
-    known = {"submission", "system", "results", "description"}
+    known = {"submission", "system", "results", "description", "package", "report"}  # the last two: intake's
     view.other = [(k, text(v)) for k, v in meta.items() if k not in known]
     return view
 
