@@ -70,10 +70,13 @@ def slug(text: str, limit: int = 40) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
 
 
-def safe_name(prefix: str, name: str, ext: str) -> str:
-    """``prefix-slug-hash.ext``: readable, unique per ``name`` and never a path or a reserved name."""
+def safe_name(prefix: str, name: str, ext: str, readable: str | None = None) -> str:
+    """``prefix-slug-hash.ext``: readable, unique per ``name`` and never a path or a reserved name.
+
+    The slug is made from ``readable`` (default ``name``); the hash always from ``name``.
+    """
     digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
-    return "-".join(p for p in (prefix, slug(name), digest) if p) + "." + ext
+    return "-".join(p for p in (prefix, slug(name if readable is None else readable), digest) if p) + "." + ext
 
 
 def system_file(team: str, system: str) -> str:
@@ -82,7 +85,7 @@ def system_file(team: str, system: str) -> str:
 
 def group_csv(r: Ranking) -> str:
     key = f"{r.group.benchmark}\n{r.group.gt_sha256}\n{r.group.metric_signature}"
-    return f"{CSV_DIR}/" + safe_name(slug(r.group.benchmark, 30) or "benchmark", key, "csv")
+    return f"{CSV_DIR}/" + safe_name("", key, "csv", readable=r.group.benchmark)
 
 
 @dataclass
@@ -365,7 +368,7 @@ def _span(lo: float, hi: float) -> str:
 
 def _anchor(r: Ranking) -> str:
     key = f"{r.group.benchmark}\n{r.group.gt_sha256}\n{r.group.metric_signature}"
-    return safe_name("g", key, "x")[:-2]
+    return safe_name("g", key, "x", readable=r.group.benchmark)[:-2]
 
 
 def _section(r: Ranking) -> dict[str, Any]:
@@ -467,7 +470,7 @@ def _forest(rows: Sequence[Row], metric: str, level: float = 0.95) -> dict[str, 
         y = top + row_h * k + row_h / 2
         items.append(
             {
-                "label": _clip(row.label, 30),
+                "label": _clip(row.label, 26),
                 "full": row.label,
                 "y": f"{y:.1f}",
                 "ty": f"{y + 4:.1f}",
@@ -525,7 +528,7 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
             )
         items.append(
             {
-                "label": _clip(row.label, 30),
+                "label": _clip(row.label, 26),
                 "full": row.label,
                 "ly": f"{y + len(buckets) * bar_h / 2 + 4:.1f}",
                 "bars": bars,
