@@ -199,3 +199,97 @@ def test_clicking_a_header_sorts_rows_on_raw_values(browser: Browser, tmp_path: 
     if shot:
         browser.click(f"section table.board thead th:nth-child({col + 1})")
         browser.screenshot(Path(shot))
+
+
+def _explorer_site(tmp_path: Path) -> Path:
+    """A store with two benchmarks, windows stored for the explorer, and a long system name."""
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench.leaderboard.results import add_records
+
+    gt_path = tmp_path / "gt.jsonl"
+    rows = [
+        {"qid": i, "query": f"query {i}", "vid": "v", "duration": 30.0, "relevant_windows": [[5.0, 15.0]]}
+        for i in range(30)
+    ]
+    gt_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gt = load_ground_truth(gt_path)
+    with Store(build_board(tmp_path / "b.sqlite")) as st:
+        for k, shift in enumerate((0.0, 3.0)):
+            preds = [
+                {"qid": i, "pred_relevant_windows": [[5.0 + shift * (i % 4), 15.0 + shift * (i % 4)], [0.0, 2.0]]}
+                for i in range(30)
+            ]
+            add_records(
+                st,
+                preds,
+                gt,
+                team="explorer team",
+                system=f"shift {k}" + " very long name" * 6,
+                benchmark="mine/test",
+                file_name=f"p{k}.jsonl",
+            )
+        render_site(st, tmp_path / "site", RankSettings(resamples=200), ground_truths=[gt_path])
+    return tmp_path / "site"
+
+
+MATRIX_JS = """(function(){var t=document.getElementById('matrix');
+return Array.prototype.map.call(t.tBodies[0].rows,function(r){return [r.cells[%d].getAttribute('data-v'),
+r.cells[0].textContent];});})()"""
+
+
+def test_matrix_sorts_on_a_benchmark_column_and_fits_narrow_windows(browser: Browser, tmp_path: Path) -> None:
+    site = _explorer_site(tmp_path)
+    browser.open((site / "index.html").resolve().as_uri())
+    heads = browser.js(
+        "Array.prototype.map.call(document.querySelectorAll('#matrix thead tr:nth-child(2) th'),"
+        "function(h){return [h.textContent, h.getAttribute('data-col')];})"
+    )
+    groups = browser.js(
+        "Array.prototype.map.call(document.querySelectorAll('#matrix th.group a'),function(a){return a.textContent;})"
+    )
+    col = 4 + 2 * groups.index("mine/test")
+    assert heads[col][1] == str(col)
+    browser.click(f"#matrix thead tr:nth-child(2) th:nth-child({col + 1})")
+    rows = browser.js(MATRIX_JS % col)
+    values = [float(v) for v, _ in rows if v]
+    assert len(values) == 2 and values == sorted(values, reverse=True)
+    assert all(not v for v, _ in rows[2:])  # systems that did not enter this benchmark come after
+    browser.click(f"#matrix thead tr:nth-child(2) th:nth-child({col + 1})")
+    values = [float(v) for v, _ in browser.js(MATRIX_JS % col) if v]
+    assert values == sorted(values)
+    for width in (1400, 800):  # tables scroll inside their box; the page itself never scrolls sideways
+        browser.call("Emulation.setDeviceMetricsOverride", width=width, height=1000, deviceScaleFactor=1, mobile=False)
+        for page in ("index.html", "castella.html", next(p.name for p in site.glob("system-explorer-team-*.html"))):
+            browser.open((site / page).resolve().as_uri())
+            assert browser.js("document.documentElement.scrollWidth <= window.innerWidth"), (page, width)
+            shots = os.environ.get("AMR_BENCH_SCREENSHOT_DIR")
+            if shots:
+                browser.screenshot(Path(shots) / f"{page.split('-')[0]}-{width}.png")
+    browser.call("Emulation.clearDeviceMetricsOverride")
+
+
+EXPLORER_JS = """(function(){var b=document.querySelector('div.explorer');
+return Array.prototype.map.call(b.querySelectorAll('tbody tr'),function(r){
+return [r.cells[0].textContent, parseFloat(r.cells[4].textContent), r.querySelectorAll('svg rect').length];});})()"""
+
+
+def test_explorer_filters_misses_and_sorts_by_iou(browser: Browser, tmp_path: Path) -> None:
+    site = _explorer_site(tmp_path)
+    page = next(p for p in site.glob("system-explorer-team-shift-1-*.html"))
+    browser.open(page.resolve().as_uri())
+    rows = browser.js(EXPLORER_JS)  # default: misses at θ = 0.7
+    # shifts of 0, 3, 6, 9 s on a 10 s window: IoU 1, 7/13, 4/16, 1/19; misses at 0.7 are 3 of every 4
+    assert len(rows) == 22 and all(iou < 0.7 for _, iou, _ in rows)
+    assert all(n == 1 + 1 + 2 for _, _, n in rows)  # background, ground truth, two windows
+    browser.js(
+        "(function(){var s=document.querySelector('div.explorer select.filter');s.value='all';"
+        "s.dispatchEvent(new Event('change'));})()"
+    )
+    assert len(browser.js(EXPLORER_JS)) == 30
+    browser.js(
+        "(function(){var s=document.querySelector('div.explorer select.order');s.value='iou-asc';"
+        "s.dispatchEvent(new Event('change'));})()"
+    )
+    ious = [iou for _, iou, _ in browser.js(EXPLORER_JS)]
+    assert ious == sorted(ious) and ious[0] < 0.1 and ious[-1] == 1.0
+    assert "30 of 30 shown" in browser.js("document.querySelector('div.explorer .count').textContent")

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
+import sqlite3
+import zipfile
 from pathlib import Path
+from typing import Any
 
 import yaml
 from typer.testing import CliRunner
@@ -13,12 +18,10 @@ from amr_bench.schemas import validator
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_demo_builds_a_fresh_store_and_site(tmp_path: Path) -> None:
+def test_demo_builds_a_store_and_site(tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    runner = CliRunner()
-    for _ in range(2):  # a second run starts from a fresh store, not on top of the first
-        res = runner.invoke(app, ["demo", str(out), "--quick"])
-        assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["demo", str(out), "--quick"])
+    assert res.exit_code == 0, res.output
     assert "== castella/val" in res.output and "lighthouse (reference run)/QD-DETR" in res.output
     assert "16.19 (57/352)" in res.output  # the bundled real run, exactly as the official scorer
     lines = res.output.splitlines()
@@ -26,14 +29,111 @@ def test_demo_builds_a_fresh_store_and_site(tmp_path: Path) -> None:
     table = lines[val + 2 : lines.index("", val)]
     assert table[0].startswith("1 ") and "synthetic/oracle " in table[0]
     assert "INVALID" in table[-1]
-    assert sum("QD-DETR" in line and line.startswith("5=") for line in table) == 2  # copy ties
+    assert sum("QD-DETR" in line and line.startswith("7=") for line in table) == 2  # copy ties
+    assert "(baseline)" in next(line for line in table if "lighthouse" in line)  # the baseline column
     index = out / "site" / "index.html"
     assert index.is_file() and str(index.resolve()) in res.output
     assert (out / "site" / "castella.html").read_text("utf-8").count("synthetic</span>") >= 8
     from amr_bench.leaderboard.store import Store
 
     with Store(out / "leaderboard.sqlite") as st:
-        assert st.count_submissions() == 10 + 2 * 4  # castella/val + unav100 + tut2017
+        # castella/val (10) + unav100 and tut2017 (4 each) + the DCASE package's two systems
+        assert st.count_submissions() == 10 + 2 * 4 + 2
+
+
+def test_demo_ingests_a_real_layout_package_and_links_its_report(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    res = CliRunner().invoke(app, ["demo", str(out), "--quick"])
+    assert res.exit_code == 0, res.output
+    with zipfile.ZipFile(out / "Doe_UNI_task6.zip") as zf:
+        names = set(zf.namelist())
+    assert {
+        "task6/Doe_UNI_task6_1/Doe_UNI_task6_1.meta.yaml",
+        "task6/Doe_UNI_task6_1/Doe_UNI_task6_1.output.jsonl",
+        "task6/Doe_UNI_task6.technical_report.pdf",
+    } <= names
+    assert "Doe_UNI/Doe_UNI_task6_1" in res.output
+    page = next((out / "site").glob("system-doe-uni-doe-uni-task6-1-*.html")).read_text("utf-8")
+    assert "Jane Doe" in page and "Example University" in page and "corresponding" in page
+    assert "7,600,000" in page and "https://example.org/doe-uni/amr-task6" in page
+    link = re.search(r'<a href="(reports/[^"]+\.pdf)">Doe_UNI_task6\.technical_report\.pdf</a>', page)
+    assert link, "the report is linked"
+    pdf = (out / "site" / link.group(1)).read_bytes()
+    assert pdf.startswith(b"%PDF-1.4") and pdf.rstrip().endswith(b"%%EOF")
+    xref = int(pdf.rsplit(b"startxref", 1)[1].split()[0])
+    assert pdf[xref : xref + 4] == b"xref"  # the offset table points where it should
+
+
+def test_demo_never_touches_an_existing_store(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    out.mkdir()
+    db = out / "leaderboard.sqlite"
+    with sqlite3.connect(db) as con:  # a real store someone cares about
+        con.execute("CREATE TABLE precious (x)")
+        con.execute("INSERT INTO precious VALUES (42)")
+    before = db.read_bytes()
+    res = CliRunner().invoke(app, ["demo", str(out), "--quick"])
+    assert res.exit_code == 2 and "already exists" in res.output and "--force" in res.output
+    assert "Traceback" not in res.output
+    assert db.read_bytes() == before
+    assert not (out / "site").exists()
+
+
+def test_demo_force_keeps_a_backup_copy_first(tmp_path: Path) -> None:
+    out = tmp_path / "demo"
+    out.mkdir()
+    db = out / "leaderboard.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE precious (x)")
+        con.execute("INSERT INTO precious VALUES (42)")
+    before = db.read_bytes()
+    res = CliRunner().invoke(app, ["demo", str(out), "--quick", "--force"])
+    assert res.exit_code == 0, res.output
+    backups = list(out.glob("leaderboard.sqlite.backup-*"))
+    assert len(backups) == 1 and backups[0].read_bytes() == before
+    with sqlite3.connect(backups[0]) as con:
+        assert con.execute("SELECT x FROM precious").fetchall() == [(42,)]
+    assert "backup" in res.output
+
+
+def fake_demo_systems(workdir: Path) -> list[dict[str, Any]]:
+    """A stand-in for the baselines' demo systems: one run on a tiny ground truth of its own."""
+    gt = workdir / "tiny" / "test.jsonl"
+    gt.parent.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {"qid": i, "query": f"sound {i}", "vid": f"v{i}", "duration": 30.0, "relevant_windows": [[2.0, 9.0]]}
+        for i in range(12)
+    ]
+    gt.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    preds = [{"qid": i, "pred_relevant_windows": [[2.0, 8.0 + (i % 3)]]} for i in range(12)]
+    return [
+        {
+            "benchmark": "tiny/test",
+            "ground_truth": gt,
+            "team": "plugin",
+            "system": "fake",
+            "records": preds,
+            "description": "registered through amr_bench.demo_systems",
+        }
+    ]
+
+
+def test_demo_stores_the_runs_of_registered_demo_systems(tmp_path: Path, monkeypatch: Any) -> None:
+    dist = tmp_path / "ep" / "fake_demo_systems-0.0.dist-info"
+    dist.mkdir(parents=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-demo-systems\nVersion: 0.0\n")
+    (dist / "entry_points.txt").write_text(
+        "[amr_bench.demo_systems]\nfake = tests.test_leaderboard_demo:fake_demo_systems\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "ep"))
+    from amr_bench.leaderboard import demo
+
+    monkeypatch.setattr(demo, "FULL_SPLITS", demo.QUICK_SPLITS)  # keep the full mode small here
+    res = CliRunner().invoke(app, ["demo", str(tmp_path / "demo")])
+    assert res.exit_code == 0, res.output
+    assert "== tiny/test" in res.output and "plugin/fake" in res.output
+    page = next((tmp_path / "demo" / "site").glob("system-plugin-fake-*.html")).read_text("utf-8")
+    assert "sound 11" in page  # the explorer found the plugin's ground truth for the query texts
 
 
 def test_example_meta_is_valid() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def test_every_page_is_written_and_names_are_escaped(tmp_path: Path) -> None:
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
     assert html.count("<script>") == 1  # only the page's own sorting script
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; co" in html
-    for f in files:
+    for f in (f for f in files if f.suffix == ".html"):
         text = f.read_text("utf-8")
         assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text), f.name
         assert "ground truth" in text.lower() or f.name != "castella.html"
@@ -130,3 +131,149 @@ def test_page_keys() -> None:
     assert page_key("dcase2026-eval") == "dcase2026"
     assert page_key("clotho-moment/val") == "clotho-moment"
     assert page_key("my data/x") == "my-data"
+
+
+def _add(st: Store, team: str, system: str, benchmark: str, hits: int, q: int = 40, meta: dict | None = None) -> None:
+    r1 = np.zeros(q)
+    r1[:hits] = 1
+    cols = {"R1@0.7": r1, "R1@0.5": r1, "mAP": r1 / 2, "AP@0.5": r1, "AP@0.75": r1 / 2}
+    st.add(
+        team=team,
+        system=system,
+        benchmark=benchmark,
+        sha256=f"{team}-{system}-{benchmark}",
+        size=1,
+        file_name="run.jsonl",
+        gt_sha256=("a" if benchmark.startswith("castella") else "b") * 64,
+        signature={"scorer": "amr-bench test", "metric": "m1", "submission_sha256": "x"},
+        qids=[f"q{i}" for i in range(q)],
+        per_query=cols,
+        metrics={},
+        added_at="2026-03-01T10:00:00Z",
+        system_meta=meta,
+    )
+
+
+def test_benchmark_names_never_overwrite_another_page(tmp_path: Path) -> None:
+    hostile = ["index", "../escape", "a/b", "a-b", "castella.html", "results.json", "system-x", "cs v/../..", "ü/x"]
+    with Store(tmp_path / "b.sqlite") as st:
+        for k, name in enumerate(hostile):
+            _add(st, "team", f"s{k}", name, 3)
+        _add(st, "team", "s0", "castella/test", 5)
+        files = render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    site = (tmp_path / "site").resolve()
+    assert len(files) == len(set(files))  # no file written twice
+    assert all(f.resolve().is_relative_to(site) for f in files)
+    assert not (tmp_path / "escape.html").exists() and not (tmp_path / "escape").exists()
+    index = (site / "index.html").read_text("utf-8")
+    assert 'id="matrix"' in index  # still the overview, not the page of the benchmark "index"
+    for name in hostile:  # every benchmark has its own column, linking to a page that exists and shows it
+        href = re.search(r'<th colspan="2" class="group"><a href="([^"#]+)#[^"]*">' + re.escape(name) + "</a>", index)
+        assert href, name
+        assert name in (site / href.group(1)).read_text("utf-8").replace("&#34;", '"')
+    json.loads((site / "results.json").read_text("utf-8"))  # the export kept its name
+
+
+def test_the_index_is_a_matrix_with_mean_ranks_and_links(tmp_path: Path) -> None:
+    with Store(tmp_path / "b.sqlite") as st:
+        _add(st, "t", "X", "castella/test", 30)  # rank 1 on castella, 2 on tut
+        _add(st, "t", "Y", "castella/test", 20)  # rank 2 on castella only
+        _add(st, "t", "X", "tut2017/test", 10)
+        _add(st, "t", "Z", "tut2017/test", 35)  # rank 1 on tut only
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    index = (tmp_path / "site" / "index.html").read_text("utf-8")
+    body = index[index.index("<tbody>") : index.index("</tbody>")]
+    rows = re.findall(r"<tr (.*?)</tr>", body, re.S)
+    names = [re.search(r'<a href="(system-[^"]+)">([^<]+)</a>', r).groups() for r in rows]  # type: ignore[union-attr]
+    assert [n for _, n in names] == ["Z", "X", "Y"]  # mean ranks 1, 1.5, 2
+    assert [re.findall(r'<td data-v="([^"]*)"', r)[0] for r in rows] == ["1.0", "1.5", "2.0"]
+    for file, _ in names:
+        assert (tmp_path / "site" / file).is_file()
+    headers = re.findall(r'<th colspan="2" class="group"><a href="([^"]+)">([^<]+)</a>', index)
+    assert [h for _, h in headers] == ["castella/test", "tut2017/test"]
+    assert headers[0][0].startswith("castella.html#") and headers[1][0].startswith("tut2017.html#")
+    assert ">Clotho-Moment</a>" not in index.split("</nav>")[0]  # no tab for a benchmark without entries
+
+
+def test_system_page_shows_dcase_metadata_and_tolerates_missing_fields(tmp_path: Path) -> None:
+    full = {
+        "submission": {
+            "label": "Lee_KAIST_task6_1",
+            "name": "Two-stage retrieval",
+            "abbreviation": "TwoStage",
+            "authors": [
+                {
+                    "lastname": "Lee",
+                    "firstname": "Min",
+                    "email": "min@kaist.example",
+                    "corresponding": True,
+                    "affiliation": [{"institute": "KAIST", "abbreviation": "KAIST"}, {"institution": "NAVER"}],
+                },
+                {"lastname": "Kim", "firstname": "Ji", "affiliation": {"institute": "<b>Uni</b>"}},
+            ],
+        },
+        "system": {
+            "description": {"data_augmentation": ["mixup", "time warping"], "input_sampling_rate": 44.1},
+            "complexity": {"total_parameters": 90_000_000, "MACS": "1.2G"},
+            "external_datasets": [{"name": "AudioSet", "url": "https://research.google.com/audioset/"}],
+            "source_code": None,
+        },
+        "results": {"development_dataset": {"R1@0.7": 31.5}},
+    }
+    with Store(tmp_path / "b.sqlite") as st:
+        _add(st, "Lee_KAIST", "Lee_KAIST_task6_1", "castella/test", 10, meta=full)
+        _add(st, "bare", "nothing", "castella/test", 5, meta={})
+        _add(st, "odd", "types", "castella/test", 4, meta={"submission": "x", "system": [1], "results": None})
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    page = next((tmp_path / "site").glob("system-lee-kaist-*.html")).read_text("utf-8")
+    for text in (
+        "Two-stage retrieval",
+        "TwoStage",
+        "Min Lee",
+        "corresponding",
+        "KAIST",
+        "NAVER",
+        "mixup, time warping",
+        "90,000,000",
+        "MACS",
+        "AudioSet",
+        "not given",
+        "R1@0.7",
+    ):
+        assert text in page, text
+    assert "&lt;b&gt;Uni&lt;/b&gt;" in page and "<b>Uni</b>" not in page
+    for name in ("system-bare-nothing-*.html", "system-odd-types-*.html"):
+        page = next((tmp_path / "site").glob(name)).read_text("utf-8")
+        assert "Not given." in page and "Version history" in page
+
+
+def test_explorer_data_is_inert_inside_the_page(tmp_path: Path) -> None:
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench.leaderboard.results import add_records
+
+    evil = "</script><script>alert(1)</script><!--"
+    gt_path = tmp_path / "gt.jsonl"
+    rows = [
+        {
+            "qid": i,
+            "query": evil if i == 0 else f"q {i}",
+            "vid": "v",
+            "duration": 20.0,
+            "relevant_windows": [[2.0, 6.0]],
+        }
+        for i in range(5)
+    ]
+    gt_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gt = load_ground_truth(gt_path)
+    preds = [{"qid": i, "pred_relevant_windows": [[2.0, 6.0 + i], [10.0, 12.0]]} for i in range(5)]
+    with Store(tmp_path / "b.sqlite") as st:
+        add_records(st, preds, gt, team="t", system="s", benchmark="mine/test", file_name="p.jsonl")
+        render_site(st, tmp_path / "site", RankSettings(resamples=200), ground_truths=[gt_path])
+    page = next((tmp_path / "site").glob("system-t-s-*.html")).read_text("utf-8")
+    assert evil not in page and page.count("<script>") == 2  # the page's own sorting and explorer scripts
+    blob = re.search(r'<script type="application/json" class="pq">(.*?)</script>', page, re.S)
+    assert blob
+    data = json.loads(blob.group(1))
+    assert data[0][1] == evil and data[0][3] == [[2.0, 6.0]] and data[0][4] == [[2.0, 6.0], [10.0, 12.0]]
+    assert data[0][5] == 1.0 and data[4][5] == 0.5  # top-1 IoU: [2, 10] against [2, 6]
+    assert data[0][6] == (1 << 10) - 1 and data[4][6] == 1  # hits at every θ; at θ = 0.5 only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -160,12 +161,23 @@ def rank(
     seed: int = _seed_option(),
     resamples: int = _resamples_option(),
     test: str = typer.Option("bootstrap", "--test", help="Paired test between neighbours: bootstrap or signflip."),
+    fmt: str = typer.Option(
+        "table", "--format", help="table (terminal), json, csv, markdown or latex: the data the site exports."
+    ),
     db: Path = DB_OPTION,
 ) -> None:
-    """Print the ranking of every group (benchmark x ground-truth hash x metric signature)."""
-    from amr_bench.leaderboard.ranking import format_table, rank_store
+    """Print the ranking of every group (benchmark x ground-truth hash x metric signature).
+
+    Example: amr-bench leaderboard rank --dataset castella/val --baseline QD-DETR --format markdown
+    """
+    from amr_bench.leaderboard.exports import FORMATS, baseline_problem, render_rankings
+    from amr_bench.leaderboard.ranking import rank_store
     from amr_bench.leaderboard.store import Store
 
+    if fmt not in FORMATS:
+        raise UsageError(
+            f"--format: unknown format {fmt!r}; use one of {', '.join(FORMATS)}{did_you_mean(fmt, FORMATS)}"
+        )
     settings = _settings(metric, seed, resamples, baseline, test)
     _existing_store(db)
     with Store(db, readonly=True) as store:
@@ -177,12 +189,13 @@ def rank(
                 f"--dataset: no results for {dataset!r} in {db}{hint}"
                 + (f"; stored: {', '.join(known)}" if known else "")
             )
-    _require_baseline(baseline, rankings)
+    problem = baseline_problem(rankings, baseline)
+    if problem:
+        raise UsageError(problem)
+    sys.stdout.write(render_rankings(rankings, settings, fmt))
     for r in rankings:
-        print(f"== {r.group.benchmark}  (ground truth {r.group.gt_sha256[:12]}, {r.n_queries} queries)")
-        print(format_table(r))
         for note in r.notes:
-            err(note)
+            err(f"{r.group.benchmark}: {note}")
 
 
 @board.command("render", epilog="Example: amr-bench leaderboard render --db leaderboard.sqlite --out site/")
@@ -244,10 +257,17 @@ def compare(
 def demo(
     out: Path = typer.Argument(Path("amr-bench-demo"), help="Output folder (store + site)."),
     quick: bool = typer.Option(False, "--quick", help="Fewer generated systems (for tests)."),
+    force: bool = typer.Option(
+        False, "--force", help="If OUT already holds a store, keep a backup copy of it and start a new one."
+    ),
 ) -> None:
-    """Build a fresh leaderboard offline: reference run + generated systems, ranked and rendered."""
+    """Build a new leaderboard offline: reference run, generated systems, a DCASE package; ranked and rendered.
+
+    An existing OUT/leaderboard.sqlite is never touched: the demo refuses, or with --force keeps a
+    backup copy first. Example: amr-bench demo amr-bench-demo
+    """
     from amr_bench.leaderboard.demo import run_demo
     from amr_bench.outputs import check_output_folder
 
     check_output_folder(out, "OUT")
-    run_demo(out, quick=quick, echo=print)
+    run_demo(out, quick=quick, echo=print, force=force)

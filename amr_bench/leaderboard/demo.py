@@ -1,37 +1,64 @@
 """``amr-bench demo``: a complete leaderboard built offline from what ships with the package.
 
-It creates a fresh store in the output folder and adds:
+It creates a new store in the output folder (it never touches an existing one: it refuses, or
+with ``force`` keeps a backup copy first) and adds:
 
 - the bundled real reference run (QD-DETR on CASTELLA val, from lighthouse), marked as baseline;
-- generated systems, all labelled ``synthetic`` with their generator and seed: the ground truth
-  itself (oracle), the ground truth with seeded boundary noise, the reference run shifted in
-  time, an identical copy of the reference run (to show a shared rank), the whole recording,
-  random windows, and one deliberately broken file (to show how a failed entry is listed);
-- where the optional baselines are installed: a small simulated benchmark (the built-in
-  simulator) with the clap-cosine and JointProj zero-shot baselines run on it.
+- generated systems on every bundled split with a ground truth (CASTELLA train/val/test,
+  Clotho-Moment val/test, UnAV-100 test, TUT 2017 test), all labelled ``synthetic`` with their
+  generator and seed: the ground truth with seeded boundary noise, the whole recording, random
+  windows; on CASTELLA val also the ground truth itself (oracle), the reference run shifted in
+  time, an identical copy of the reference run (to show a shared rank) and one deliberately
+  broken file (to show how a failed entry is listed). The DCASE 2026 evaluation split is blind
+  (queries only), so nothing can be scored on it;
+- one generated DCASE package in the real layout (one zip, ``task6/<label>/<label>.meta.yaml`` and
+  ``<label>.output.jsonl`` per system, ``task6/<Lastname>_<Inst>_task6.technical_report.pdf``),
+  ingested like a real one, so a system page shows its metadata and links its report;
+- the runs of every function registered in the ``amr_bench.demo_systems`` entry point group
+  (the optional baselines register the zero-shot baselines on a small simulated benchmark).
 
 Then it ranks every group, renders the site and prints the tables and where the pages are.
 """
 
 from __future__ import annotations
 
+import shutil
 import time
+import zipfile
 from collections.abc import Callable
+from datetime import datetime, timezone
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import orjson
+import yaml
 
-from amr_bench.leaderboard.ranking import RankSettings, format_table, rank_store
+from amr_bench.errors import AmrBenchError, UsageError
+from amr_bench.leaderboard.exports import format_table
+from amr_bench.leaderboard.ranking import RankSettings, rank_store
 from amr_bench.leaderboard.render import render_site
 from amr_bench.leaderboard.results import add_file, add_records
 from amr_bench.leaderboard.store import Store
+from amr_bench.leaderboard.systems import REPORTS_DIR
 
 STORE_NAME = "leaderboard.sqlite"
 SITE_DIR = "site"
+PACKAGE_NAME = "Doe_UNI_task6.zip"
+DEMO_SYSTEMS_GROUP = "amr_bench.demo_systems"
 Records = list[dict[str, Any]]
 Echo = Callable[[str], None]
+# Every bundled split with a ground truth; quick mode keeps the small ones.
+FULL_SPLITS = (
+    "castella/train",
+    "castella/test",
+    "clotho-moment/val",
+    "clotho-moment/test",
+    "unav100-subset/test",
+    "tut2017/test",
+)
+QUICK_SPLITS = ("unav100-subset/test", "tut2017/test")
 
 
 def _read(path: Path) -> Records:
@@ -85,25 +112,57 @@ def random_windows(gt: Records, seed: int, k: int = 5) -> Records:
             {
                 "qid": g["qid"],
                 "pred_relevant_windows": [
-                    [round(float(s), 2), round(float(min(d, s + n)), 2)] for s, n in zip(starts, lengths)
+                    [round(float(s), 2), round(float(min(d, s + n)), 2)] for s, n in zip(starts, lengths, strict=True)
                 ],
             }
         )
     return out
 
 
-def run_demo(out: str | Path, quick: bool = False, echo: Echo = print) -> Path:
+def prepare_output(out: Path, force: bool, echo: Echo) -> Path:
+    """The demo folder, checked: an existing store is never touched (``force``: moved to a backup).
+
+    Returns the store path, which does not exist when this returns.
+    """
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} exists and is not a folder; give the demo a folder to write into")
+    db = out / STORE_NAME
+    existing = [p for p in (db, Path(f"{db}-wal"), Path(f"{db}-shm")) if p.exists() or p.is_symlink()]
+    if not existing:
+        return db
+    if not force:
+        raise UsageError(
+            f"{db} already exists; the demo never replaces a store. Choose another folder, or pass "
+            "--force to keep a backup copy of it and start a new demo store"
+        )
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    k = 0
+    while True:
+        suffix = f".backup-{stamp}" + (f"-{k}" if k else "")
+        if not any(Path(f"{p}{suffix}").exists() for p in existing):
+            break
+        k += 1
+    for p in existing:  # copy every file first, then remove: a failure leaves the store as it was
+        if not p.is_file() or p.is_symlink():
+            raise UsageError(f"{p} is not a regular file; move it away yourself")
+        shutil.copy2(p, f"{p}{suffix}")
+    for p in existing:
+        p.unlink()
+    echo(f"note: the existing store was moved to {db}{suffix} (--force)")
+    return db
+
+
+def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bool = False) -> Path:
     """Build the demo store and site in ``out``; returns the index page."""
     from amr_bench.datasets.registry import find_split
     from amr_bench.groundtruth import load_ground_truth
 
     t0 = time.perf_counter()
     out = Path(out)
+    db = prepare_output(out, force, echo)
     out.mkdir(parents=True, exist_ok=True)
-    db = out / STORE_NAME
-    for suffix in ("", "-wal", "-shm"):  # a fresh store each time
-        Path(str(db) + suffix).unlink(missing_ok=True)
     ref_dir = Path(__file__).resolve().parent.parent / "data" / "reference_runs"
+    extra_truths: list[Path] = []
     with Store(db) as store:
 
         def put(
@@ -194,15 +253,14 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print) -> Path:
             "deliberately invalid (5 queries missing): listed last",
         )
 
-        # the other bundled splits with ground truth
-        others = ["unav100-subset/test", "tut2017/test"] + ([] if quick else ["castella/test", "clotho-moment/val"])
-        for name in others:
+        # every other bundled split with a ground truth (dcase2026/eval is blind: nothing to score)
+        for name in QUICK_SPLITS if quick else FULL_SPLITS:
             entry = find_split(name)
-            if entry is None:
+            if entry is None or not entry.has_windows:
                 continue
             g = load_ground_truth(name)
             recs = _read(entry.path)
-            for sigma, seed in ((2.0, 21), (6.0, 22)):
+            for sigma, seed in ((1.0, 11), (4.0, 12)):
                 put(
                     name,
                     g,
@@ -222,12 +280,15 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print) -> Path:
             put(
                 name, g, "synthetic", "random windows", random_windows(recs, 8), "five random windows per query, seed 8"
             )
+        echo("note: dcase2026/eval is blind (queries only, no windows): no system can be scored on it here")
 
+        _ingest_demo_package(store, out, gt, gt_rec, echo)
         if not quick:
-            _simulated_baselines(store, out, echo, put)
+            extra_truths += _plugin_systems(store, out, echo, put)
 
-        rankings = rank_store(store, RankSettings())
-        files = render_site(store, out / SITE_DIR, RankSettings(), rankings)
+        settings = RankSettings()
+        rankings = rank_store(store, settings)
+        files = render_site(store, out / SITE_DIR, settings, rankings, ground_truths=extra_truths)
     for r in rankings:
         echo(f"\n== {r.group.benchmark}  (ground truth {r.group.gt_sha256[:12]}, {r.n_queries} queries)")
         echo(format_table(r))
@@ -237,49 +298,211 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print) -> Path:
     return files[0]
 
 
-def _simulated_baselines(store: Store, out: Path, echo: Echo, put: Callable[..., None]) -> None:
-    """Simulate a small benchmark and run the zero-shot baselines on it, if they are installed."""
-    try:
-        from amr_bench.datasets.simulate import simulate
-        from amr_bench_baselines.clap_adapter import load_projection_heads
-        from amr_bench_baselines.clap_cosine import clap_cosine
-        from amr_bench_baselines.jointproj import jointproj
-        from amr_bench_baselines.zeroshot import load_split_data
-    except ImportError as exc:
-        echo(
-            f"note: zero-shot baselines not installed ({exc.name or exc}); "
-            "skipping the simulated benchmark (pip install 'amr-bench[baselines]')"
-        )
-        return
-    root = out / "simulated"
-    try:
-        simulate(root, recordings=120, seed=0, style="clotho-moment", overwrite=True)
-        data = load_split_data(root, "test")
-        heads = load_projection_heads(root / "clap_projection.npz")
-        runs = [
-            ("clap-cosine", clap_cosine(data), "zero-shot: raw CLAP cosine + peak picking"),
-            ("JointProj", jointproj(data, heads), "zero-shot: projected CLAP similarity + peak picking"),
+# ---- a DCASE package in the real layout --------------------------------------------------
+
+
+def tiny_pdf(lines: list[str]) -> bytes:
+    """A minimal valid one-page PDF 1.4 showing ``lines`` (ASCII) in Helvetica."""
+
+    def esc(t: str) -> str:
+        return t.encode("ascii", "replace").decode().replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    text = "BT /F1 14 Tf 72 760 Td 18 TL " + " ".join(f"({esc(t)}) Tj T*" for t in lines) + " ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(text) + text.encode("ascii") + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for k, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % k + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def demo_meta(
+    label: str, name: str, abbreviation: str, description: dict[str, Any], params: int, results: dict[str, float]
+) -> dict[str, Any]:
+    """A system meta file in the DCASE layout (submission / system / results)."""
+    return {
+        "submission": {
+            "label": label,
+            "name": name,
+            "abbreviation": abbreviation,
+            "authors": [
+                {
+                    "lastname": "Doe",
+                    "firstname": "Jane",
+                    "email": "jane.doe@example.org",
+                    "corresponding": True,
+                    "affiliation": {
+                        "abbreviation": "UNI",
+                        "institution": "Example University",
+                        "department": "Signal Processing Group",
+                        "location": "Tampere, Finland",
+                    },
+                },
+                {
+                    "lastname": "Roe",
+                    "firstname": "Richard",
+                    "email": "richard.roe@example.org",
+                    "affiliation": {
+                        "abbreviation": "LAB",
+                        "institution": "Example Audio Lab",
+                        "location": "Kyoto, Japan",
+                    },
+                },
+            ],
+        },
+        "system": {
+            "description": description,
+            "complexity": {"total_parameters": params, "trainable_parameters": params},
+            "source_code": "https://example.org/doe-uni/amr-task6",
+        },
+        "results": {"development_dataset": {"dataset": "castella/val", **results}},
+    }
+
+
+def build_demo_package(path: Path, gt: Any, gt_rec: Records) -> Path:
+    """Write a two-system package for castella/val in the real DCASE zip layout."""
+    from amr_bench.scoring import score_records
+
+    systems: list[tuple[str, str, str, Records, dict[str, Any], int]] = [
+        (
+            "Doe_UNI_task6_1",
+            "AM-DETR-like (generated)",
+            "DoeDETR",
+            jittered(gt_rec, 2.0, 41),
+            {
+                "feature_extractor": {"audio": "MS-CLAP 2023 HTSAT, 1 s window, 1 s hop", "text": "MS-CLAP 2023 GPT-2"},
+                "architecture": "DETR-style decoder over per-second CLAP features",
+                "training_data": ["Clotho-Moment train", "CASTELLA train"],
+                "data_augmentation": None,
+                "ensemble_size": 1,
+            },
+            7_600_000,
+        ),
+        (
+            "Doe_UNI_task6_2",
+            "Sliding CLAP (generated)",
+            "DoeSlide",
+            jittered(gt_rec, 6.0, 42),
+            {
+                "feature_extractor": {"audio": "MS-CLAP 2023 HTSAT, 1 s window, 1 s hop", "text": "MS-CLAP 2023 GPT-2"},
+                "architecture": "zero-shot sliding-window cosine with a median filter",
+                "data_augmentation": None,
+            },
+            0,
+        ),
+    ]
+    report = tiny_pdf(
+        [
+            "Doe_UNI_task6 technical report (generated by amr-bench demo)",
+            "System 1: AM-DETR-like; system 2: sliding CLAP.",
+            "Every number in this package is synthetic.",
         ]
-    except Exception as exc:  # another engineer's code: report, do not hide, do not abort the demo
-        echo(f"note: simulated benchmark skipped: {type(exc).__name__}: {exc}")
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("task6/", b"")
+        for label, name, abbr, records, desc, params in systems:
+            zf.writestr(f"task6/{label}/", b"")
+            brief = score_records(records, gt).brief  # what the authors would report, in percent
+            claimed = {k: brief[f"MR-full-{k}"] for k in ("R1@0.5", "R1@0.7", "mAP")}
+            meta = demo_meta(label, name, abbr, desc, params, claimed)
+            zf.writestr(f"task6/{label}/{label}.meta.yaml", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
+            zf.writestr(f"task6/{label}/{label}.output.jsonl", b"".join(orjson.dumps(r) + b"\n" for r in records))
+        zf.writestr("task6/Doe_UNI_task6.technical_report.pdf", report)
+    return path
+
+
+def _ingest_demo_package(store: Store, out: Path, gt: Any, gt_rec: Records, echo: Echo) -> None:
+    from amr_bench.leaderboard import intake
+
+    path = build_demo_package(out / PACKAGE_NAME, gt, gt_rec)
+    try:
+        added = intake.ingest(store, path, gt, "castella/val")
+    except AmrBenchError as exc:  # intake is another module's: report, never abort the demo
+        echo(f"note: the demo DCASE package was not ingested: {exc}")
+        for p in getattr(exc, "problems", [])[:10]:
+            echo(f"  {p}")
         return
-    gt_recs = _read(root / "test.jsonl")
-    gt = data.gt
-    for system, records, why in runs:
-        put("simulated/test", gt, "baselines", system, records, why, synthetic=False)
-    put(
-        "simulated/test",
-        gt,
-        "synthetic",
-        "oracle jitter 3 s",
-        jittered(gt_recs, 3.0, 31),
-        "ground truth + N(0, 3 s) boundary noise, seed 31",
-    )
-    put(
-        "simulated/test",
-        gt,
-        "synthetic",
-        "random windows",
-        random_windows(gt_recs, 9),
-        "five random windows per query, seed 9",
-    )
+    with zipfile.ZipFile(path) as zf:
+        pdf = next(n for n in zf.namelist() if n.endswith(".pdf"))
+        data = zf.read(pdf)
+    import hashlib
+
+    reports = out / REPORTS_DIR
+    reports.mkdir(exist_ok=True)
+    (reports / f"{hashlib.sha256(data).hexdigest()}.pdf").write_bytes(data)
+    echo(f"ingested the DCASE package {path.name}: {len(added)} system(s), report {Path(pdf).name}")
+
+
+# ---- systems other packages contribute ---------------------------------------------------
+
+
+def _plugin_systems(store: Store, out: Path, echo: Echo, put: Callable[..., None]) -> list[Path]:
+    """Store the runs of every ``amr_bench.demo_systems`` function; returns their ground-truth files.
+
+    Each function takes the demo folder and returns runs: mappings with ``benchmark``,
+    ``ground_truth`` (a JSON Lines file), ``team``, ``system``, ``records`` and ``description``.
+    """
+    from amr_bench.groundtruth import load_ground_truth
+
+    found = sorted(entry_points(group=DEMO_SYSTEMS_GROUP), key=lambda e: e.name)
+    if not found:
+        echo(
+            "note: no demo systems registered (the optional baselines add the zero-shot baselines on a "
+            "simulated benchmark: pip install 'amr-bench[baselines]')"
+        )
+        return []
+    truths: list[Path] = []
+    for entry in found:
+        try:
+            runs = entry.load()(out)
+        except ImportError as exc:
+            echo(f"note: demo systems {entry.name!r} skipped: {exc.name or exc} is not installed")
+            continue
+        except Exception as exc:  # another package's code: report, do not hide, do not abort the demo
+            echo(f"note: demo systems {entry.name!r} skipped: {type(exc).__name__}: {exc}")
+            continue
+        loaded: dict[Path, Any] = {}
+        for run in runs:
+            path = Path(run["ground_truth"])
+            if path not in loaded:
+                loaded[path] = load_ground_truth(path)
+                truths.append(path)
+                recs = _read(path)
+                put(
+                    run["benchmark"],
+                    loaded[path],
+                    "synthetic",
+                    "oracle jitter 3 s",
+                    jittered(recs, 3.0, 31),
+                    "ground truth + N(0, 3 s) boundary noise, seed 31",
+                )
+                put(
+                    run["benchmark"],
+                    loaded[path],
+                    "synthetic",
+                    "random windows",
+                    random_windows(recs, 9),
+                    "five random windows per query, seed 9",
+                )
+            put(
+                run["benchmark"],
+                loaded[path],
+                run["team"],
+                run["system"],
+                run["records"],
+                run["description"],
+                synthetic=False,
+            )
+    return truths

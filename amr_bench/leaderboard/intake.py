@@ -38,6 +38,7 @@ from typing import Any
 
 from amr_bench.errors import InputError, Problem
 from amr_bench.leaderboard.dcase_meta import Label, check_meta, parse_label
+from amr_bench.leaderboard.explorer import window_columns
 from amr_bench.leaderboard.results import (
     Added,
     PreparedResult,
@@ -386,7 +387,10 @@ def check_package(path: str | Path, gt: Any, limits: ArchiveLimits = ArchiveLimi
         report, result = score_bytes(system.output, gt, system.output_display)
         problems += report.problems
         if result is not None:
-            prepared = prepare_result(result, file_name=system.output_display, size=len(system.output))
+            windows = window_columns(report, result.per_query["qid"].tolist())  # the site's per-query explorer
+            prepared = prepare_result(
+                result, file_name=system.output_display, size=len(system.output), extra_columns=windows
+            )
             checked.append(CheckedSystem(system, prepared, list(report.warnings)))
     if any(p.is_error for p in problems):
         raise InputError(problems + package.warnings, f"{package.path.name}: the outputs have errors; nothing stored")

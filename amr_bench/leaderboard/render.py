@@ -1,16 +1,30 @@
-"""The static leaderboard site: one page per benchmark plus an index, from the result store.
+"""The static leaderboard site, from the result store.
+
+Pages: ``index.html`` (the cross-dataset matrix: one row per system, one column group per
+benchmark with the primary metric, its interval and the rank there, and the mean rank over the
+benchmarks a system entered), one page per dataset (every ranked group of it, with plots), and one
+page per system (DCASE metadata, technical report, every metric at every θ, breakdowns, version
+history and a per-query explorer). Beside them: ``results.json`` and one CSV per benchmark group
+(:mod:`amr_bench.leaderboard.exports`) and the technical reports under ``reports/``.
+
+Every file name is derived, never taken from input: the built-in datasets have fixed names; any
+other benchmark or system page is ``<prefix>-<slug>-<8 hex of sha256(name)>.html``, so a
+benchmark called ``index``, ``../x`` or ``a/b`` cannot overwrite another file.
 
 Pages are rendered by jinja2 with autoescaping (team and system names are untrusted), carry their
 own CSS, a few lines of vanilla JavaScript (column sorting on raw ``data-v`` values, failed rows
-always last) and inline SVG plots, and make no external request: they work from ``file://``.
-Rendering is deterministic: the same store and settings give byte-identical files (the only
-times shown are the stored submission times; every iteration is sorted).
+always last; the explorer) and inline SVG, and make no external request: they work from
+``file://``. Rendering is deterministic: the same store and settings give byte-identical files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +33,7 @@ from typing import Any
 import jinja2
 
 from amr_bench import __version__
+from amr_bench.leaderboard import exports, systems
 from amr_bench.leaderboard.ranking import Ranking, RankSettings, Row, rank_store
 from amr_bench.leaderboard.store import Store
 
@@ -32,10 +47,14 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("dcase2026", "DCASE 2026 eval"),
     ("simulated", "Simulated"),
 )
-THRESHOLDS = ("0.5", "0.55", "0.6", "0.65", "0.7", "0.75", "0.8", "0.85", "0.9", "0.95")
+BUILTIN = {key for key, _ in PAGES}
+THRESHOLDS = systems.THRESHOLDS
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
 LENGTH_BUCKETS = ("short", "middle", "long")
 PLOTTED = 8  # systems drawn in the multi-system plots (the top ranks)
+RESULTS_JSON = "results.json"
+DEFAULT_SETTINGS = RankSettings()
+CSV_DIR = "csv"
 
 
 def page_key(benchmark: str) -> str:
@@ -46,22 +65,50 @@ def page_key(benchmark: str) -> str:
     return "".join(c if c.isalnum() or c in "-_" else "-" for c in head) or "other"
 
 
+def slug(text: str, limit: int = 40) -> str:
+    """Lower-case ASCII letters, digits and single dashes (may be empty)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:limit].strip("-")
+
+
+def safe_name(prefix: str, name: str, ext: str, readable: str | None = None) -> str:
+    """``prefix-slug-hash.ext``: readable, unique per ``name`` and never a path or a reserved name.
+
+    The slug is made from ``readable`` (default ``name``); the hash always from ``name``.
+    """
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return "-".join(p for p in (prefix, slug(name if readable is None else readable), digest) if p) + "." + ext
+
+
+def system_file(team: str, system: str) -> str:
+    return safe_name("system", f"{team}/{system}", "html")
+
+
+def group_csv(r: Ranking) -> str:
+    key = f"{r.group.benchmark}\n{r.group.gt_sha256}\n{r.group.metric_signature}"
+    return f"{CSV_DIR}/" + safe_name("", key, "csv", readable=r.group.benchmark)
+
+
 @dataclass
 class Page:
     key: str
     title: str
     rankings: list[Ranking] = field(default_factory=list)
+    name: str = ""  # the benchmark prefix the page was made for (user benchmarks)
 
     @property
     def file(self) -> str:
-        return f"{self.key}.html"
+        return f"{self.key}.html" if self.key in BUILTIN else safe_name("benchmark", self.name or self.key, "html")
 
 
 def build_pages(rankings: Sequence[Ranking]) -> list[Page]:
     pages = {key: Page(key, title) for key, title in PAGES}
     for r in sorted(rankings, key=lambda r: (r.group.benchmark, r.group.gt_sha256, r.group.metric_signature)):
         key = page_key(r.group.benchmark)
-        pages.setdefault(key, Page(key, key)).rankings.append(r)
+        if key not in BUILTIN:
+            head = r.group.benchmark.split("/")[0]
+            key = "user:" + head
+            pages.setdefault(key, Page(key, head or "(unnamed)", name=head))
+        pages[key].rankings.append(r)
     return list(pages.values())
 
 
@@ -84,19 +131,41 @@ def environment() -> jinja2.Environment:
 def render_site(
     store: Store,
     out_dir: str | Path,
-    settings: RankSettings = RankSettings(),
+    settings: RankSettings = DEFAULT_SETTINGS,
     rankings: Sequence[Ranking] | None = None,
+    ground_truths: Sequence[Path] = (),
 ) -> list[Path]:
-    """Rank every group and write ``index.html`` plus one page per benchmark; returns the files."""
+    """Rank every group and write the site; returns the files, ``index.html`` first.
+
+    ``ground_truths`` names ground-truth files beyond the bundled splits (matched by hash) whose
+    query texts and windows the per-query explorer may show.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rankings = list(rankings) if rankings is not None else rank_store(store, settings)
+    rankings.sort(key=lambda r: (_page_order(r), r.group.benchmark, r.group.gt_sha256, r.group.metric_signature))
     pages = build_pages(rankings)
+    summaries = exports.system_summaries(rankings)
     env = environment()
-    common = {"pages": pages, "version": __version__, "settings_json": _json(settings.signature())}
+    anchors = {id(r): _anchor(r) for r in rankings}
+    page_of = {id(r): p for p in pages for r in p.rankings}
+    common = {
+        "pages": pages,
+        "nav": [p for p in pages if p.rankings],
+        "version": __version__,
+        "settings_json": _json(settings.signature()),
+        "root": "",
+    }
     written = []
+    matrix = _matrix(rankings, summaries, page_of, anchors)
     index = env.get_template("index.html").render(
-        **common, current=None, title="amr-bench leaderboard", overview=[_overview(p) for p in pages]
+        **common,
+        current=None,
+        title="amr-bench leaderboard",
+        matrix=matrix,
+        empty=[p for p in pages if not p.rankings],
+        csvs=[(r.group.benchmark, group_csv(r)) for r in rankings],
+        results_json=RESULTS_JSON,
     )
     written.append(_write(out / "index.html", index))
     for page in pages:
@@ -106,13 +175,41 @@ def render_site(
             title=f"{page.title} — amr-bench leaderboard",
             page=page,
             sections=[_section(r) for r in page.rankings],
+            system_files={s.label: system_file(s.team, s.system) for s in summaries},
         )
         written.append(_write(out / page.file, html))
+    truths = systems.GroundTruths(ground_truths)
+    groups = [r.group for r in rankings]
+    for s in summaries:
+        view = _system_view(store, s, rankings, groups, page_of, anchors, truths, out)
+        html = env.get_template("system.html").render(
+            **common, current="system", title=f"{s.label} — amr-bench leaderboard", s=view
+        )
+        written.append(_write(out / system_file(s.team, s.system), html))
+    written.append(_write(out / RESULTS_JSON, exports.to_json(rankings, settings)))
+    for r in rankings:
+        written.append(_write(out / group_csv(r), exports.to_csv([r], settings)))
     return written
 
 
-def _write(path: Path, text: str) -> Path:
-    path.write_bytes(text.encode("utf-8"))
+def _page_order(r: Ranking) -> int:
+    key = page_key(r.group.benchmark)
+    return next((k for k, (name, _) in enumerate(PAGES) if name == key), len(PAGES))
+
+
+def _write(path: Path, text: str | bytes) -> Path:
+    """Write through a temporary file in the same folder, then rename: never a half-written page."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -120,29 +217,158 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False)
 
 
-# ---- view models -------------------------------------------------------------------------
+def script_json(value: Any) -> str:
+    """JSON that is safe inside ``<script type="application/json">`` (no ``</script>``, no ``<!--``)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _overview(page: Page) -> dict[str, Any]:
-    groups = []
-    for r in page.rankings:
-        leaders = [row for row in r.rows if row.ok and row.rank == 1]
-        groups.append(
+# ---- the cross-dataset matrix ------------------------------------------------------------
+
+
+def _matrix(
+    rankings: Sequence[Ranking],
+    summaries: Sequence[exports.SystemSummary],
+    page_of: dict[int, Page],
+    anchors: dict[int, str],
+) -> dict[str, Any]:
+    names = [r.group.benchmark for r in rankings]
+    columns = []
+    for r in rankings:
+        ambiguous = names.count(r.group.benchmark) > 1
+        columns.append(
             {
                 "benchmark": r.group.benchmark,
-                "gt": r.group.gt_sha256,
-                "entries": len(r.rows),
-                "leaders": [row.label for row in leaders],
-                "value": leaders[0].values.get(r.settings.metric) if leaders else None,
+                "gt": r.group.gt_sha256[:8] if ambiguous else "",
+                "href": f"{page_of[id(r)].file}#{anchors[id(r)]}",
                 "metric": r.settings.metric,
-                "anchor": _anchor(r),
+                "queries": r.n_queries,
+                "entries": sum(row.ok for row in r.rows),
             }
         )
-    return {"page": page, "groups": groups}
+    cells: dict[tuple[str, str], dict[int, Row]] = {}
+    for k, r in enumerate(rankings):
+        for row in r.rows:
+            cells.setdefault((row.entry.team, row.entry.system), {})[k] = row
+    rows = []
+    for i, s in enumerate(summaries):
+        mine = cells.get((s.team, s.system), {})
+        rows.append(
+            {
+                "i": i,
+                "s": s,
+                "file": system_file(s.team, s.system),
+                "cells": [mine.get(k) for k in range(len(rankings))],
+            }
+        )
+    metric = rankings[0].settings.metric if rankings else "R1@0.7"
+    return {
+        "columns": columns,
+        "rows": rows,
+        "metric": metric,
+        "level": int(rankings[0].settings.level * 100) if rankings else 95,
+    }
+
+
+# ---- system pages ------------------------------------------------------------------------
+
+
+def _system_view(
+    store: Store,
+    s: exports.SystemSummary,
+    rankings: Sequence[Ranking],
+    groups: Sequence[Any],
+    page_of: dict[int, Page],
+    anchors: dict[int, str],
+    truths: systems.GroundTruths,
+    out: Path,
+) -> dict[str, Any]:
+    stored = systems.read_stored_system(store, s.team, s.system)
+    meta = systems.meta_view(stored.meta)
+    report = None
+    if stored.package is not None:
+        name = str(stored.package["report_name"])
+        report = {"name": name, "sha256": stored.package["report_sha256"], "file": None, "package": stored.package}
+        if stored.report is not None:
+            rel = f"{systems.REPORTS_DIR}/" + safe_name("report", f"{stored.package['report_sha256']}/{name}", "pdf")
+            _write(out / rel, stored.report)
+            report["file"] = rel
+    results = []
+    for r in rankings:
+        row = next((x for x in r.rows if x.entry.team == s.team and x.entry.system == s.system), None)
+        if row is None:
+            continue
+        pq = None
+        if row.ok:
+            gt = truths.get(r.group.gt_sha256)
+            data = systems.explorer_rows(store, row.entry, gt)
+            if data is not None:
+                pq = {"json": script_json(data), "n": len(data), "has_gt": gt is not None}
+        results.append(
+            {
+                "ranking": r,
+                "row": row,
+                "href": f"{page_of[id(r)].file}#{anchors[id(r)]}",
+                "anchor": "r-" + anchors[id(r)],
+                "grid": _theta_grid(row) if row.ok else [],
+                "breakdown": _breakdown(row) if row.ok else [],
+                "explorer": pq,
+            }
+        )
+    history = systems.versions(store, groups, s.team, s.system)
+    return {
+        "summary": s,
+        "meta": meta,
+        "raw_meta": stored.meta,
+        "report": report,
+        "results": results,
+        "history": history,
+        "thresholds": THRESHOLDS,
+    }
+
+
+def _theta_grid(row: Row) -> list[dict[str, Any]]:
+    """Every metric family at every θ: R1, R5 and mAP (rows) by threshold (columns) plus the average."""
+    out = []
+    for fam, label in (("R1", "R1@θ"), ("R5", "R5@θ"), ("mAP", "mAP@θ")):
+        vals = [row.values.get(f"{fam}@{t}") for t in THRESHOLDS]
+        if all(v is None for v in vals):
+            continue
+        avg = row.values.get("mAP") if fam == "mAP" else None
+        out.append({"label": label, "cells": vals, "average": avg})
+    return out
+
+
+def _breakdown(row: Row) -> list[dict[str, Any]]:
+    out = []
+    for b in LENGTH_BUCKETS:
+        n = row.values.get(f"len.{b}.queries")
+        if n is None:
+            continue
+        lo, hi = row.values.get(f"len.{b}.lo", 0.0), row.values.get(f"len.{b}.hi", math.inf)
+        out.append(
+            {
+                "name": b,
+                "span": _span(lo, hi),
+                "n": int(n),
+                "r05": row.values.get(f"len.{b}.R1@0.5"),
+                "r07": row.values.get(f"len.{b}.R1@0.7"),
+                "map": row.values.get(f"len.{b}.mAP"),
+            }
+        )
+    return out
+
+
+def _span(lo: float, hi: float) -> str:
+    return f"> {lo:g} s" if not math.isfinite(hi) else f"{lo:g}–{hi:g} s"
+
+
+# ---- benchmark pages ---------------------------------------------------------------------
 
 
 def _anchor(r: Ranking) -> str:
-    return "g-" + "".join(c if c.isalnum() else "-" for c in r.group.benchmark) + "-" + r.group.gt_sha256[:8]
+    key = f"{r.group.benchmark}\n{r.group.gt_sha256}\n{r.group.metric_signature}"
+    return safe_name("g", key, "x", readable=r.group.benchmark)[:-2]
 
 
 def _section(r: Ranking) -> dict[str, Any]:
@@ -153,6 +379,7 @@ def _section(r: Ranking) -> dict[str, Any]:
     return {
         "ranking": r,
         "anchor": _anchor(r),
+        "csv": group_csv(r),
         "metrics": metrics,
         "rows": r.rows,
         "n_ok": len(ok_rows),
@@ -161,7 +388,7 @@ def _section(r: Ranking) -> dict[str, Any]:
         "signature_json": _json({k: v for k, v in first_sig.items() if k != "submission_sha256"}),
         "ranking_json": _json(r.signature()),
         "map_plot": _map_plot(ok_rows[:PLOTTED]),
-        "forest": _forest(ok_rows, s.metric),
+        "forest": _forest(ok_rows, s.metric, s.level),
         "lengths": _length_plot(ok_rows[:PLOTTED], s.metric),
         "notes": _row_notes(r.rows),
     }
@@ -174,35 +401,47 @@ def _row_notes(rows: Sequence[Row]) -> dict[int, str]:
         bits = []
         if isinstance(meta.get("submission"), dict) and meta["submission"].get("abbreviation"):
             bits.append(str(meta["submission"]["abbreviation"]))
-        if meta.get("description"):
-            bits.append(str(meta["description"]))
+        if isinstance(meta.get("description"), str) and meta["description"]:
+            bits.append(meta["description"])
         out[row.entry.submission_id] = "; ".join(bits)
     return out
 
 
+# Every plot has the same width (viewBox units) so the cards line up and scale together.
+PLOT_W = 600
+LABEL_W = 190
+
+
 def _map_plot(rows: Sequence[Row]) -> dict[str, Any]:
-    w, h, left, right, top, bottom = 560, 260, 44, 12, 12, 30
+    w, h, left, right, top, bottom = PLOT_W, 270, 56, 14, 14, 44
     pw, ph = w - left - right, h - top - bottom
     xs = [left + pw * k / (len(THRESHOLDS) - 1) for k in range(len(THRESHOLDS))]
-    series = []
+    series: list[dict[str, Any]] = []
     for k, row in enumerate(rows):
         vals = [row.values.get(f"mAP@{t}") for t in THRESHOLDS]
         if any(v is None for v in vals):
             continue
-        pts = [(x, top + ph * (1 - float(v))) for x, v in zip(xs, vals)]
+        pts = [(x, top + ph * (1 - float(v))) for x, v in zip(xs, vals, strict=True)]  # type: ignore[arg-type]
         series.append(
             {
                 "label": row.label,
+                "short": _clip(row.label, 40),
                 "color": PALETTE[k % len(PALETTE)],
                 "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts),
-                "dots": [(f"{x:.1f}", f"{y:.1f}", f"{100 * float(v):.2f}") for (x, y), v in zip(pts, vals)],
+                "dots": [
+                    (f"{x:.1f}", f"{y:.1f}", f"{100 * float(v):.2f}", t)  # type: ignore[arg-type]
+                    for (x, y), v, t in zip(pts, vals, THRESHOLDS, strict=True)
+                ],
+                "lx": f"{8 + (len(series) % 2) * (w / 2):.1f}",
+                "ly": f"{h + 14 + 18 * (len(series) // 2):.1f}",
             }
         )
     yticks = [(f"{top + ph * (1 - t / 100):.1f}", t) for t in (0, 25, 50, 75, 100)]
-    xticks = [(f"{x:.1f}", t) for x, t in zip(xs, THRESHOLDS)]
+    xticks = [(f"{x:.1f}", t) for x, t in zip(xs, THRESHOLDS, strict=True)]
     return {
         "w": w,
         "h": h,
+        "total_h": h + 18 * ((len(series) + 1) // 2) + 8,
         "left": left,
         "top": top,
         "pw": pw,
@@ -211,58 +450,68 @@ def _map_plot(rows: Sequence[Row]) -> dict[str, Any]:
         "yticks": yticks,
         "xticks": xticks,
         "bottom_y": f"{top + ph:.1f}",
+        "xlabel_x": f"{left + pw / 2:.1f}",
+        "xlabel_y": f"{top + ph + 34:.1f}",
+        "ylabel_y": f"{top + ph / 2:.1f}",
     }
 
 
-def _forest(rows: Sequence[Row], metric: str) -> dict[str, Any]:
-    row_h, left, right, top = 20, 230, 70, 24
-    w = 640
+def _forest(rows: Sequence[Row], metric: str, level: float = 0.95) -> dict[str, Any]:
+    row_h, left, right, top = 22, LABEL_W, 64, 10
+    w = PLOT_W
     pw = w - left - right
-    h = top + row_h * max(len(rows), 1) + 8
+    plot_h = row_h * max(len(rows), 1)
     items = []
     for k, row in enumerate(rows):
         v = row.values.get(metric)
-        lo, hi = row.ci.get(metric, (v, v))
         if v is None:
             continue
+        lo, hi = row.ci.get(metric, (v, v))
         y = top + row_h * k + row_h / 2
         items.append(
             {
-                "label": _clip(row.label, 34),
+                "label": _clip(row.label, 26),
                 "full": row.label,
                 "y": f"{y:.1f}",
                 "ty": f"{y + 4:.1f}",
                 "x": f"{left + pw * v:.1f}",
                 "x0": f"{left + pw * lo:.1f}",
                 "x1": f"{left + pw * hi:.1f}",
+                "value": f"{100 * v:.2f}",
                 "text": f"{100 * v:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]",
                 "tier": row.tier or 0,
                 "band_y": f"{top + row_h * k:.1f}",
                 "shade": (row.tier or 0) % 2 == 0,
             }
         )
+    axis_y = top + plot_h + 2
     ticks = [(f"{left + pw * t / 100:.1f}", t) for t in (0, 25, 50, 75, 100)]
     return {
         "w": w,
-        "h": h,
+        "h": axis_y + 40,
         "left": left,
         "pw": pw,
         "top": top,
         "row_h": row_h,
         "rows": items,
         "ticks": ticks,
-        "axis_y": f"{h - 4:.1f}",
+        "axis_y": f"{axis_y:.1f}",
+        "tick_y": f"{axis_y + 14:.1f}",
+        "xlabel_x": f"{left + pw / 2:.1f}",
+        "xlabel_y": f"{axis_y + 32:.1f}",
         "metric": metric,
+        "level": round(level * 100),
     }
 
 
 def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
-    buckets = [b for b in LENGTH_BUCKETS if any(f"len.{b}.queries" in r.values for r in rows)]
-    w, left, top, bar_h, gap = 660, 230, 26, 9, 8
-    pw = w - left - 70
+    """Grouped bars per system; buckets no query falls into are left out (bars and legend)."""
+    buckets = [b for b in LENGTH_BUCKETS if any(r.values.get(f"len.{b}.queries", 0) > 0 for r in rows)]
+    w, left, top, bar_h, gap = PLOT_W, LABEL_W, 30, 12, 10
+    pw = w - left - 56
     items = []
     y = top
-    for k, row in enumerate(rows):
+    for row in rows:
         bars = []
         for j, b in enumerate(buckets):
             v = row.values.get(f"len.{b}.{metric}")
@@ -272,13 +521,14 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
                     "w": f"{pw * (v or 0):.1f}",
                     "text": "n/a" if v is None else f"{100 * v:.1f}",
                     "tx": f"{left + pw * (v or 0) + 3:.1f}",
-                    "ty": f"{y + j * bar_h + bar_h:.1f}",
+                    "ty": f"{y + j * bar_h + bar_h - 2:.1f}",
                     "color": PALETTE[j % len(PALETTE)],
+                    "bucket": b,
                 }
             )
         items.append(
             {
-                "label": _clip(row.label, 34),
+                "label": _clip(row.label, 26),
                 "full": row.label,
                 "ly": f"{y + len(buckets) * bar_h / 2 + 4:.1f}",
                 "bars": bars,
@@ -286,22 +536,29 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
         )
         y += len(buckets) * bar_h + gap
     legend = []
-    ref = rows[0].values if rows else {}
     for j, b in enumerate(buckets):
+        ref = next((r.values for r in rows if r.values.get(f"len.{b}.queries", 0) > 0), {})
         lo, hi = ref.get(f"len.{b}.lo", 0.0), ref.get(f"len.{b}.hi", math.inf)
-        span = f"> {lo:g} s" if not math.isfinite(hi) else f"{lo:g}–{hi:g} s"
         n = int(ref.get(f"len.{b}.queries", 0))
         legend.append(
-            {"name": b, "span": span, "n": n, "color": PALETTE[j % len(PALETTE)], "x": f"{left - 220 + j * 200:.1f}"}
+            {"name": b, "span": _span(lo, hi), "n": n, "color": PALETTE[j % len(PALETTE)], "x": f"{8 + j * 196:.1f}"}
         )
+    axis_y = y - gap + 4
     return {
         "w": w,
-        "h": y + 4,
+        "h": axis_y + 40,
         "left": left,
+        "pw": pw,
         "rows": items,
         "legend": legend,
         "metric": metric,
         "has": bool(buckets and rows),
+        "ticks": [(f"{left + pw * t / 100:.1f}", t) for t in (0, 25, 50, 75, 100)],
+        "axis_y": f"{axis_y:.1f}",
+        "tick_y": f"{axis_y + 14:.1f}",
+        "xlabel_x": f"{left + pw / 2:.1f}",
+        "xlabel_y": f"{axis_y + 32:.1f}",
+        "top": top,
     }
 
 

@@ -81,11 +81,17 @@ class PreparedResult:
     metrics: dict[str, float]
 
 
-def prepare_result(result: Any, *, file_name: str, size: int) -> PreparedResult:
-    """Flatten a ``ScoreResult`` (from ``amr_bench.scoring``) into what :meth:`Store.add` takes."""
+def prepare_result(
+    result: Any, *, file_name: str, size: int, extra_columns: Mapping[str, np.ndarray] | None = None
+) -> PreparedResult:
+    """Flatten a ``ScoreResult`` (from ``amr_bench.scoring``) into what :meth:`Store.add` takes.
+
+    ``extra_columns`` (e.g. the top windows the site's per-query explorer draws) are stored, not scored.
+    """
     columns = per_query_columns(result.per_query)
     metrics = metrics_from_per_query(columns)
     metrics.update(breakdown_metrics(result.breakdown))
+    columns.update(extra_columns or {})
     sig = result.signature
     return PreparedResult(
         sha256=sig["submission_sha256"],
@@ -121,10 +127,19 @@ def store_prepared(
 
 
 def add_result(
-    store: Store, result: Any, *, team: str, system: str, benchmark: str, file_name: str, size: int, **kw: Any
+    store: Store,
+    result: Any,
+    *,
+    team: str,
+    system: str,
+    benchmark: str,
+    file_name: str,
+    size: int,
+    extra_columns: Mapping[str, np.ndarray] | None = None,
+    **kw: Any,
 ) -> Added:
-    """Store a ``ScoreResult`` (from ``amr_bench.scoring``)."""
-    prepared = prepare_result(result, file_name=file_name, size=size)
+    """Store a ``ScoreResult`` (from ``amr_bench.scoring``); ``extra_columns`` are stored, not scored."""
+    prepared = prepare_result(result, file_name=file_name, size=size, extra_columns=extra_columns)
     return store_prepared(store, prepared, team=team, system=system, benchmark=benchmark, **kw)
 
 
@@ -233,8 +248,19 @@ def add_bytes(
             file_name=display,
             **kw,
         )
+    from amr_bench.leaderboard.explorer import window_columns
+
+    windows = window_columns(report, result.per_query["qid"].tolist())  # for the site's per-query explorer
     added = add_result(
-        store, result, team=team, system=system, benchmark=benchmark, file_name=display, size=len(data), **kw
+        store,
+        result,
+        team=team,
+        system=system,
+        benchmark=benchmark,
+        file_name=display,
+        size=len(data),
+        extra_columns=windows,
+        **kw,
     )
     added.problems = list(report.warnings)
     return added

@@ -1,0 +1,261 @@
+"""What a system page shows: the stored DCASE metadata, the technical report, versions, per-query views.
+
+Reading a system's metadata and report out of the store is isolated in :func:`read_stored_system`
+(the only function here that knows how intake keeps them), so a change of the store layout
+touches one place. Metadata is shown as stored, whatever the template year: missing fields are
+simply absent from the page, unknown task-specific keys are listed as they are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from amr_bench.leaderboard.explorer import TOP_WINDOWS, top_windows, window_column_names
+from amr_bench.leaderboard.store import Entry, GroupKey, Store
+
+REPORTS_DIR = "reports"  # beside the store: reports/<sha256>.pdf (see read_stored_system)
+THRESHOLDS = ("0.5", "0.55", "0.6", "0.65", "0.7", "0.75", "0.8", "0.85", "0.9", "0.95")
+
+
+@dataclass
+class StoredSystem:
+    team: str
+    system: str
+    meta: dict[str, Any]
+    package: dict[str, Any] | None = None  # file_name, sha256, report_name, report_sha256, added_at
+    report: bytes | None = None  # the technical report PDF, when a copy is available
+
+
+def read_stored_system(store: Store, team: str, system: str) -> StoredSystem:
+    """The metadata intake stored for ``team/system`` and its package's technical report.
+
+    Today intake keeps the DCASE ``.meta.yaml`` (plus ``package`` and ``report`` names) in
+    ``systems.meta_json`` and the report's name and hash in ``packages``; the PDF itself is looked
+    up as ``reports/<report sha256>.pdf`` beside the store file (the demo puts it there), and is
+    used only when its hash matches.
+    """
+    row = store.db.execute(
+        "SELECT y.meta_json FROM systems y JOIN teams t ON t.id = y.team_id WHERE t.name=? AND y.name=?",
+        (team, system),
+    ).fetchone()
+    import json
+
+    meta = json.loads(row[0]) if row else {}
+    found = StoredSystem(team, system, meta if isinstance(meta, dict) else {})
+    pkg = store.db.execute(
+        "SELECT p.file_name, p.sha256, p.report_name, p.report_sha256, p.added_at FROM packages p"
+        " JOIN submissions s ON s.package_id = p.id JOIN systems y ON y.id = s.system_id"
+        " JOIN teams t ON t.id = y.team_id WHERE t.name=? AND y.name=? ORDER BY p.added_at DESC, p.id DESC LIMIT 1",
+        (team, system),
+    ).fetchone()
+    if pkg is not None:
+        found.package = dict(zip(("file_name", "sha256", "report_name", "report_sha256", "added_at"), pkg, strict=True))
+        pdf = store.path.parent / REPORTS_DIR / f"{pkg[3]}.pdf"
+        if pdf.is_file():
+            import hashlib
+
+            data = pdf.read_bytes()
+            if hashlib.sha256(data).hexdigest() == pkg[3]:
+                found.report = data
+    return found
+
+
+# ---- metadata, as the page shows it ------------------------------------------------------
+
+
+@dataclass
+class Author:
+    name: str
+    email: str
+    corresponding: bool
+    affiliations: list[str]
+
+
+@dataclass
+class MetaView:
+    name: str | None = None
+    abbreviation: str | None = None
+    label: str | None = None
+    authors: list[Author] = field(default_factory=list)
+    description: list[tuple[str, str]] = field(default_factory=list)
+    complexity: list[tuple[str, str]] = field(default_factory=list)
+    external_data: list[list[tuple[str, str]]] = field(default_factory=list)
+    source_code: str | None = None
+    source_code_is_link: bool = False
+    results: list[tuple[str, str]] = field(default_factory=list)
+    other: list[tuple[str, str]] = field(default_factory=list)
+
+
+def text(value: Any) -> str:
+    """A metadata value as one line of text (``null`` is 'not applicable', lists are comma-joined)."""
+    if value is None:
+        return "not applicable"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10_000:
+        return f"{value:,}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(text(v) for v in value) if value else "none"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested mappings as ``key / sub-key`` rows."""
+    if isinstance(value, Mapping):
+        out: list[tuple[str, str]] = []
+        for k, v in value.items():
+            out += flatten(v, f"{prefix} / {k}" if prefix else str(k))
+        return out
+    if prefix == "":
+        return [("", text(value))] if value not in (None, "", [], {}) else []
+    return [(prefix.replace("_", " "), text(value))]
+
+
+def affiliation_text(aff: Any) -> list[str]:
+    """Both DCASE spellings (``institute`` with ``abbreviation``, or ``institution``) and the list form."""
+    if isinstance(aff, list):
+        return [t for a in aff for t in affiliation_text(a)]
+    if not isinstance(aff, Mapping):
+        return [text(aff)] if aff else []
+    head = aff.get("institute") or aff.get("institution") or aff.get("abbreviation") or ""
+    abbr = aff.get("abbreviation")
+    parts = [f"{head} ({abbr})" if abbr and abbr != head else str(head)]
+    parts += [str(aff[k]) for k in ("department", "location") if aff.get(k)]
+    return [", ".join(p for p in parts if p)]
+
+
+def meta_view(meta: Mapping[str, Any]) -> MetaView:
+    view = MetaView()
+    sub = meta.get("submission") if isinstance(meta.get("submission"), Mapping) else {}
+    assert isinstance(sub, Mapping)
+    view.name = _str(sub.get("name"))
+    view.abbreviation = _str(sub.get("abbreviation"))
+    view.label = _str(sub.get("label"))
+    for a in sub.get("authors") or []:
+        if not isinstance(a, Mapping):
+            continue
+        name = " ".join(str(a[k]) for k in ("firstname", "lastname") if a.get(k)) or "(no name)"
+        view.authors.append(
+            Author(
+                name, str(a.get("email") or ""), a.get("corresponding") is True, affiliation_text(a.get("affiliation"))
+            )
+        )
+    system = meta.get("system") if isinstance(meta.get("system"), Mapping) else {}
+    assert isinstance(system, Mapping)
+    desc = system.get("description", meta.get("description"))
+    view.description = flatten(desc) if isinstance(desc, Mapping) else ([("", text(desc))] if desc else [])
+    view.complexity = flatten(system.get("complexity") or {})
+    ext = system.get("external_datasets") or []
+    view.external_data = [flatten(d) if isinstance(d, Mapping) else [("", text(d))] for d in _as_list(ext)]
+    if "source_code" in system:
+        code = system.get("source_code")
+        view.source_code = str(code) if code not in (None, "") else "not given"
+        view.source_code_is_link = isinstance(code, str) and code.startswith(("https://", "http://"))
+    view.results = flatten(meta.get("results") or {})
+    known = {"submission", "system", "results", "description", "package", "report"}  # the last two: intake's
+    view.other = [(k, text(v)) for k, v in meta.items() if k not in known]
+    return view
+
+
+def _str(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+# ---- versions ----------------------------------------------------------------------------
+
+
+def versions(store: Store, groups: Iterable[GroupKey], team: str, system: str) -> list[Entry]:
+    """Every stored version (valid or failed) of ``team/system``, newest first per benchmark."""
+    out = []
+    for g in groups:
+        out += [e for e in store.entries(g, all_versions=True) if e.team == team and e.system == system]
+    return sorted(out, key=lambda e: (e.group.benchmark, -e.version, -e.submission_id))
+
+
+# ---- the per-query explorer --------------------------------------------------------------
+
+
+class GroundTruths:
+    """Ground truths by file hash: the bundled splits, plus any files the caller names."""
+
+    def __init__(self, extra: Sequence[Path] = ()) -> None:
+        self.extra = list(extra)
+        self.cache: dict[str, Any] = {}
+        self.index: dict[str, Path] | None = None
+
+    def _build(self) -> dict[str, Path]:
+        from amr_bench.datasets.registry import sha256_file, splits
+
+        found = {e.sha256: e.path for e in splits() if e.has_windows}
+        for p in self.extra:
+            if p.is_file():
+                found[sha256_file(p)] = p
+        return found
+
+    def get(self, sha256: str) -> Any:
+        if self.index is None:
+            self.index = self._build()
+        if sha256 not in self.cache:
+            path = self.index.get(sha256)
+            gt = None
+            if path is not None:
+                from amr_bench.groundtruth import load_ground_truth
+
+                gt = load_ground_truth(path)
+                gt = gt if gt.sha256 == sha256 else None
+            self.cache[sha256] = gt
+        return self.cache[sha256]
+
+
+def explorer_rows(store: Store, entry: Entry, gt: Any) -> list[list[Any]] | None:
+    """Compact rows ``[qid, query, duration, gt windows, top windows, IoU, R1 hits bitmask]``.
+
+    ``None`` when the stored entry predates the stored windows. Queries and ground-truth windows
+    come from ``gt`` (``None`` when the ground truth is not available: then only the scores and
+    the system's windows are shown).
+    """
+    present = set(store.per_query_columns(entry.submission_id))
+    if not set(window_column_names()) <= present:
+        return None
+    names = ["IoU@1", *(f"R1@{t}" for t in THRESHOLDS), *window_column_names()]
+    cols = {n: store.matrix([entry.submission_id], n)[0] for n in names if n in present}
+    qids = store.qids(entry.group.gt_sha256)
+    out: list[list[Any]] = []
+    for i, qid in enumerate(qids):
+        bits = 0
+        for j, t in enumerate(THRESHOLDS):
+            if cols.get(f"R1@{t}") is not None and cols[f"R1@{t}"][i] > 0.5:
+                bits |= 1 << j
+        top = [[round(s, 2), round(e, 2)] for s, e in top_windows(cols, i, TOP_WINDOWS)]
+        query, duration, gt_wins = "", None, []
+        if gt is not None and qid in gt.index:
+            r = gt.index[qid]
+            query = gt.queries[r]
+            duration = float(gt.durations[r])
+            lo, hi = gt.windows.offsets[r], gt.windows.offsets[r + 1]
+            gt_wins = [
+                [round(float(s), 2), round(float(e), 2)]
+                for s, e in zip(gt.windows.start[lo:hi], gt.windows.end[lo:hi], strict=True)
+            ]
+        if duration is None or not math.isfinite(duration):
+            ends = [w[1] for w in top] or [1.0]
+            duration = float(max(ends))
+        iou = float(cols["IoU@1"][i]) if "IoU@1" in cols else float("nan")
+        out.append(
+            [str(qid), query, round(duration, 2), gt_wins, top, round(iou, 4) if np.isfinite(iou) else None, bits]
+        )
+    return out
