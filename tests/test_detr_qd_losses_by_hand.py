@@ -77,7 +77,8 @@ def test_every_qd_detr_term_by_hand() -> None:
 
     # negative pairs: -log(1 - sigmoid(s)) = softplus(s) over the valid frames, mean over B = 2
     neg = (
-        (softplus(0.2) + softplus(-0.1) + softplus(0.0) + softplus(0.3)) + (softplus(0.5) + softplus(0.1) + softplus(-0.3))
+        (softplus(0.2) + softplus(-0.1) + softplus(0.0) + softplus(0.3))
+        + (softplus(0.5) + softplus(0.1) + softplus(-0.3))
     ) / 2
     assert got["saliency_negative"].item() == pytest.approx(neg, rel=1e-5)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -161,3 +160,41 @@ def predict(
         for rec in records:
             f.write(json.dumps(rec) + "\n")
     print(f"{out}: {len(records)} queries from {folder}")
+
+
+@app.command()
+@handles_errors
+def reproduce(
+    model: str = typer.Argument(..., help="am-detr or lcs-detr."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder: train/val.jsonl, test*.jsonl, clap/, clap_text/."),
+    preset: str | None = typer.Option(None, "--preset", help=f"{PRESET_NAMES} (default: the model's)."),
+    seeds: str = typer.Option("0,1,2,3,4", "--seeds", help="Comma-separated seeds (one training run each)."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default reproduce-MODEL-PRESET)."),
+    device: str = typer.Option("cpu", "--device"),
+    set_: list[str] = typer.Option([], "--set", help="Override any config value (model.hidden=64 ...)."),
+    published: str | None = typer.Option(
+        None, "--published", help="Published entry to compare test.jsonl with (default: guessed from DATA's name)."
+    ),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
+) -> None:
+    """Train every seed, predict and score every test split, and print mean ± std beside the published numbers."""
+    _require_torch()
+    import torch
+
+    from amr_bench_baselines.detr.reproduce import reproduce as run_reproduction
+    from amr_bench_baselines.detr.settings import parse_overrides, parse_seeds, resolve_config
+
+    if model not in MODEL_NAMES:
+        raise UsageError(f"unknown model {model!r}; known: {', '.join(MODEL_NAMES)}")
+    cfg = resolve_config(model, preset, None, parse_overrides(set_))
+    seed_list = parse_seeds(seeds) or []
+    if threads:
+        torch.set_num_threads(threads)
+    _check_device(device)
+    folder = out or Path(f"reproduce-{model}-{cfg.preset}")
+    result = run_reproduction(
+        model, cfg, data, folder, seed_list, device, published, progress=not quiet, log=None if quiet else err
+    )
+    print(result.table, end="")
+    print(f"written: {folder / 'reproduce.md'}, {folder / 'reproduce.json'}")

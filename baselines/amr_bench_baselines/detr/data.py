@@ -186,7 +186,8 @@ class Batch:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def to(self, device: torch.device | str) -> Batch:
-        mv = lambda t: t.to(device, non_blocking=True) if t is not None else None
+        mv = lambda t: t.to(device, non_blocking=True)
+        mv_opt = lambda t: mv(t) if t is not None else None
         tg = self.targets
         return Batch(
             mv(self.audio),
@@ -203,8 +204,8 @@ class Batch:
             ),
             self.records,
             self.frames,
-            mv(self.negative_text),
-            mv(self.negative_text_mask),
+            mv_opt(self.negative_text),
+            mv_opt(self.negative_text_mask),
         )
 
     def model_inputs(self) -> dict[str, Tensor | None]:
@@ -303,10 +304,10 @@ def train_loader(dataset: MomentDataset, sampler: PairedBatchSampler, workers: i
     from torch.utils.data import DataLoader
 
     return DataLoader(
-        dataset,
+        dataset,  # type: ignore[arg-type]  # a map-style dataset keyed by the sampler's tuples
         batch_sampler=sampler,
         collate_fn=collate,
-        num_workers=workers,  # type: ignore[arg-type]
+        num_workers=workers,
         persistent_workers=workers > 0,
     )
 

@@ -29,6 +29,7 @@ DistributedDataParallel, so gradients equal the single-process ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -87,11 +88,10 @@ class SetCriterion:
         is_fg = torch.zeros(logits.shape[:2], dtype=torch.bool, device=logits.device)
         is_fg[batch_idx, query_idx] = True
         span_l1, one_minus_giou = (pred - gt).abs().sum(), (1 - giou).sum()
-        if self.cfg.reduction == "qd-detr":
-            loss_span = span_l1 / (2 * n_moments)
-        else:
-            loss_span = span_l1 / n_moments
-        return {"span": loss_span, "giou": one_minus_giou / n_moments, "class": self.class_loss(logits, is_fg, n_moments)}
+        # QD-DETR: a mean over the N x 2 numbers; per-moment: summed over both numbers / N
+        loss_span = span_l1 / (2 * n_moments if self.cfg.reduction == "qd-detr" else n_moments)
+        loss_class = self.class_loss(logits, is_fg, n_moments)
+        return {"span": loss_span, "giou": one_minus_giou / n_moments, "class": loss_class}
 
     def class_loss(self, logits: Tensor, is_fg: Tensor, n_moments: float) -> Tensor:
         """Foreground/background loss of every query; ``is_fg`` (B, Q) marks the matched ones."""
@@ -142,25 +142,25 @@ class SetCriterion:
             total = total + (per_rec * (n_pos > 0)).sum() / b
         return total / cfg.rank_levels if cfg.reduction == "qd-detr" else total
 
-    def saliency_losses(self, out: dict[str, object], targets: Targets) -> dict[str, Tensor]:
-        sal = out["saliency"].float()  # type: ignore[union-attr]
+    def saliency_losses(self, out: dict[str, Any], targets: Targets) -> dict[str, Tensor]:
+        sal = out["saliency"].float()
         losses = {"saliency_hinge": self.hinge_loss(sal, targets)}
         if "saliency_negative" in out:
-            sal_neg = out["saliency_negative"].float()  # type: ignore[union-attr]
+            sal_neg = out["saliency_negative"].float()
             b = global_normaliser(float(sal.shape[0]), sal.device)
             loss_neg = (-F.logsigmoid(-sal_neg) * targets.audio_mask.float()).sum() / b
             losses["saliency_negative"] = loss_neg
             losses["saliency_rank"] = self.rank_contrastive_loss(sal, sal_neg, targets)
         return losses
 
-    def __call__(self, out: dict[str, object], targets: Targets) -> dict[str, Tensor]:
+    def __call__(self, out: dict[str, Any], targets: Targets) -> dict[str, Tensor]:
         cfg = self.cfg
-        device = out["logits"].device  # type: ignore[union-attr]
+        device = out["logits"].device
         n_moments = global_normaliser(float(sum(len(t) for t in targets.spans)), device)
-        losses = self.layer_losses(out["logits"], out["spans"], targets, n_moments)  # type: ignore[arg-type]
+        losses = self.layer_losses(out["logits"], out["spans"], targets, n_moments)
         total = cfg.span_weight * losses["span"] + cfg.giou_weight * losses["giou"] + cfg.class_weight * losses["class"]
         if cfg.aux_loss:
-            for i, aux in enumerate(out["aux"]):  # type: ignore[union-attr]
+            for i, aux in enumerate(out["aux"]):
                 aux_losses = self.layer_losses(aux["logits"], aux["spans"], targets, n_moments)
                 total = total + cfg.span_weight * aux_losses["span"] + cfg.giou_weight * aux_losses["giou"]
                 total = total + cfg.class_weight * aux_losses["class"]

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -80,7 +81,7 @@ class MLP(nn.Module):
     def __init__(self, dim_in: int, hidden: int, dim_out: int, layers: int) -> None:
         super().__init__()
         dims = [dim_in] + [hidden] * (layers - 1) + [dim_out]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
 
     def forward(self, x: Tensor) -> Tensor:
         for i, layer in enumerate(self.layers):
@@ -285,8 +286,10 @@ class MomentDetr(nn.Module):
         if cfg.init == "qd-detr":
             self.qd_detr_init()
         else:
-            nn.init.zeros_(self.span_head.layers[-1].weight)
-            nn.init.zeros_(self.span_head.layers[-1].bias)
+            last = self.span_head.layers[-1]
+            assert isinstance(last, nn.Linear)
+            nn.init.zeros_(last.weight)  # the first spans are the anchors
+            nn.init.zeros_(last.bias)
 
     def qd_detr_init(self) -> None:
         """Xavier-uniform matrices in the transformer; N(0, 1) global token, its position and anchor logits."""
@@ -345,13 +348,13 @@ class MomentDetr(nn.Module):
         text_mask: Tensor,
         negative_text: Tensor | None = None,
         negative_text_mask: Tensor | None = None,
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
         """Returns ``logits`` (B,Q,2), ``spans`` (B,Q,2) (center, width), ``saliency`` (B,T),
         ``aux`` (the same per earlier decoder layer) and, given negative text, ``saliency_negative``."""
         a = self.audio_proj(audio)
         t = self.text_proj(text)
         memory, mem_pos, mem_mask, gate = self.encode(a, audio_mask, t, text_mask)
-        out: dict[str, object] = {"saliency": self.saliency(memory)}
+        out: dict[str, Any] = {"saliency": self.saliency(memory)}
         if negative_text is not None:
             assert negative_text_mask is not None
             neg_memory, _, _, _ = self.encode(a, audio_mask, self.text_proj(negative_text), negative_text_mask)

@@ -66,9 +66,9 @@ def predict_records(
     for batch in iterate_eval(dataset, batch_size, cap=max_frames):
         batch = batch.to(device)
         out = model(batch.audio, batch.audio_mask, batch.text, batch.text_mask)
-        probs = out["logits"].float().softmax(-1)[..., FOREGROUND].cpu().numpy()  # type: ignore[union-attr]
-        spans = out["spans"].float().cpu().numpy()  # type: ignore[union-attr]
-        saliency = out["saliency"].float().cpu().numpy() if with_saliency else None  # type: ignore[union-attr]
+        probs = out["logits"].float().softmax(-1)[..., FOREGROUND].cpu().numpy()
+        spans = out["spans"].float().cpu().numpy()
+        saliency = out["saliency"].float().cpu().numpy() if with_saliency else None
         for i, rec in enumerate(batch.records):
             duration = float(rec.get("duration") or batch.frames[i])
             w = windows_from_outputs(spans[i], probs[i], batch.frames[i], duration, top_k, round_to, max_seconds)

@@ -386,14 +386,22 @@ def fit(run: Run) -> None:
     if steps_per_epoch == 0:
         path = str(settings.data_root / f"{settings.train_split}.jsonl")
         raise InputError(
-            [Problem(path, None, f"{len(run.train_ds)} queries: too few for one batch of {run.dist.world} process(es)")],
+            [
+                Problem(
+                    path, None, f"{len(run.train_ds)} queries: too few for one batch of {run.dist.world} process(es)"
+                )
+            ],
             f"the {settings.train_split!r} split has too few queries for one batch",
         )
     if run.dist.main:
         settings.out.mkdir(parents=True, exist_ok=True)
         (settings.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True) + "\n")
     meta = run.meta
-    bar = Progress(settings.progress and run.dist.main, cfg.train.epochs * steps_per_epoch, f"{cfg.model.name} seed {cfg.train.seed}")
+    bar = Progress(
+        settings.progress and run.dist.main,
+        cfg.train.epochs * steps_per_epoch,
+        f"{cfg.model.name} seed {cfg.train.seed}",
+    )
     bar.update(max(meta["epoch"] + 1, 0) * steps_per_epoch, "")
     note = ""
     for epoch in range(meta["epoch"] + 1, cfg.train.epochs):
@@ -448,7 +456,9 @@ def train(cfg: DetrConfig, settings: TrainSettings) -> RunResult:
     run = start_run(cfg, settings)
     fit(run)
     meta = run.meta
-    result = RunResult(settings.out, int(meta["best_epoch"]), dict(meta.get("best_metrics", {})), final_test(run), meta["history"])
+    result = RunResult(
+        settings.out, int(meta["best_epoch"]), dict(meta.get("best_metrics", {})), final_test(run), meta["history"]
+    )
     if run.dist.main:
         write_metrics(run, result)
     return result
@@ -487,7 +497,7 @@ def train_seeds(
         "val": mean_std([r.best_metrics for r in results]),
         "runs": [
             {"seed": s, "best_epoch": r.best_epoch, "val": r.best_metrics, "test": r.test_metrics}
-            for s, r in zip(seeds, results)
+            for s, r in zip(seeds, results, strict=True)
         ],
     }
     if all(r.test_metrics for r in results):
