@@ -28,6 +28,7 @@ Positions are sine embeddings of frame-centre fractions, so any T works at infer
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -81,7 +82,7 @@ class MLP(nn.Module):
     def __init__(self, dim_in: int, hidden: int, dim_out: int, layers: int) -> None:
         super().__init__()
         dims = [dim_in] + [hidden] * (layers - 1) + [dim_out]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(dims))
 
     def forward(self, x: Tensor) -> Tensor:
         for i, layer in enumerate(self.layers):
