@@ -131,9 +131,7 @@ def test_cli_argument_problems_exit_2(toy: Path, tmp_path: Path) -> None:
     assert bad_select.exit_code == 2 and "R@1" in bad_select.output
     bad_init = runner.invoke(
         app,
-        ["train", "am-detr", "--data", str(toy), "--out", str(tmp_path / "c"), "--epochs", "1", "-q"]
-        + ["--init", str(tmp_path)]
-        + SMALL,
+        ["train", "am-detr", "--data", str(toy), "--out", str(tmp_path / "c"), "--init", str(tmp_path), *SMALL],
     )
     assert bad_init.exit_code == 2 and "checkpoint" in bad_init.output
     bad_model = runner.invoke(app, ["reproduce", "xx-detr", "--data", str(toy)])
