@@ -140,7 +140,11 @@ def test_saliency_hinge_zero_when_margin_met() -> None:
     losses = SetCriterion(LossConfig())(out, fake_targets(2, 10))
     assert losses["saliency_hinge"].item() == 0.0
     out["saliency"] = -sal
-    assert SetCriterion(LossConfig())(out, fake_targets(2, 10))["saliency_hinge"].item() == pytest.approx(5.2)
+    # every pair violates the margin by 0.2 + 0 + 5: the mean over pairs (per-moment option) is 5.2;
+    # QD-DETR's sum over the B * P pairs / (B * P) * 2 is twice that
+    per_moment = SetCriterion(LossConfig(reduction="per-moment"))(out, fake_targets(2, 10))
+    assert per_moment["saliency_hinge"].item() == pytest.approx(5.2)
+    assert SetCriterion(LossConfig())(out, fake_targets(2, 10))["saliency_hinge"].item() == pytest.approx(10.4)
 
 
 def test_rank_contrastive_prefers_in_moment_frames() -> None:

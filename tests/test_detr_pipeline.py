@@ -59,7 +59,9 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def trained_run(toy: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("runs") / "am"
     result = CliRunner().invoke(
-        app, ["train", "am-detr", "--data", str(toy), "--out", str(out), "--epochs", "2", "-q", *TINY_SET]
+        app,
+        ["train", "am-detr", "--data", str(toy), "--out", str(out), "--epochs", "2", "--select", "R1@0.7", "-q"]
+        + TINY_SET,
     )
     assert result.exit_code == 0, result.output
     return out
@@ -127,6 +129,10 @@ def test_checkpoint_round_trip_gives_identical_predictions(toy: Path, tmp_path: 
 def test_train_writes_run_with_metadata(trained_run: Path) -> None:
     meta = json.loads((trained_run / "best" / "meta.json").read_text())
     assert meta["seed"] == 0 and meta["select_metric"] == "R1@0.7"
+    assert meta["preset"] == "lighthouse"  # am-detr's default preset, recorded with every value
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["preset"] == "lighthouse" and config["train"]["select_metric"] == "R1@0.7"
+    assert config["predict"] == {"round_to": 1.0, "max_seconds": 150.0}
     assert set(meta["data_sha256"]) >= {"train.jsonl", "val.jsonl"}
     assert meta["amr_bench_version"] and meta["history"] and "R1@0.7" in meta["history"][0]["val"]
     assert (trained_run / "last" / "optimizer.safetensors").is_file()
@@ -249,7 +255,10 @@ def test_importing_the_cli_does_not_import_torch() -> None:
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
 
 
-@pytest.mark.gpu  # bf16 autocast path; the same code runs on CPU above
+@pytest.mark.gpu
+@pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA (bf16 autocast path); the same code runs on CPU above"
+)
 def test_bf16_training_step_on_cuda(toy: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(
         app,
@@ -264,6 +273,8 @@ def test_bf16_training_step_on_cuda(toy: Path, tmp_path: Path) -> None:
             "1",
             "--device",
             "cuda",
+            "--set",
+            "train.bf16=true",
             "-q",
             *TINY_SET,
         ],

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import typer
 
@@ -21,31 +20,7 @@ train_app = typer.Typer(help="Train a DETR baseline (AM-DETR, LCS-DETR) on a dat
 app.add_typer(train_app, name="train")
 
 MODEL_NAMES = ("am-detr", "lcs-detr")
-
-
-def _seeds(text: str | None) -> list[int] | None:
-    if text is None:
-        return None
-    try:
-        seeds = [int(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise UsageError(f"--seeds takes comma-separated integers like 0,1,2; got {text!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise UsageError(f"--seeds needs distinct integers; got {text!r}")
-    return seeds
-
-
-def _overrides(pairs: list[str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise UsageError(f"--set takes SECTION.NAME=VALUE (e.g. model.hidden=128); got {pair!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value  # a bare string such as cosine
-    return out
+PRESET_NAMES = "lighthouse, paper, lcs-report, lcs-code, sim-cpu"
 
 
 def _require_torch() -> None:
@@ -57,11 +32,16 @@ def _require_torch() -> None:
 
 
 def _make_train_command(model_name: str) -> Callable[..., None]:
+    default_preset = "lighthouse" if model_name == "am-detr" else "lcs-report"
+
     def command(
         data: Path = typer.Option(..., "--data", help="Dataset folder: train/val(/test).jsonl, clap/, clap_text/."),
         out: Path = typer.Option(..., "--out", help="Run folder (never overwritten; see --resume)."),
+        preset: str | None = typer.Option(
+            None, "--preset", help=f"Starting configuration: {PRESET_NAMES} (default {default_preset})."
+        ),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1 ..."),
-        epochs: int | None = typer.Option(None, "--epochs", help="Default: the config's (100)."),
+        epochs: int | None = typer.Option(None, "--epochs", help="Default: the preset's."),
         seed: int = typer.Option(0, "--seed"),
         seeds: str | None = typer.Option(
             None,
@@ -71,7 +51,7 @@ def _make_train_command(model_name: str) -> Callable[..., None]:
         batch_size: int | None = typer.Option(None, "--batch-size"),
         lr: float | None = typer.Option(None, "--lr"),
         select: str | None = typer.Option(
-            None, "--select", help="Validation metric for model selection (default R1@0.7)."
+            None, "--select", help="Validation metric for model selection (default: the preset's, e.g. mAP)."
         ),
         init: Path | None = typer.Option(
             None, "--init", help="Start from a checkpoint or run folder (pre-training, then fine-tuning)."
@@ -85,70 +65,49 @@ def _make_train_command(model_name: str) -> Callable[..., None]:
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
     ) -> None:
         _require_torch()
-        from amr_bench_baselines.detr.config import DetrConfig, for_model
+        import torch
 
-        base = DetrConfig.from_dict(json.loads(config.read_text())) if config else for_model(model_name)
-        overrides = {"model.name": model_name, "train.seed": seed, **_overrides(set_)}
-        for key, value in (
-            ("train.epochs", epochs),
-            ("train.batch_size", batch_size),
-            ("train.lr", lr),
-            ("train.select_metric", select),
-        ):
-            if value is not None:
-                overrides[key] = value
-        try:
-            cfg = base.override(overrides)
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
-        _run_training(cfg, data, out, device, _seeds(seeds), init, resume, threads, quiet)
+        from amr_bench_baselines.detr.settings import parse_overrides, parse_seeds, resolve_config, run_training
+        from amr_bench_baselines.detr.train import TrainSettings
+
+        cfg = resolve_config(
+            model_name,
+            preset,
+            config,
+            parse_overrides(set_),
+            **{
+                "train.seed": seed,
+                "train.epochs": epoch_or_none(epochs),
+                "train.batch_size": batch_size,
+                "train.lr": lr,
+                "train.select_metric": select,
+            },
+        )
+        seed_list = parse_seeds(seeds)
+        if threads:
+            torch.set_num_threads(threads)
+        _check_device(device)
+        settings = TrainSettings(data, out, device, init, resume, progress=not quiet, log=None if quiet else err)
+        print(run_training(cfg, settings, seed_list))
 
     command.__doc__ = (
-        f"Train {model_name.upper()} (select on val by R1@0.7; writes OUT/best, OUT/last, OUT/metrics.json)."
+        f"Train {model_name.upper()} (preset {default_preset} unless --preset; writes OUT/config.json, "
+        "OUT/best, OUT/last, OUT/metrics.json)."
     )
     return command
 
 
-def _run_training(
-    cfg: Any,
-    data: Path,
-    out: Path,
-    device: str,
-    seeds: list[int] | None,
-    init: Path | None,
-    resume: bool,
-    threads: int | None,
-    quiet: bool,
-) -> None:
+def epoch_or_none(epochs: int | None) -> int | None:
+    if epochs is not None and epochs < 1:
+        raise UsageError(f"--epochs must be at least 1; got {epochs}")
+    return epochs
+
+
+def _check_device(device: str) -> None:
     import torch
 
-    from amr_bench_baselines.detr.train import RunFolderExists, format_summary, train_run, train_seeds
-
-    if threads:
-        torch.set_num_threads(threads)
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise UsageError(f"--device {device}: CUDA is not available here (torch {torch.__version__}); use --device cpu")
-    kwargs: dict[str, Any] = {
-        "device": device,
-        "init": init,
-        "resume": resume,
-        "progress": not quiet,
-        "log": None if quiet else err,
-    }
-    try:
-        if seeds:
-            summary = train_seeds(cfg, seeds, data, out, **kwargs)
-            print(format_summary(summary))
-            return
-        result = train_run(cfg, data, out, **kwargs)
-    except (RunFolderExists, FileNotFoundError, ValueError) as exc:
-        raise UsageError(str(exc)) from None
-    val = result.best_metrics
-    print(
-        f"{cfg.model.name} seed {cfg.train.seed}: best epoch {result.best_epoch}, val "
-        + ", ".join(f"{k} {100 * val[k]:.2f}" for k in ("R1@0.5", "R1@0.7", "mAP") if k in val)
-        + f"; checkpoint {out / 'best'}"
-    )
 
 
 for _name in MODEL_NAMES:
@@ -182,10 +141,7 @@ def predict(
 
     if out.exists() and not force:
         raise UsageError(f"{out} exists; pass --force to overwrite it or choose another --out")
-    try:
-        folder = resolve_checkpoint(run)
-    except FileNotFoundError as exc:
-        raise UsageError(str(exc)) from None
+    folder = resolve_checkpoint(run)
     model, cfg, _meta = load_checkpoint(folder, device)
     dataset = MomentDataset(read_split(data, split), open_store(data), cfg.data, train=False, cache=False)
     records = predict_records(
@@ -196,9 +152,49 @@ def predict(
         with_scores=not no_scores,
         with_saliency=saliency,
         max_frames=max_frames,
+        round_to=cfg.predict.round_to,
+        max_seconds=cfg.predict.max_seconds,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w") as f:
         for rec in records:
             f.write(json.dumps(rec) + "\n")
     print(f"{out}: {len(records)} queries from {folder}")
+
+
+@app.command()
+@handles_errors
+def reproduce(
+    model: str = typer.Argument(..., help="am-detr or lcs-detr."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder: train/val.jsonl, test*.jsonl, clap/, clap_text/."),
+    preset: str | None = typer.Option(None, "--preset", help=f"{PRESET_NAMES} (default: the model's)."),
+    seeds: str = typer.Option("0,1,2,3,4", "--seeds", help="Comma-separated seeds (one training run each)."),
+    out: Path | None = typer.Option(None, "--out", help="Output folder (default reproduce-MODEL-PRESET)."),
+    device: str = typer.Option("cpu", "--device"),
+    set_: list[str] = typer.Option([], "--set", help="Override any config value (model.hidden=64 ...)."),
+    published: str | None = typer.Option(
+        None, "--published", help="Published entry to compare test.jsonl with (default: guessed from DATA's name)."
+    ),
+    threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
+) -> None:
+    """Train every seed, predict and score every test split, and print mean ± std beside the published numbers."""
+    _require_torch()
+    import torch
+
+    from amr_bench_baselines.detr.reproduce import reproduce as run_reproduction
+    from amr_bench_baselines.detr.settings import parse_overrides, parse_seeds, resolve_config
+
+    if model not in MODEL_NAMES:
+        raise UsageError(f"unknown model {model!r}; known: {', '.join(MODEL_NAMES)}")
+    cfg = resolve_config(model, preset, None, parse_overrides(set_))
+    seed_list = parse_seeds(seeds) or []
+    if threads:
+        torch.set_num_threads(threads)
+    _check_device(device)
+    folder = out or Path(f"reproduce-{model}-{cfg.preset}")
+    result = run_reproduction(
+        model, cfg, data, folder, seed_list, device, published, progress=not quiet, log=None if quiet else err
+    )
+    print(result.table, end="")
+    print(f"written: {folder / 'reproduce.md'}, {folder / 'reproduce.json'}")

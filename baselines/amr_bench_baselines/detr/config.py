@@ -1,11 +1,16 @@
 """One typed configuration for AM-DETR and LCS-DETR: model, matching, losses, data and training.
 
-The defaults are the reference hyperparameters (docs/baselines.md; QD-DETR as used by AM-DETR):
-hidden 256, 8 heads, FFN 1024, 10 queries, dropout 0.1, input dropout 0.5, AdamW lr 1e-4,
-weight decay 1e-4, batch 32, gradient clip 0.1, matching costs span 10 / gIoU 1 / class 4, loss
-weights span 10 / gIoU 1 / class 4 / saliency 1, hinge margin 0.2. ``for_model("lcs-detr")``
-switches on the LCS-DETR parts (saliency gate, local continuity block, focal loss and focal
-matching cost) as the report describes them.
+The dataclass defaults are the reference hyperparameters of QD-DETR as AM-DETR uses it
+("Language-based Audio Moment Retrieval", arXiv 2409.15672; docs/ in the repository): hidden 256,
+8 heads, FFN 1024, 10 queries, dropout 0.1, input dropout 0.5, AdamW lr 1e-4, weight decay 1e-4,
+batch 32, gradient clip 0.1, matching costs span 10 / gIoU 1 / class 4, loss weights span 10 /
+gIoU 1 / class 4 / saliency 1, hinge margin 0.2, and QD-DETR's exact loss normalisations.
+
+Architecture and protocol details where the official code and this implementation's first
+version differ are named options whose dataclass default is the first version's behaviour, so
+an old run folder's ``config.json`` loads into the same model. What a user gets by default is a
+*preset* (``amr_bench_baselines.detr.presets``): ``lighthouse`` for AM-DETR, ``lcs-report``
+for LCS-DETR.
 
 The config is a plain dataclass of scalars, so it round-trips through JSON (checkpoints store it
 as ``config.json``; no pickled objects).
@@ -21,6 +26,16 @@ ClassLoss = Literal["ce", "focal"]
 MatchClassCost = Literal["prob", "focal"]
 ContinuityTarget = Literal["features", "gate"]
 Schedule = Literal["cosine", "step", "constant"]
+Activation = Literal["relu", "prelu"]
+SpanHeads = Literal["shared", "separate"]
+Init = Literal["default", "qd-detr"]
+TextPool = Literal["mean", "attention"]
+# "qd-detr": the published code's means (span L1 over N x 2 numbers, gIoU over N, class CE over
+# B x Q after weighting, rank-contrastive / 12 label levels, hinge sum / (B * P) * 2, focal mean);
+# "per-moment": this implementation's first normalisations (sums / number of moments, weighted CE
+# mean, rank-contrastive not divided, hinge mean over pairs / B).
+Reduction = Literal["qd-detr", "per-moment"]
+SaliencyLabels = Literal["all", "first"]
 
 
 @dataclass
@@ -50,6 +65,15 @@ class ModelConfig:
     continuity_target: ContinuityTarget = "features"
     gate_init_alpha: float = 0.0
     gate_init_beta: float = 1.0
+    # QD-DETR / lighthouse details (defaults: this implementation's first version).
+    t2a_activation: Activation = "relu"  # lighthouse: PReLU in the text-to-audio layers' FFN
+    span_heads: SpanHeads = "shared"  # "separate": a refinement MLP + an output MLP on undetached references
+    decoder_norm: bool = False  # a final LayerNorm on the decoder outputs the heads read
+    init: Init = "default"  # "qd-detr": xavier-uniform transformer weights, N(0,1) global token and anchors
+    # LCS-DETR public-code details (off: the report's description).
+    text_pool: TextPool = "mean"  # the gate's pooled text: masked mean or learned attention pooling
+    ungated_t2a_layers: int = 0  # text-to-audio layers without the gate after the gated ones (code: 2)
+    saliency_amplifier: bool = False  # frames scaled by (1 + gate) and one self-attention layer before the decoder
 
 
 @dataclass
@@ -71,7 +95,9 @@ class LossConfig:
     saliency_margin: float = 0.2
     saliency_pairs: int = 2
     rank_contrastive_tau: float = 0.5
+    rank_levels: int = 12  # QD-DETR divides its loop over label levels by 12
     aux_loss: bool = True
+    reduction: Reduction = "qd-detr"
 
 
 @dataclass
@@ -83,6 +109,9 @@ class DataConfig:
     normalize: bool = True
     jitter: float = 0.0  # +-fraction of each ground-truth window's length (LCS-DETR report: 0.1)
     num_workers: int = 0
+    saliency_labels: SaliencyLabels = "all"  # lighthouse: "first" (saliency and hinge frames from window 1)
+    max_windows: int = 0  # at most this many randomly chosen target windows per query (lighthouse: 5; 0 = all)
+    pairs_without_replacement: bool = False  # hinge frames drawn without replacement (QD-DETR)
 
 
 @dataclass
@@ -108,11 +137,21 @@ class TrainConfig:
 
 
 @dataclass
+class PredictConfig:
+    """How outputs become windows (lighthouse rounds to 1 s and clamps to a maximum length)."""
+
+    round_to: float = 0.0  # seconds; 0 = no rounding
+    max_seconds: float = 0.0  # windows clamped to [0, max_seconds] as well as the duration; 0 = no clamp
+
+
+@dataclass
 class DetrConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    predict: PredictConfig = field(default_factory=PredictConfig)
+    preset: str = ""  # the preset this config started from ("" = none)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -120,9 +159,11 @@ class DetrConfig:
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> DetrConfig:
         """Rebuild from ``to_dict()`` output; unknown keys are an error (a typo must not pass)."""
-        parts: dict[str, Any] = {}
+        parts: dict[str, Any] = {"preset": str(raw.get("preset", ""))}
         for f in fields(cls):
-            sub_cls = {"model": ModelConfig, "loss": LossConfig, "data": DataConfig, "train": TrainConfig}[f.name]
+            if f.name not in SECTIONS:
+                continue
+            sub_cls = SECTIONS[f.name]
             values = dict(raw.get(f.name, {}))
             known = {sf.name for sf in fields(sub_cls)}
             unknown = sorted(set(values) - known)
@@ -139,28 +180,23 @@ class DetrConfig:
         raw = self.to_dict()
         for key, value in dotted.items():
             section, _, name = key.partition(".")
-            if section not in raw or name not in raw[section]:
+            if section not in SECTIONS or name not in raw[section]:
                 raise ValueError(f"unknown config key {key!r}")
             raw[section][name] = value
         return DetrConfig.from_dict(raw)
 
 
-PRESETS: dict[str, dict[str, Any]] = {
-    "am-detr": {},
-    "lcs-detr": {
-        "model.name": "lcs-detr",
-        "model.saliency_gate": True,
-        "model.continuity_block": True,
-        "loss.class_loss": "focal",
-        "loss.match_class_cost": "focal",
-        "train.schedule": "cosine",
-        "data.jitter": 0.1,
-    },
+SECTIONS: dict[str, type] = {
+    "model": ModelConfig,
+    "loss": LossConfig,
+    "data": DataConfig,
+    "train": TrainConfig,
+    "predict": PredictConfig,
 }
 
 
-def for_model(name: str) -> DetrConfig:
-    """The reference configuration of ``am-detr`` or ``lcs-detr``."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(PRESETS)}")
-    return DetrConfig().override(PRESETS[name])
+def for_model(name: str, preset: str | None = None) -> DetrConfig:
+    """The configuration of ``am-detr`` or ``lcs-detr`` from ``preset`` (default: the model's default preset)."""
+    from amr_bench_baselines.detr.presets import preset_config
+
+    return preset_config(name, preset)

@@ -4,8 +4,11 @@ One item = one query: its recording's audio frames (each L2-normalised, at most
 ``max_audio_frames``; frame i = [i, i+1) s) with the 2-d endpoint feature ``[i/T, (i+1)/T]``
 appended, its text tokens (L2-normalised, the first ``max_text_tokens``), its moments as
 (center, width) fractions of T (clipped to [0, T]; optionally jittered by +-``jitter`` of each
-moment's length per endpoint), per-frame saliency labels (frames ``floor(s) .. ceil(e) - 1`` of a
-moment are 1) and two sampled in-moment / out-of-moment frames for the hinge loss.
+moment's length per endpoint; in training at most ``max_windows`` randomly chosen ones, as
+lighthouse keeps 5), per-frame saliency labels (frames ``floor(s) .. ceil(e) - 1`` of every moment,
+or of the first one only as lighthouse does: ``saliency_labels="first"``) and two sampled
+in-moment / out-of-moment frames for the hinge loss (without replacement when
+``pairs_without_replacement``, as QD-DETR samples them).
 
 Negative pairs: each query is also paired with the text of the NEXT query of its global batch (the
 batch rolled by one). ``PairedBatchSampler`` fixes the pairing and per-item randomness from
@@ -125,6 +128,14 @@ class MomentDataset:
                 self._text[key] = t
         return t
 
+    def hinge_frames(self, labels: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Two in-moment and two out-of-moment frames for the hinge loss, and whether both exist."""
+        inside, outside = np.flatnonzero(labels > 0), np.flatnonzero(labels == 0)
+        if len(inside) == 0 or len(outside) == 0:
+            return np.zeros(2, np.int64), np.zeros(2, np.int64), False
+        once = self.cfg.pairs_without_replacement
+        return sample_frames(inside, 2, once, rng), sample_frames(outside, 2, once, rng), True
+
     def item(self, index: int, negative: int | None = None, epoch: int = 0, cap: int | None = -1) -> dict[str, Any]:
         rec = self.records[index]
         audio = self.audio(rec["vid"], self.cfg.max_audio_frames if cap == -1 else cap)
@@ -133,11 +144,10 @@ class MomentDataset:
         windows = clip_windows(np.asarray(rec.get("relevant_windows") or np.zeros((0, 2))), float(n))
         if self.train:
             windows = jitter_windows(windows, self.cfg.jitter, float(n), rng)
-        labels = frame_labels(windows, n)
-        inside, outside = np.flatnonzero(labels > 0), np.flatnonzero(labels == 0)
-        pair_ok = len(inside) > 0 and len(outside) > 0
-        pos = rng.choice(inside, 2) if pair_ok else np.zeros(2, np.int64)
-        neg = rng.choice(outside, 2) if pair_ok else np.zeros(2, np.int64)
+        labels = frame_labels(windows[:1] if self.cfg.saliency_labels == "first" else windows, n)
+        if self.train and 0 < self.cfg.max_windows < len(windows):
+            windows = windows[np.sort(rng.permutation(len(windows))[: self.cfg.max_windows])]
+        pos, neg, pair_ok = self.hinge_frames(labels, rng)
         spans = (
             np.stack([(windows[:, 0] + windows[:, 1]) / 2, windows[:, 1] - windows[:, 0]], 1) / n
             if len(windows)
@@ -157,6 +167,11 @@ class MomentDataset:
         }
 
 
+def sample_frames(pool: np.ndarray, k: int, without_replacement: bool, rng: np.random.Generator) -> np.ndarray:
+    """``k`` frames of ``pool``; without replacement when asked and the pool is large enough."""
+    return rng.choice(pool, k, replace=not (without_replacement and len(pool) >= k))
+
+
 @dataclass
 class Batch:
     audio: Tensor
@@ -171,7 +186,8 @@ class Batch:
     extras: dict[str, Any] = field(default_factory=dict)
 
     def to(self, device: torch.device | str) -> Batch:
-        mv = lambda t: t.to(device, non_blocking=True) if t is not None else None
+        mv = lambda t: t.to(device, non_blocking=True)
+        mv_opt = lambda t: mv(t) if t is not None else None
         tg = self.targets
         return Batch(
             mv(self.audio),
@@ -188,8 +204,8 @@ class Batch:
             ),
             self.records,
             self.frames,
-            mv(self.negative_text),
-            mv(self.negative_text_mask),
+            mv_opt(self.negative_text),
+            mv_opt(self.negative_text_mask),
         )
 
     def model_inputs(self) -> dict[str, Tensor | None]:
@@ -288,10 +304,10 @@ def train_loader(dataset: MomentDataset, sampler: PairedBatchSampler, workers: i
     from torch.utils.data import DataLoader
 
     return DataLoader(
-        dataset,
+        dataset,  # type: ignore[arg-type]  # a map-style dataset keyed by the sampler's tuples
         batch_sampler=sampler,
         collate_fn=collate,
-        num_workers=workers,  # type: ignore[arg-type]
+        num_workers=workers,
         persistent_workers=workers > 0,
     )
 

@@ -1,23 +1,35 @@
 """Training losses of AM-DETR / LCS-DETR.
 
-- span: L1 on (center, width) of matched queries, and 1 - gIoU, each summed over matched pairs and
-  divided by the number of ground-truth moments;
-- class: weighted cross-entropy (foreground 1, background ``background_weight``; DETR's weighted
-  mean) or sigmoid focal loss on the foreground logit margin ``l_fg - l_bg`` (which is exactly the
-  2-way softmax probability), summed over queries and divided by the number of moments;
-- saliency (final layer only): hinge ``max(0, margin + s_neg - s_pos)`` on sampled positive /
-  negative frames, a rank-contrastive term (InfoNCE of in-moment frames against every frame of the
-  recording and of the recording paired with another query, temperature ``tau``), and
-  ``-log(1 - sigmoid(s))`` on the frames of the mismatched (rolled) query;
+Terms (``loss.reduction="qd-detr"``, the default: the normalisations of the published QD-DETR
+code that AM-DETR uses, "Query-Dependent Video Representation for Moment Retrieval and Highlight
+Detection", arXiv 2303.13874; N matched moments, B recordings, Q queries, P hinge pairs):
+
+- span: mean |span_q - span_g| over the N x 2 numbers (center, width) of matched pairs, and the
+  mean of 1 - gIoU over the N pairs;
+- class: cross-entropy with weight 1 for foreground and ``background_weight`` for background,
+  then a plain mean over the B x Q queries (not the weighted mean); or (LCS-DETR) sigmoid focal
+  loss on the foreground logit margin ``l_fg - l_bg`` (exactly the 2-way softmax probability),
+  mean over the B x Q queries;
+- saliency (final layer only): hinge ``max(0, margin + s_neg - s_pos)`` summed over the B x P
+  sampled pairs, divided by B * P, times 2; a rank-contrastive term (InfoNCE of the frames at or
+  above each label level against every frame of the recording and of the recording paired with
+  another query, temperature ``tau``, mean over B, summed over levels and divided by
+  ``rank_levels`` = 12); and ``-log(1 - sigmoid(s))`` summed over the frames of the mismatched
+  (rolled) query, mean over B;
 - auxiliary: the matched span and class losses on every earlier decoder layer.
 
-Normalisers (number of moments, weighted counts) are summed over processes and divided by the
-world size under DistributedDataParallel, so gradients equal the single-process ones.
+``loss.reduction="per-moment"`` keeps this implementation's first normalisations: span L1 and
+gIoU summed over pairs / N, weighted-mean CE or focal sum / N, rank-contrastive not divided by the
+levels, hinge mean over pairs / B.
+
+Every normaliser is summed over processes and divided by the world size under
+DistributedDataParallel, so gradients equal the single-process ones.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -66,65 +78,89 @@ class SetCriterion:
         self.matcher = HungarianMatcher(cfg)
 
     def layer_losses(self, logits: Tensor, spans: Tensor, targets: Targets, n_moments: float) -> dict[str, Tensor]:
-        cfg = self.cfg
         matches = self.matcher(logits, spans, targets.spans)
         batch_idx = torch.cat([torch.full((len(q),), b, dtype=torch.long) for b, (q, _) in enumerate(matches)])
         query_idx = torch.from_numpy(np.concatenate([q for q, _ in matches]))
         batch_idx, query_idx = batch_idx.to(spans.device), query_idx.to(spans.device)
         pred = spans[batch_idx, query_idx].float()
-        gt = torch.cat([t[g] for t, (_, g) in zip(targets.spans, matches)]).to(pred)
-        loss_span = (pred - gt).abs().sum() / n_moments
+        gt = torch.cat([t[g] for t, (_, g) in zip(targets.spans, matches, strict=True)]).to(pred)
         giou = torch.diagonal(generalized_iou(cxw_to_xx(pred), cxw_to_xx(gt))) if len(gt) else pred.new_zeros(0)
-        loss_giou = (1 - giou).sum() / n_moments
-
         is_fg = torch.zeros(logits.shape[:2], dtype=torch.bool, device=logits.device)
         is_fg[batch_idx, query_idx] = True
+        span_l1, one_minus_giou = (pred - gt).abs().sum(), (1 - giou).sum()
+        # QD-DETR: a mean over the N x 2 numbers; per-moment: summed over both numbers / N
+        loss_span = span_l1 / (2 * n_moments if self.cfg.reduction == "qd-detr" else n_moments)
+        loss_class = self.class_loss(logits, is_fg, n_moments)
+        return {"span": loss_span, "giou": one_minus_giou / n_moments, "class": loss_class}
+
+    def class_loss(self, logits: Tensor, is_fg: Tensor, n_moments: float) -> Tensor:
+        """Foreground/background loss of every query; ``is_fg`` (B, Q) marks the matched ones."""
+        cfg = self.cfg
         logits = logits.float()
+        n_queries = global_normaliser(float(is_fg.numel()), logits.device)
         if cfg.class_loss == "focal":
             margin = logits[..., FOREGROUND] - logits[..., 1 - FOREGROUND]
-            loss_class = sigmoid_focal_loss(margin, is_fg.float(), cfg.focal_alpha, cfg.focal_gamma).sum() / n_moments
-        else:
-            target = torch.where(is_fg, FOREGROUND, 1 - FOREGROUND)
-            weight = torch.where(is_fg, 1.0, cfg.background_weight)
-            nll = F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none")
-            loss_class = (nll * weight.flatten()).sum() / global_normaliser(float(weight.sum()), logits.device)
-        return {"span": loss_span, "giou": loss_giou, "class": loss_class}
+            focal = sigmoid_focal_loss(margin, is_fg.float(), cfg.focal_alpha, cfg.focal_gamma).sum()
+            return focal / (n_queries if cfg.reduction == "qd-detr" else n_moments)
+        target = torch.where(is_fg, FOREGROUND, 1 - FOREGROUND)
+        weight = torch.where(is_fg, 1.0, cfg.background_weight)
+        nll = F.cross_entropy(logits.flatten(0, 1), target.flatten(), reduction="none")
+        weighted = (nll * weight.flatten()).sum()
+        if cfg.reduction == "qd-detr":
+            return weighted / n_queries
+        return weighted / global_normaliser(float(weight.sum()), logits.device)
 
-    def saliency_losses(self, out: dict[str, object], targets: Targets) -> dict[str, Tensor]:
-        cfg = self.cfg
-        sal = out["saliency"].float()  # type: ignore[union-attr]
-        mask = targets.audio_mask
-        b = sal.shape[0]
+    def hinge_loss(self, sal: Tensor, targets: Targets) -> Tensor:
+        """Sampled in-moment frames above sampled out-of-moment frames by ``saliency_margin``."""
         pos = sal.gather(1, targets.pos_idx)
         neg = sal.gather(1, targets.neg_idx)
-        hinge = (cfg.saliency_margin + neg - pos).clamp(min=0).mean(1)
-        loss_hinge = (hinge * targets.pair_ok).sum() / b
+        hinge = (self.cfg.saliency_margin + neg - pos).clamp(min=0) * targets.pair_ok[:, None]
+        b = global_normaliser(float(sal.shape[0]), sal.device)
+        if self.cfg.reduction == "qd-detr":
+            pairs = global_normaliser(float(hinge.numel()), sal.device)
+            return hinge.sum() / pairs * 2
+        return hinge.mean(1).sum() / b
 
-        losses = {"saliency_hinge": loss_hinge}
-        if "saliency_negative" in out:
-            sal_neg = out["saliency_negative"].float()  # type: ignore[union-attr]
-            m = mask.float()
-            loss_neg = (-F.logsigmoid(-sal_neg) * m).sum(1).mean()
-            # rank-contrastive: in-moment frames vs every frame of both pairings
-            scores = torch.cat([sal, sal_neg], 1) / cfg.rank_contrastive_tau
-            valid = torch.cat([mask, mask], 1)
-            positive = torch.cat([targets.saliency > 0.5, torch.zeros_like(mask)], 1) & valid
-            scores = scores.masked_fill(~valid, -1e4)
-            log_prob = scores - torch.logsumexp(scores, 1, keepdim=True)
+    def rank_contrastive_loss(self, sal: Tensor, sal_neg: Tensor, targets: Targets) -> Tensor:
+        """In-moment frames against every frame of the true and the mismatched pairing (InfoNCE)."""
+        cfg = self.cfg
+        mask = targets.audio_mask
+        b = global_normaliser(float(sal.shape[0]), sal.device)
+        scores = torch.cat([sal, sal_neg], 1) / cfg.rank_contrastive_tau
+        valid = torch.cat([mask, mask], 1)
+        labels = torch.cat([targets.saliency, torch.zeros_like(targets.saliency)], 1)
+        scores = scores.masked_fill(~valid, -1e4)
+        log_prob = scores - torch.logsumexp(scores, 1, keepdim=True)
+        levels = range(1, cfg.rank_levels) if cfg.reduction == "qd-detr" else range(1, 2)
+        total = sal.new_zeros(())
+        for level in levels:
+            positive = (labels >= level) & valid
+            if not bool(positive.any()):
+                continue
             n_pos = positive.sum(1)
             per_rec = -(log_prob * positive).sum(1) / n_pos.clamp(min=1)
-            loss_rank = (per_rec * (n_pos > 0)).sum() / b
-            losses.update({"saliency_negative": loss_neg, "saliency_rank": loss_rank})
+            total = total + (per_rec * (n_pos > 0)).sum() / b
+        return total / cfg.rank_levels if cfg.reduction == "qd-detr" else total
+
+    def saliency_losses(self, out: dict[str, Any], targets: Targets) -> dict[str, Tensor]:
+        sal = out["saliency"].float()
+        losses = {"saliency_hinge": self.hinge_loss(sal, targets)}
+        if "saliency_negative" in out:
+            sal_neg = out["saliency_negative"].float()
+            b = global_normaliser(float(sal.shape[0]), sal.device)
+            loss_neg = (-F.logsigmoid(-sal_neg) * targets.audio_mask.float()).sum() / b
+            losses["saliency_negative"] = loss_neg
+            losses["saliency_rank"] = self.rank_contrastive_loss(sal, sal_neg, targets)
         return losses
 
-    def __call__(self, out: dict[str, object], targets: Targets) -> dict[str, Tensor]:
+    def __call__(self, out: dict[str, Any], targets: Targets) -> dict[str, Tensor]:
         cfg = self.cfg
-        device = out["logits"].device  # type: ignore[union-attr]
+        device = out["logits"].device
         n_moments = global_normaliser(float(sum(len(t) for t in targets.spans)), device)
-        losses = self.layer_losses(out["logits"], out["spans"], targets, n_moments)  # type: ignore[arg-type]
+        losses = self.layer_losses(out["logits"], out["spans"], targets, n_moments)
         total = cfg.span_weight * losses["span"] + cfg.giou_weight * losses["giou"] + cfg.class_weight * losses["class"]
         if cfg.aux_loss:
-            for i, aux in enumerate(out["aux"]):  # type: ignore[union-attr]
+            for i, aux in enumerate(out["aux"]):
                 aux_losses = self.layer_losses(aux["logits"], aux["spans"], targets, n_moments)
                 total = total + cfg.span_weight * aux_losses["span"] + cfg.giou_weight * aux_losses["giou"]
                 total = total + cfg.class_weight * aux_losses["class"]

@@ -15,14 +15,23 @@ Data flow of one forward pass (B recordings, T frames, L text tokens, Q queries,
 6. heads: 2-way class (index 0 = foreground), span (3-layer MLP) and per-frame saliency
    (dot product of projected frames with the projected global token, / sqrt(d)).
 
+Options that follow the official QD-DETR code (``ModelConfig``; the ``lighthouse`` preset sets
+them): PReLU in the text-to-audio FFNs, a separate refinement MLP for the references with the
+output spans on the undetached references, a final decoder LayerNorm, xavier / N(0, 1)
+initialisation. LCS-DETR's public-code options: the continuity block feeding only the gate,
+attention-pooled text, ungated text-to-audio layers after the gated ones, and a saliency
+amplifier (frames times 1 + gate) with one self-attention layer before the decoder.
+
 Spans are (center, width) fractions of the input length T (frame i covers [i, i+1) s).
 Positions are sine embeddings of frame-centre fractions, so any T works at inference time.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -73,7 +82,7 @@ class MLP(nn.Module):
     def __init__(self, dim_in: int, hidden: int, dim_out: int, layers: int) -> None:
         super().__init__()
         dims = [dim_in] + [hidden] * (layers - 1) + [dim_out]
-        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dims[:-1], dims[1:]))
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(dims))
 
     def forward(self, x: Tensor) -> Tensor:
         for i, layer in enumerate(self.layers):
@@ -93,10 +102,14 @@ def input_projection(dim_in: int, hidden: int, layers: int, dropout: float) -> n
     return nn.Sequential(*blocks)
 
 
+def activation(name: str) -> nn.Module:
+    return nn.PReLU() if name == "prelu" else nn.ReLU()
+
+
 class FeedForward(nn.Module):
-    def __init__(self, d: int, ffn: int, dropout: float) -> None:
+    def __init__(self, d: int, ffn: int, dropout: float, act: str = "relu") -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(d, ffn), nn.ReLU(), nn.Dropout(dropout), nn.Linear(ffn, d))
+        self.net = nn.Sequential(nn.Linear(d, ffn), activation(act), nn.Dropout(dropout), nn.Linear(ffn, d))
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d)
 
@@ -107,12 +120,12 @@ class FeedForward(nn.Module):
 class _AttentionLayer(nn.Module):
     """Post-norm attention + feed-forward block; subclasses say who attends to what."""
 
-    def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
+    def __init__(self, d: int, heads: int, ffn: int, dropout: float, act: str = "relu") -> None:
         super().__init__()
         self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
         self.drop = nn.Dropout(dropout)
         self.norm = nn.LayerNorm(d)
-        self.ffn = FeedForward(d, ffn, dropout)
+        self.ffn = FeedForward(d, ffn, dropout, act)
 
 
 class TextToAudioLayer(_AttentionLayer):
@@ -210,16 +223,25 @@ class LocalContinuityBlock(nn.Module):
 
 
 class SaliencyGate(nn.Module):
-    """s_i = sigmoid(beta * cos(a_i, mean text) + alpha), learnable alpha and beta (LCS-DETR eq. 2)."""
+    """s_i = sigmoid(beta * cos(a_i, pooled text) + alpha), learnable alpha and beta (LCS-DETR eq. 2).
 
-    def __init__(self, init_alpha: float, init_beta: float) -> None:
+    The text is pooled by its masked mean (the report) or by learned attention weights (the code)."""
+
+    def __init__(self, init_alpha: float, init_beta: float, d: int = 0, attention_pool: bool = False) -> None:
         super().__init__()
         self.alpha = nn.Parameter(torch.tensor(float(init_alpha)))
         self.beta = nn.Parameter(torch.tensor(float(init_beta)))
+        self.pool_score = nn.Linear(d, 1) if attention_pool else None
+
+    def pool(self, text: Tensor, text_mask: Tensor) -> Tensor:
+        if self.pool_score is not None:
+            logits = self.pool_score(text).squeeze(-1).masked_fill(~text_mask, float("-inf"))
+            return (logits.softmax(-1).unsqueeze(-1) * text).sum(1)
+        m = text_mask.unsqueeze(-1).to(text.dtype)
+        return (text * m).sum(1) / m.sum(1).clamp(min=1)
 
     def forward(self, audio: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
-        m = text_mask.unsqueeze(-1).to(text.dtype)
-        pooled = (text * m).sum(1) / m.sum(1).clamp(min=1)
+        pooled = self.pool(text, text_mask)
         cos = F.cosine_similarity(audio, pooled.unsqueeze(1), dim=-1, eps=1e-6)
         return torch.sigmoid(self.beta * cos + self.alpha)
 
@@ -234,7 +256,13 @@ class MomentDetr(nn.Module):
         audio_in = cfg.audio_dim + (2 if cfg.use_endpoint_feature else 0)
         self.audio_proj = input_projection(audio_in, d, cfg.input_layers, cfg.input_dropout)
         self.text_proj = input_projection(cfg.text_dim, d, cfg.input_layers, cfg.input_dropout)
-        self.t2a = nn.ModuleList(TextToAudioLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.t2a_layers))
+        act = cfg.t2a_activation
+        self.t2a = nn.ModuleList(
+            TextToAudioLayer(d, cfg.heads, cfg.ffn, cfg.dropout, act) for _ in range(cfg.t2a_layers)
+        )
+        self.t2a_ungated = nn.ModuleList(
+            TextToAudioLayer(d, cfg.heads, cfg.ffn, cfg.dropout, act) for _ in range(cfg.ungated_t2a_layers)
+        )
         self.encoder = nn.ModuleList(
             EncoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.encoder_layers)
         )
@@ -250,10 +278,31 @@ class MomentDetr(nn.Module):
         self.width_head = MLP(d, d, 1, 2)
         self.class_head = nn.Linear(d, 2)
         self.span_head = MLP(d, d, 2, 3)
-        nn.init.zeros_(self.span_head.layers[-1].weight)
-        nn.init.zeros_(self.span_head.layers[-1].bias)
+        # QD-DETR: one MLP refines the references between layers, another gives the output spans
+        self.refine_head = MLP(d, d, 2, 3) if cfg.span_heads == "separate" else None
+        self.decoder_norm = nn.LayerNorm(d) if cfg.decoder_norm else None
+        self.pre_decoder = EncoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout) if cfg.saliency_amplifier else None
         self.saliency_frame = nn.Linear(d, d)
         self.saliency_global = nn.Linear(d, d)
+        if cfg.init == "qd-detr":
+            self.qd_detr_init()
+        else:
+            last = self.span_head.layers[-1]
+            assert isinstance(last, nn.Linear)
+            nn.init.zeros_(last.weight)  # the first spans are the anchors
+            nn.init.zeros_(last.bias)
+
+    def qd_detr_init(self) -> None:
+        """Xavier-uniform matrices in the transformer; N(0, 1) global token, its position and anchor logits."""
+        for part in (self.t2a, self.t2a_ungated, self.encoder, self.decoder, self.pre_decoder):
+            if part is None:
+                continue
+            for p in part.parameters():
+                if p.dim() > 1:
+                    nn.init.xavier_uniform_(p)
+        nn.init.normal_(self.global_token)
+        nn.init.normal_(self.global_pos)
+        nn.init.normal_(self.anchors)
 
     # -- fusion front end -------------------------------------------------------------------
     def prepare_audio(
@@ -264,19 +313,29 @@ class MomentDetr(nn.Module):
 
     def encode(
         self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor
-    ) -> tuple[Tensor, Tensor, Tensor]:
-        """Projected inputs -> (memory (B, 1+T, d), memory positions, memory mask)."""
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """Projected inputs -> (memory (B, 1+T, d), memory positions, memory mask, per-frame gate or None)."""
         pos = sine_embedding(frame_positions(audio_mask), self.cfg.hidden).to(audio.dtype)
         x, gate = self.prepare_audio(audio, audio_mask, text, text_mask)
         for layer in self.t2a:
             x = layer(x, pos, text, text_mask, gate)
+        for layer in self.t2a_ungated:
+            x = layer(x, pos, text, text_mask, None)
         b = x.shape[0]
         x = torch.cat([self.global_token.expand(b, 1, -1).to(x.dtype), x], 1)
         pos = torch.cat([self.global_pos.expand(b, 1, -1).to(pos.dtype), pos], 1)
         mask = torch.cat([audio_mask.new_ones(b, 1), audio_mask], 1)
         for layer in self.encoder:
             x = layer(x, pos, mask)
-        return x, pos, mask
+        return x, pos, mask, gate
+
+    def amplify(self, frames: Tensor, pos: Tensor, mask: Tensor, gate: Tensor | None) -> Tensor:
+        """(LCS-DETR code) frames scaled by (1 + gate), then one self-attention layer, before the decoder."""
+        if self.pre_decoder is None:
+            return frames
+        if gate is not None:
+            frames = frames * (1 + gate.unsqueeze(-1).to(frames.dtype))
+        return self.pre_decoder(frames, pos, mask)
 
     def saliency(self, memory: Tensor) -> Tensor:
         frames, glob = self.saliency_frame(memory[:, 1:]), self.saliency_global(memory[:, 0])
@@ -290,16 +349,16 @@ class MomentDetr(nn.Module):
         text_mask: Tensor,
         negative_text: Tensor | None = None,
         negative_text_mask: Tensor | None = None,
-    ) -> dict[str, object]:
+    ) -> dict[str, Any]:
         """Returns ``logits`` (B,Q,2), ``spans`` (B,Q,2) (center, width), ``saliency`` (B,T),
         ``aux`` (the same per earlier decoder layer) and, given negative text, ``saliency_negative``."""
         a = self.audio_proj(audio)
         t = self.text_proj(text)
-        memory, mem_pos, mem_mask = self.encode(a, audio_mask, t, text_mask)
-        out: dict[str, object] = {"saliency": self.saliency(memory)}
+        memory, mem_pos, mem_mask, gate = self.encode(a, audio_mask, t, text_mask)
+        out: dict[str, Any] = {"saliency": self.saliency(memory)}
         if negative_text is not None:
             assert negative_text_mask is not None
-            neg_memory, _, _ = self.encode(a, audio_mask, self.text_proj(negative_text), negative_text_mask)
+            neg_memory, _, _, _ = self.encode(a, audio_mask, self.text_proj(negative_text), negative_text_mask)
             out["saliency_negative"] = self.saliency(neg_memory)
 
         b = audio.shape[0]
@@ -307,8 +366,10 @@ class MomentDetr(nn.Module):
         tgt = memory.new_zeros(b, self.cfg.queries, self.cfg.hidden)
         # the decoder reads the frames only (the global token feeds the saliency head)
         frames, frame_pos, frame_mask = memory[:, 1:], mem_pos[:, 1:], mem_mask[:, 1:]
+        frames = self.amplify(frames, frame_pos, frame_mask, gate)
         half = self.cfg.hidden // 2
         layers: list[tuple[Tensor, Tensor]] = []
+        ref_out = ref  # the reference the output spans refine (undetached with separate heads)
         for i, layer in enumerate(self.decoder):
             sine = torch.cat([sine_embedding(ref[..., 0], half), sine_embedding(ref[..., 1], half)], -1).to(tgt.dtype)
             query_pos = self.anchor_pos(sine)
@@ -317,9 +378,15 @@ class MomentDetr(nn.Module):
             query_sine = sine if i == 0 else sine * self.query_scale(tgt)
             query_sine = query_sine * (torch.sigmoid(self.width_head(tgt)) / ref[..., 1:].clamp(min=1e-3))
             tgt = layer(tgt, query_pos, query_sine, frames, frame_pos, frame_mask)
-            spans = torch.sigmoid(self.span_head(tgt) + inverse_sigmoid(ref))
-            layers.append((self.class_head(tgt), spans))
-            ref = spans.detach()
+            hs = self.decoder_norm(tgt) if self.decoder_norm is not None else tgt
+            if self.refine_head is None:
+                spans = torch.sigmoid(self.span_head(hs) + inverse_sigmoid(ref))
+                ref = spans.detach()
+            else:
+                spans = torch.sigmoid(self.span_head(hs) + inverse_sigmoid(ref_out))
+                ref_out = torch.sigmoid(self.refine_head(tgt) + inverse_sigmoid(ref))
+                ref = ref_out.detach()
+            layers.append((self.class_head(hs), spans))
         out["logits"], out["spans"] = layers[-1]
         out["aux"] = [{"logits": lg, "spans": sp} for lg, sp in layers[:-1]]
         return out
@@ -327,7 +394,7 @@ class MomentDetr(nn.Module):
 
 @register("am-detr")
 class AmDetr(MomentDetr):
-    """QD-DETR on audio (arXiv:2409.15672): no fusion front end beyond the text-to-audio encoder."""
+    """QD-DETR on audio (AM-DETR, arXiv 2409.15672): no fusion front end beyond the text-to-audio encoder."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         if cfg.saliency_gate or cfg.continuity_block:
@@ -337,12 +404,16 @@ class AmDetr(MomentDetr):
 
 @register("lcs-detr")
 class LcsDetr(MomentDetr):
-    """AM-DETR + local continuity block + cosine saliency gate on the T2A values (docs/baselines.md)."""
+    """AM-DETR + local continuity block + cosine saliency gate on the T2A values (LCS-DETR technical report)."""
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__(cfg)
         self.continuity = LocalContinuityBlock(cfg.hidden, cfg.continuity_kernel) if cfg.continuity_block else None
-        self.gate = SaliencyGate(cfg.gate_init_alpha, cfg.gate_init_beta) if cfg.saliency_gate else None
+        self.gate = (
+            SaliencyGate(cfg.gate_init_alpha, cfg.gate_init_beta, cfg.hidden, cfg.text_pool == "attention")
+            if cfg.saliency_gate
+            else None
+        )
 
     def prepare_audio(
         self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor

@@ -4,15 +4,20 @@
   gradient clipping; bf16 autocast on CUDA; optional ``torch.compile``.
 - Seeded: model init from ``seed``; data order, jitter and pair sampling from (seed, epoch, index);
   dropout from (seed, epoch). Deterministic algorithms on CPU.
-- Model selection on the validation split by ``train.select_metric`` (default R1@0.7), computed
-  with amr-bench's own scorer (``amr_bench.scoring.score_records``); early stopping after
-  ``patience`` evaluations without improvement; ``RUN/best`` is the selected checkpoint,
+- Model selection on the validation split by ``train.select_metric`` (``mAP``, the official
+  ``MR-full-mAP``, under the ``lighthouse`` preset), computed with amr-bench's own scorer
+  (``amr_bench.scoring.score_records``); optional early stopping after ``patience`` evaluations
+  without improvement; ``RUN/best`` is the selected checkpoint,
   ``RUN/last`` the resumable one. Resuming continues at the next epoch with the same data order.
 - DistributedDataParallel when launched by ``torchrun`` (``WORLD_SIZE`` > 1): every process takes
   a contiguous slice of each global batch (see ``data.PairedBatchSampler``) and the loss
   normalisers are summed over processes, so the updates equal single-process ones (up to floating
   point; exactly comparable only without dropout, whose random streams differ per process).
   Every process scores the validation split itself (no extra communication); rank 0 writes.
+
+The pieces: ``start_run`` (distributed setup, folder checks, data, model, optimizer, resume),
+``fit`` (the epochs: ``train_epoch``, ``validate_and_select``, checkpoints), ``final_test`` and
+``write_metrics``; ``train`` chains them for one seed, ``train_seeds`` for several.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from amr_bench.errors import InputError, Problem, UsageError
 from amr_bench_baselines.detr.checkpoint import (
     is_checkpoint,
     load_optimizer_state,
@@ -44,8 +50,12 @@ from amr_bench_baselines.detr.predict import predict_records
 CACHE_LIMIT = 20000  # recordings; above this, features are read from disk each time
 
 
-class RunFolderExists(Exception):
+class RunFolderExists(UsageError):
     """The output folder exists and ``resume`` was not asked for (runs are never overwritten)."""
+
+
+class CheckpointNotFound(UsageError):
+    """A path given as a checkpoint (``--init``, ``predict RUN``) is neither a checkpoint nor a run folder."""
 
 
 @dataclass
@@ -67,12 +77,50 @@ class Distributed:
 
 
 @dataclass
+class TrainSettings:
+    """Where one training run reads and writes, and how it reports (everything but the model config)."""
+
+    data_root: Path
+    out: Path
+    device: str = "cpu"
+    init: Path | None = None  # start from these weights (a checkpoint or a run folder)
+    resume: bool = False  # continue ``out`` from ``out/last``
+    progress: bool = True
+    train_split: str = "train"
+    val_split: str = "val"
+    test_split: str | None = "test"  # scored with ``out/best`` at the end if ``ROOT/<split>.jsonl`` exists
+    log: Callable[[str], None] | None = None
+
+
+@dataclass
 class RunResult:
     out: Path
     best_epoch: int
     best_metrics: dict[str, float]
     test_metrics: dict[str, float] | None
     history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Run:
+    """The live state of one training run (built by ``start_run``)."""
+
+    cfg: DetrConfig
+    settings: TrainSettings
+    dist: Distributed
+    device: torch.device
+    model: MomentDetr
+    train_model: torch.nn.Module  # the model as trained (compiled and/or wrapped in DDP)
+    optimizer: torch.optim.Optimizer
+    criterion: SetCriterion
+    store: Any
+    train_ds: MomentDataset
+    val_ds: MomentDataset
+    meta: dict[str, Any]
+
+    def say(self, message: str) -> None:
+        if self.settings.log is not None and self.dist.main:
+            self.settings.log(message)
 
 
 def metrics_from_score(result: Any) -> dict[str, float]:
@@ -87,10 +135,21 @@ def metrics_from_score(result: Any) -> dict[str, float]:
     return out
 
 
-def evaluate(model: MomentDetr, dataset: MomentDataset, device: torch.device, batch_size: int) -> dict[str, float]:
+def evaluate(
+    model: MomentDetr, dataset: MomentDataset, device: torch.device, batch_size: int, cfg: DetrConfig | None = None
+) -> dict[str, float]:
+    """amr-bench's own scorer on the model's predictions (windows made as ``cfg.predict`` says)."""
     from amr_bench.scoring import score_records
 
-    preds = predict_records(model, dataset, device, batch_size=batch_size)
+    opts = cfg.predict if cfg is not None else None
+    preds = predict_records(
+        model,
+        dataset,
+        device,
+        batch_size=batch_size,
+        round_to=opts.round_to if opts else 0.0,
+        max_seconds=opts.max_seconds if opts else 0.0,
+    )
     return metrics_from_score(score_records(preds, dataset.records))
 
 
@@ -125,7 +184,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
         return p / "best"
     seeds = sorted(p.glob("seed-*/best"))
     hint = f" (a multi-seed run: pick one of {', '.join(str(s.parent) for s in seeds)})" if seeds else ""
-    raise FileNotFoundError(f"{p} is neither a checkpoint nor a run folder with best/{hint}")
+    raise CheckpointNotFound(f"{p} is neither a checkpoint nor a run folder with best/{hint}")
 
 
 def set_determinism(device: torch.device, deterministic: bool) -> None:
@@ -169,74 +228,46 @@ class Progress:
             self.bar.stop()
 
 
-def train_run(
-    cfg: DetrConfig,
-    data_root: str | Path,
-    out: str | Path,
-    device: str = "cpu",
-    init: str | Path | None = None,
-    resume: bool = False,
-    progress: bool = True,
-    train_split: str = "train",
-    val_split: str = "val",
-    test_split: str | None = "test",
-    log: Callable[[str], None] | None = None,
-) -> RunResult:
-    """Train one seed; writes ``out/best``, ``out/last`` and ``out/metrics.json``."""
-    import json
-
-    dist_info = Distributed.from_env()
-    data_root, out = Path(data_root), Path(out)
+def setup_distributed(device: str) -> tuple[Distributed, torch.device]:
+    """The process group under ``torchrun`` (nccl on CUDA, gloo on CPU) and this process's device."""
+    info = Distributed.from_env()
     dev = torch.device(device)
-    if dist_info.world > 1:
+    if info.world > 1:
         import torch.distributed as dist
 
         if not dist.is_initialized():
             dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
         if dev.type == "cuda":
-            dev = torch.device("cuda", dist_info.local_rank)
+            dev = torch.device("cuda", info.local_rank)
             torch.cuda.set_device(dev)
-    say = log if (log is not None and dist_info.main) else (lambda _msg: None)
+    return info, dev
 
+
+def check_run_folder(out: Path, resume: bool, info: Distributed) -> None:
+    """Refuse to overwrite a run; refuse to resume nothing. Every process checks before rank 0 writes."""
     if out.exists() and any(out.iterdir()) and not resume:
         raise RunFolderExists(
             f"{out} exists and is not empty: pass --resume to continue that run, or choose another --out"
         )
     if resume and not (out / "last").exists():
         raise RunFolderExists(f"nothing to resume: {out}/last does not exist")
-    if dist_info.world > 1:
-        torch.distributed.barrier()  # every process has checked the folder before rank 0 writes
+    if info.world > 1:
+        torch.distributed.barrier()
 
-    set_determinism(dev, cfg.train.deterministic)
-    store = open_store(data_root)
-    train_records = read_split(data_root, train_split)
-    val_records = read_split(data_root, val_split)
-    cache = len({r["vid"] for r in train_records}) <= CACHE_LIMIT
-    train_ds = MomentDataset(train_records, store, cfg.data, train=True, seed=cfg.train.seed, cache=cache)
-    val_ds = MomentDataset(val_records, store, cfg.data, train=False, cache=cache)
 
-    torch.manual_seed(cfg.train.seed)
-    model = build_model(cfg.model).to(dev)
-    if init is not None:
-        missing, unexpected = load_weights_into(model, resolve_checkpoint(init))
-        say(
-            f"initialised from {init}"
-            + (f"; not in it: {', '.join(missing)}" if missing else "")
-            + (f"; ignored: {', '.join(unexpected)}" if unexpected else "")
-        )
-    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
-    criterion = SetCriterion(cfg.loss)
-
-    meta: dict[str, Any] = {
+def initial_meta(cfg: DetrConfig, settings: TrainSettings, info: Distributed) -> dict[str, Any]:
+    """What ``meta.json`` records about a run before its first epoch."""
+    return {
         "amr_bench_version": _version(),
         "torch_version": torch.__version__,
         "model": cfg.model.name,
+        "preset": cfg.preset,
         "seed": cfg.train.seed,
-        "data_root": str(data_root),
-        "data_sha256": data_fingerprint(data_root, [train_split, val_split]),
-        "init": str(init) if init else None,
+        "data_root": str(settings.data_root),
+        "data_sha256": data_fingerprint(settings.data_root, [settings.train_split, settings.val_split]),
+        "init": str(settings.init) if settings.init else None,
         "select_metric": cfg.train.select_metric,
-        "world_size": dist_info.world,
+        "world_size": info.world,
         "history": [],
         "best_epoch": -1,
         "best_value": -math.inf,
@@ -244,109 +275,198 @@ def train_run(
         "step": 0,
         "bad_evals": 0,
     }
-    if resume:
-        from safetensors.torch import load_file
 
-        last = out / "last"
-        model.load_state_dict(load_file(str(last / "model.safetensors"), device=str(dev)))
-        load_optimizer_state(last, model, optimizer)
-        meta = json.loads((last / "meta.json").read_text())
-        say(f"resuming {out} after epoch {meta['epoch']}")
 
-    train_model: torch.nn.Module = model
+def start_run(cfg: DetrConfig, settings: TrainSettings) -> Run:
+    """Distributed setup, folder checks, datasets, model (fresh, ``--init`` or resumed) and optimizer."""
+    info, dev = setup_distributed(settings.device)
+    check_run_folder(settings.out, settings.resume, info)
+    set_determinism(dev, cfg.train.deterministic)
+    root = settings.data_root
+    store = open_store(root)
+    train_records = read_split(root, settings.train_split)
+    val_records = read_split(root, settings.val_split)
+    cache = len({r["vid"] for r in train_records}) <= CACHE_LIMIT
+    train_ds = MomentDataset(train_records, store, cfg.data, train=True, seed=cfg.train.seed, cache=cache)
+    val_ds = MomentDataset(val_records, store, cfg.data, train=False, cache=cache)
+    torch.manual_seed(cfg.train.seed)
+    model = build_model(cfg.model).to(dev)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    run = Run(cfg, settings, info, dev, model, model, optimizer, SetCriterion(cfg.loss), store, train_ds, val_ds, {})
+    run.meta = initial_meta(cfg, settings, info)
+    if settings.init is not None:
+        missing, unexpected = load_weights_into(model, resolve_checkpoint(settings.init))
+        run.say(
+            f"initialised from {settings.init}"
+            + (f"; not in it: {', '.join(missing)}" if missing else "")
+            + (f"; ignored: {', '.join(unexpected)}" if unexpected else "")
+        )
+    if settings.resume:
+        restore_last(run)
+    run.train_model = wrap_for_training(model, cfg, info, dev)
+    return run
+
+
+def restore_last(run: Run) -> None:
+    """Weights, AdamW state and metadata of ``out/last``."""
+    import json
+
+    from safetensors.torch import load_file
+
+    last = run.settings.out / "last"
+    run.model.load_state_dict(load_file(str(last / "model.safetensors"), device=str(run.device)))
+    load_optimizer_state(last, run.model, run.optimizer)
+    run.meta = json.loads((last / "meta.json").read_text())
+    run.say(f"resuming {run.settings.out} after epoch {run.meta['epoch']}")
+
+
+def wrap_for_training(model: MomentDetr, cfg: DetrConfig, info: Distributed, dev: torch.device) -> torch.nn.Module:
+    """``torch.compile`` if asked, DistributedDataParallel under ``torchrun``."""
+    wrapped: torch.nn.Module = model
     if cfg.train.compile:
-        train_model = torch.compile(model)  # type: ignore[assignment]
-    if dist_info.world > 1:
+        wrapped = torch.compile(model)  # type: ignore[assignment]
+    if info.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        train_model = DistributedDataParallel(train_model, device_ids=[dev.index] if dev.type == "cuda" else None)
+        wrapped = DistributedDataParallel(wrapped, device_ids=[dev.index] if dev.type == "cuda" else None)
+    return wrapped
 
-    sampler = PairedBatchSampler(len(train_ds), cfg.train.batch_size, cfg.train.seed, dist_info.rank, dist_info.world)
-    loader = train_loader(train_ds, sampler, cfg.data.num_workers)
+
+def train_epoch(run: Run, loader: Any, epoch: int, steps_per_epoch: int, bar: Progress, note: str) -> dict[str, Any]:
+    """One pass over the training batches; returns the epoch's history entry (mean loss, lr)."""
+    cfg, dev = run.cfg, run.device
+    torch.manual_seed(int(np.random.default_rng([cfg.train.seed, epoch, 7]).integers(2**31)))
+    run.model.train()
+    use_bf16 = cfg.train.bf16 and dev.type == "cuda"
+    losses: list[float] = []
+    for batch in loader:
+        batch = batch.to(dev)
+        for group in run.optimizer.param_groups:
+            group["lr"] = cfg.train.lr * lr_factor(cfg, run.meta["step"], steps_per_epoch)
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
+            outputs = run.train_model(**batch.model_inputs())
+        loss = run.criterion(outputs, batch.targets)["total"]
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.train.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.train.grad_clip)
+        run.optimizer.step()
+        run.meta["step"] += 1
+        losses.append(float(loss.detach()))
+        bar.update(1, f"loss {losses[-1]:.3f}{note}")
+    return {"epoch": epoch, "loss": float(np.mean(losses)), "lr": run.optimizer.param_groups[0]["lr"]}
+
+
+def validate_and_select(run: Run, entry: dict[str, Any]) -> bool:
+    """Score the validation split, keep ``out/best`` if it improved; True when early stopping is due."""
+    cfg, meta = run.cfg, run.meta
+    metrics = evaluate(run.model, run.val_ds, run.device, max(cfg.train.batch_size, 32), cfg)
+    if cfg.train.select_metric not in metrics:
+        raise ValueError(f"unknown selection metric {cfg.train.select_metric!r}; known: {', '.join(metrics)}")
+    entry["val"] = metrics
+    value = metrics[cfg.train.select_metric]
+    if value > meta["best_value"]:
+        meta.update(best_value=value, best_epoch=entry["epoch"], bad_evals=0, best_metrics=metrics)
+        if run.dist.main:
+            snapshot = {**meta, "epoch": entry["epoch"], "history": [*meta["history"], entry]}
+            save_checkpoint(run.settings.out / "best", run.model, cfg, snapshot)
+        return False
+    meta["bad_evals"] += 1
+    return cfg.train.patience > 0 and meta["bad_evals"] >= cfg.train.patience
+
+
+def fit(run: Run) -> None:
+    """The epochs from the one after ``meta['epoch']`` to ``train.epochs``: train, validate, checkpoint."""
+    import json
+
+    cfg, settings = run.cfg, run.settings
+    sampler = PairedBatchSampler(len(run.train_ds), cfg.train.batch_size, cfg.train.seed, run.dist.rank, run.dist.world)
+    loader = train_loader(run.train_ds, sampler, cfg.data.num_workers)
     steps_per_epoch = len(sampler)
     if steps_per_epoch == 0:
-        raise ValueError(f"the {train_split!r} split has too few queries for one batch")
-    use_bf16 = cfg.train.bf16 and dev.type == "cuda"
-    if dist_info.main:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True) + "\n")
-
+        path = str(settings.data_root / f"{settings.train_split}.jsonl")
+        raise InputError(
+            [
+                Problem(
+                    path, None, f"{len(run.train_ds)} queries: too few for one batch of {run.dist.world} process(es)"
+                )
+            ],
+            f"the {settings.train_split!r} split has too few queries for one batch",
+        )
+    if run.dist.main:
+        settings.out.mkdir(parents=True, exist_ok=True)
+        (settings.out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2, sort_keys=True) + "\n")
+    meta = run.meta
     bar = Progress(
-        progress and dist_info.main, cfg.train.epochs * steps_per_epoch, f"{cfg.model.name} seed {cfg.train.seed}"
+        settings.progress and run.dist.main,
+        cfg.train.epochs * steps_per_epoch,
+        f"{cfg.model.name} seed {cfg.train.seed}",
     )
     bar.update(max(meta["epoch"] + 1, 0) * steps_per_epoch, "")
-    step = int(meta["step"])
-    val_text = ""
+    note = ""
     for epoch in range(meta["epoch"] + 1, cfg.train.epochs):
-        torch.manual_seed(int(np.random.default_rng([cfg.train.seed, epoch, 7]).integers(2**31)))
         sampler.set_epoch(epoch)
-        model.train()
-        losses: list[float] = []
-        for batch in loader:
-            batch = batch.to(dev)
-            for group in optimizer.param_groups:
-                group["lr"] = cfg.train.lr * lr_factor(cfg, step, steps_per_epoch)
-            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16):
-                outputs = train_model(**batch.model_inputs())
-            loss = criterion(outputs, batch.targets)["total"]
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.train.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-            optimizer.step()
-            step += 1
-            losses.append(float(loss.detach()))
-            bar.update(1, f"loss {losses[-1]:.3f}{val_text}")
-        entry: dict[str, Any] = {"epoch": epoch, "loss": float(np.mean(losses)), "lr": optimizer.param_groups[0]["lr"]}
-        last_epoch = epoch == cfg.train.epochs - 1
+        entry = train_epoch(run, loader, epoch, steps_per_epoch, bar, note)
         stop = False
-        if (epoch + 1) % cfg.train.eval_every == 0 or last_epoch:
-            metrics = evaluate(model, val_ds, dev, max(cfg.train.batch_size, 32))
-            if cfg.train.select_metric not in metrics:
-                raise ValueError(f"unknown selection metric {cfg.train.select_metric!r}; known: {', '.join(metrics)}")
-            entry["val"] = metrics
-            value = metrics[cfg.train.select_metric]
-            val_text = f" | val {cfg.train.select_metric} {100 * value:.2f}"
-            if value > meta["best_value"]:
-                meta.update(best_value=value, best_epoch=epoch, bad_evals=0, best_metrics=metrics)
-                if dist_info.main:
-                    save_checkpoint(
-                        out / "best",
-                        model,
-                        cfg,
-                        {**meta, "epoch": epoch, "step": step, "history": meta["history"] + [entry]},
-                    )
-            else:
-                meta["bad_evals"] += 1
-                stop = cfg.train.patience > 0 and meta["bad_evals"] >= cfg.train.patience
+        if (epoch + 1) % cfg.train.eval_every == 0 or epoch == cfg.train.epochs - 1:
+            stop = validate_and_select(run, entry)
+            note = f" | val {cfg.train.select_metric} {100 * entry['val'][cfg.train.select_metric]:.2f}"
         meta["history"].append(entry)
-        meta.update(epoch=epoch, step=step)
-        if dist_info.main:
-            save_checkpoint(out / "last", model, cfg, meta, optimizer, {"step": step})
-        say(f"epoch {epoch}: loss {entry['loss']:.4f}{val_text}")
+        meta["epoch"] = epoch
+        if run.dist.main:
+            save_checkpoint(settings.out / "last", run.model, cfg, meta, run.optimizer, {"step": meta["step"]})
+        run.say(f"epoch {epoch}: loss {entry['loss']:.4f}{note}")
         if stop:
-            say(f"early stop: no improvement of {cfg.train.select_metric} in {cfg.train.patience} evaluations")
+            run.say(f"early stop: no improvement of {cfg.train.select_metric} in {cfg.train.patience} evaluations")
             break
     bar.close()
 
-    test_metrics = None
-    if test_split and (data_root / f"{test_split}.jsonl").is_file() and (out / "best").exists():
-        from safetensors.torch import load_file
 
-        model.load_state_dict(load_file(str(out / "best" / "model.safetensors"), device=str(dev)))
-        test_ds = MomentDataset(read_split(data_root, test_split), store, cfg.data, train=False, cache=False)
-        test_metrics = evaluate(model, test_ds, dev, max(cfg.train.batch_size, 32))
-    result = RunResult(out, int(meta["best_epoch"]), dict(meta.get("best_metrics", {})), test_metrics, meta["history"])
-    if dist_info.main:
-        summary = {
-            "best_epoch": result.best_epoch,
-            "select_metric": cfg.train.select_metric,
-            "val": result.best_metrics,
-            test_split or "test": test_metrics,
-            "seed": cfg.train.seed,
-        }
-        (out / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+def final_test(run: Run) -> dict[str, float] | None:
+    """The test split's metrics under ``out/best`` (None without a test split or a best checkpoint)."""
+    from safetensors.torch import load_file
+
+    settings, cfg = run.settings, run.cfg
+    split = settings.test_split
+    best = settings.out / "best"
+    if not split or not (settings.data_root / f"{split}.jsonl").is_file() or not best.exists():
+        return None
+    run.model.load_state_dict(load_file(str(best / "model.safetensors"), device=str(run.device)))
+    test_ds = MomentDataset(read_split(settings.data_root, split), run.store, cfg.data, train=False, cache=False)
+    return evaluate(run.model, test_ds, run.device, max(cfg.train.batch_size, 32), cfg)
+
+
+def write_metrics(run: Run, result: RunResult) -> None:
+    """``out/metrics.json``: the selected epoch, its validation metrics and the test metrics."""
+    import json
+
+    summary = {
+        "best_epoch": result.best_epoch,
+        "select_metric": run.cfg.train.select_metric,
+        "preset": run.cfg.preset,
+        "val": result.best_metrics,
+        run.settings.test_split or "test": result.test_metrics,
+        "seed": run.cfg.train.seed,
+    }
+    (run.settings.out / "metrics.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
+
+
+def train(cfg: DetrConfig, settings: TrainSettings) -> RunResult:
+    """Train one seed; writes ``out/config.json``, ``out/best``, ``out/last`` and ``out/metrics.json``."""
+    run = start_run(cfg, settings)
+    fit(run)
+    meta = run.meta
+    result = RunResult(
+        settings.out, int(meta["best_epoch"]), dict(meta.get("best_metrics", {})), final_test(run), meta["history"]
+    )
+    if run.dist.main:
+        write_metrics(run, result)
     return result
+
+
+def train_run(cfg: DetrConfig, data_root: str | Path, out: str | Path, **options: Any) -> RunResult:
+    """``train`` with the settings given as keywords (``device=``, ``resume=``, ``test_split=`` ...)."""
+    return train(cfg, TrainSettings(Path(data_root), Path(out), **options))
 
 
 def mean_std(runs: list[dict[str, float]]) -> dict[str, dict[str, float]]:
@@ -377,7 +497,7 @@ def train_seeds(
         "val": mean_std([r.best_metrics for r in results]),
         "runs": [
             {"seed": s, "best_epoch": r.best_epoch, "val": r.best_metrics, "test": r.test_metrics}
-            for s, r in zip(seeds, results)
+            for s, r in zip(seeds, results, strict=True)
         ],
     }
     if all(r.test_metrics for r in results):
