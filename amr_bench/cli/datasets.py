@@ -115,8 +115,9 @@ def features(
     split: str = typer.Option("test", "--split"),
     read: bool = typer.Option(True, "--read/--no-read", help="Open every file and check its array and shape."),
 ) -> None:
-    """Check that every vid/qid of ROOT/<split>.jsonl has readable features."""
-    from amr_bench.datasets.features import FeatureStore
+    """Check that every vid/qid of ROOT/<split>.jsonl has readable features; say which framing
+    (T = floor(duration) frames, T+1, other) the audio frame counts imply."""
+    from amr_bench.datasets.features import FeatureStore, store_framing_census
     from amr_bench.datasets.local import load_split
 
     store = FeatureStore(root)
@@ -136,6 +137,8 @@ def features(
     if problems:
         raise InputError(problems, f"{len(problems)} feature problem(s) under {root}")
     print(f"{root}: features of {len(records)} queries in {split} present" + (" and readable" if read else ""))
+    if read:
+        print(f"framing: {store_framing_census(store, records).verdict()}")
 
 
 @datasets_app.command("download")
