@@ -24,11 +24,13 @@ from amr_bench.datasets.projection import load_projection
 from amr_bench.errors import InputError, UsageError
 from amr_bench_baselines import clap_adapter as ca
 from amr_bench_baselines import extract
+from amr_bench_baselines.audio_framing import window_clips
+from tests.tiny_gpt2 import write_tiny_gpt2
 
 
 @pytest.fixture(scope="module")
 def tiny_gpt2(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ca.write_tiny_gpt2(tmp_path_factory.mktemp("hf") / "tiny-gpt2")
+    return write_tiny_gpt2(tmp_path_factory.mktemp("hf") / "tiny-gpt2")
 
 
 @pytest.fixture(scope="module")
@@ -133,10 +135,10 @@ def test_read_audio_any_rate_and_channels(tmp_path: Path) -> None:
 
 def test_window_clips_cover_each_second() -> None:
     wave = np.repeat(np.arange(3, dtype=np.float32), 10)  # 3 "seconds" at rate 10, last one full
-    clips = extract.window_clips(wave[:25], window=1, rate=10, clip_seconds=2)
+    clips = window_clips(wave[:25], window=1, rate=10, clip_seconds=2)
     assert clips.shape == (3, 20)
     assert (clips[0] == 0).all() and (clips[1] == 1).all() and (clips[2] == 2).all()
-    wide = extract.window_clips(wave, window=3, rate=10, clip_seconds=3)
+    wide = window_clips(wave, window=3, rate=10, clip_seconds=3)
     np.testing.assert_array_equal(wide[1], wave)
 
 
@@ -147,7 +149,8 @@ def test_extract_audio_and_text_resumable(model: ca.ClapAdapter, tmp_path: Path)
     sf.write(audio / "rec1.flac", rng.normal(0, 0.1, (int(16000 * 2.5), 2)).astype(np.float32), 16000)
     (audio / "broken.wav").write_bytes(b"RIFF nonsense")
     out = tmp_path / "feats"
-    s = extract.extract_audio_features(model, extract.audio_files(audio), out, batch_size=2, progress=False)
+    files = extract.audio_files(audio)
+    s = extract.extract_audio_features(model, files, out, batch_size=2, progress=False, framing="repeat7")
     assert s.written == ["rec1"] and len(s.problems) == 1 and "broken.wav" in s.problems[0].path
     feats = FeatureStore(out).audio("rec1")
     assert feats.shape == (3, 768)

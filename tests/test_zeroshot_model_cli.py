@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from amr_bench.cli import app
 from amr_bench_baselines import clap_adapter as ca
+from tests.tiny_gpt2 import write_tiny_gpt2
 
 runner = CliRunner()
 DURATIONS = {"rec_a": 2.0, "rec_b": 0.8}  # 2 + 1 one-second frames: HTSAT is slow on CPU
@@ -33,7 +34,7 @@ DURATIONS = {"rec_a": 2.0, "rec_b": 0.8}  # 2 + 1 one-second frames: HTSAT is sl
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("zsm")
-    gpt2 = ca.write_tiny_gpt2(tmp / "tiny-gpt2")
+    gpt2 = write_tiny_gpt2(tmp / "tiny-gpt2")
     weights = tmp / "CLAP_random.pth"
     model = ca.random_clap(gpt2, seed=1)
     torch.save({"model": model.model.state_dict()}, weights)
@@ -71,6 +72,8 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             str(weights),
             "--text-model",
             str(gpt2),
+            "--framing",
+            "repeat7",  # the framing sliding-clap's raw-audio windows use
         ]
     )
     return {"gpt2": gpt2, "weights": weights, "wavs": wavs, "data": data, "model": model}

@@ -122,8 +122,9 @@ def features(
     split: str = typer.Option("test", "--split", help="Split name: ROOT/<split>.jsonl lists the queries."),
     read: bool = typer.Option(True, "--read/--no-read", help="Open every file and check its array and shape."),
 ) -> None:
-    """Check that every vid/qid of ROOT/<split>.jsonl has readable features."""
-    from amr_bench.datasets.features import FeatureStore
+    """Check that every vid/qid of ROOT/<split>.jsonl has readable features; say which framing
+    (T = floor(duration) frames, T+1, other) the audio frame counts imply."""
+    from amr_bench.datasets.features import FeatureStore, store_framing_census
     from amr_bench.datasets.local import load_split
 
     store = FeatureStore(root)
@@ -143,6 +144,8 @@ def features(
     if problems:
         raise InputError(problems, f"{len(problems)} feature problem(s) under {root}")
     print(f"{root}: features of {len(records)} queries in {split} present" + (" and readable" if read else ""))
+    if read:
+        print(f"framing: {store_framing_census(store, records).verdict()}")
 
 
 @datasets_app.command("download", epilog="Example: amr-bench datasets download castella --root ./castella")

@@ -1,14 +1,15 @@
 """Feature extraction in the official layout: per-second MS-CLAP audio features, query token features.
 
-Audio (any sample rate, mono or stereo; read with soundfile, channels averaged, resampled to
-44.1 kHz with ``scipy.signal.resample_poly``; torchaudio is not used): frame ``i`` is the 768-d
-HTSAT embedding (before the projection) of the 1-s window ``[i, i + 1)``, hop 1 s, ``ceil(seconds)``
-frames; each window is repeat-padded to HTSAT's 7-s input as msclap does for short clips. Written
-to ``OUT/clap/<file stem>.npz`` (key ``features``).
+Audio (any sample rate, mono or stereo; read with soundfile, resampled to 44.1 kHz as torchaudio
+does, :mod:`amr_bench_baselines.resample`): cut into per-second clips by a named framing
+(:mod:`amr_bench_baselines.audio_framing`: ``lighthouse`` by default, ``wrapper`` or ``repeat7``),
+each clip's 768-d HTSAT embedding (before the projection) is one frame. Written to
+``OUT/clap/<file stem>.npz`` (key ``features``).
 
 Text: for each line ``{qid, query}`` of a JSONL file, the GPT-2 hidden states of MS-CLAP's tokens
 of ``query + " <|endoftext|>"`` (pad tokens dropped, ``!`` stripped from the query), written to
-``OUT/clap_text/qid<qid>.npz`` (key ``last_hidden_state``); its last row is the pooled token.
+``OUT/clap_text/qid<qid>.npz`` (key ``last_hidden_state``, then ``attention_mask``, all ones);
+its last row is the pooled token.
 
 Both are batched, show a progress bar, and are resumable: a file already present is skipped
 (files are written atomically, so a crash never leaves one that looks finished).
@@ -16,19 +17,16 @@ Both are batched, show a progress bar, and are resumable: a file already present
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from amr_bench.errors import InputError, Problem, UsageError
+from amr_bench_baselines.audio_framing import DEFAULT_FRAMING, SAMPLE_RATE, check_framing, framed_clips, mono
 
-SAMPLE_RATE = 44100
-CLIP_SECONDS = 7
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 
 
@@ -46,38 +44,17 @@ class ExtractSummary:
         )
 
 
-def read_audio(path: str | Path, rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Mono float32 samples of ``path`` at ``rate`` Hz."""
+def read_audio(path: str | Path, rate: int = SAMPLE_RATE, framing: str = DEFAULT_FRAMING) -> np.ndarray:
+    """Mono float32 samples of ``path`` at ``rate`` Hz (channels mixed as ``framing`` does)."""
     import soundfile as sf
-    from scipy.signal import resample_poly
+
+    from amr_bench_baselines.resample import resample
 
     data, sr = sf.read(str(path), dtype="float32", always_2d=True)
-    mono = data.mean(axis=1)
+    wave = mono(data, framing)
     if sr != rate:
-        ratio = Fraction(rate, sr).limit_denominator(1000)
-        mono = resample_poly(mono, ratio.numerator, ratio.denominator).astype(np.float32)
-    return np.ascontiguousarray(mono, dtype=np.float32)
-
-
-def window_clips(
-    wave: np.ndarray,
-    window: int = 1,
-    rate: int = SAMPLE_RATE,
-    n_frames: int | None = None,
-    clip_seconds: int = CLIP_SECONDS,
-) -> np.ndarray:
-    """One clip per second ``i``: the ``window``-second window centred on it (seconds
-    ``i - (window-1)//2 .. i + window//2``, clipped to the recording), cyclically repeated to
-    ``clip_seconds``. Shape (n_frames, clip_seconds * rate); ``n_frames`` = ceil(seconds)."""
-    n = n_frames if n_frames is not None else max(1, math.ceil(len(wave) / rate))
-    target = clip_seconds * rate
-    out = np.empty((n, target), dtype=np.float32)
-    for i in range(n):
-        lo = max(0, (i - (window - 1) // 2) * rate)
-        hi = min(len(wave), (i + window // 2 + 1) * rate)
-        clip = wave[lo:hi] if hi > lo else np.zeros(1, dtype=np.float32)
-        out[i] = np.resize(clip, target)
-    return out
+        wave = resample(wave, int(sr), rate)
+    return np.ascontiguousarray(wave, dtype=np.float32)
 
 
 def audio_files(folder: str | Path) -> list[Path]:
@@ -105,10 +82,13 @@ def extract_audio_features(
     batch_size: int = 16,
     resume: bool = True,
     progress: bool = True,
+    framing: str = DEFAULT_FRAMING,
 ) -> ExtractSummary:
-    """Write ``OUT/clap/<stem>.npz`` for every file; see the module docstring."""
+    """Write ``OUT/clap/<stem>.npz`` for every file, clips cut by ``framing``; a file too short
+    for one frame is a problem, like an unreadable one (see the module docstring)."""
     from amr_bench.datasets.features import FeatureStore
 
+    check_framing(framing)
     store = FeatureStore(out_root)
     summary = ExtractSummary()
     for path in _progress(files, "audio features", progress):
@@ -117,13 +97,19 @@ def extract_audio_features(
             summary.skipped.append(vid)
             continue
         try:
-            wave = read_audio(path)
+            wave = read_audio(path, framing=framing)
         except Exception as exc:
             summary.problems.append(Problem(str(path), None, f"unreadable audio: {exc}"))
             continue
-        clips = window_clips(wave)
+        clips = framed_clips(wave, framing)
+        if not len(clips):
+            seconds = len(wave) / SAMPLE_RATE
+            summary.problems.append(
+                Problem(str(path), None, f"{seconds:.3f} s: no whole second for the {framing} framing")
+            )
+            continue
         feats = np.concatenate(
-            [adapter.audio_features(clips[i : i + batch_size]) for i in range(0, len(clips), batch_size)]
+            [adapter.encode_clips(clips[i : i + batch_size]) for i in range(0, len(clips), batch_size)]
         )
         store.write_audio(vid, feats)
         summary.written.append(vid)
@@ -138,7 +124,7 @@ def read_queries(path: str | Path) -> list[tuple[Any, str]]:
     f = read_jsonl(path)
     problems = list(f.problems)
     out: list[tuple[Any, str]] = []
-    for rec, line in zip(f.records, f.lines):
+    for rec, line in zip(f.records, f.lines, strict=True):
         if not isinstance(rec, dict) or "qid" not in rec or not isinstance(rec.get("query"), str):
             problems.append(Problem(str(path), line, 'expected an object with "qid" and a string "query"'))
             continue
@@ -165,7 +151,7 @@ def extract_text_features(
     summary.skipped = [str(q) for q, _ in queries if resume and store.has_text(q)]
     batches = [todo[i : i + batch_size] for i in range(0, len(todo), batch_size)]
     for batch in _progress(batches, "text features", progress):
-        for (qid, _), hidden in zip(batch, adapter.text_hidden_states([t for _, t in batch])):
-            store.write_text(qid, hidden)
+        for (qid, _), hidden in zip(batch, adapter.text_hidden_states([t for _, t in batch]), strict=True):
+            store.write_text(qid, hidden, mask=np.ones(len(hidden), dtype=np.int64))
             summary.written.append(str(qid))
     return summary

@@ -1,10 +1,12 @@
-"""JointProj (docs/baselines.md): per-second relevance in MS-CLAP's joint space, FWHM peak windows.
+"""JointProj: per-second relevance in MS-CLAP's joint space, FWHM peak windows.
 
 Audio: each provided 768-d frame through ``audio_encoder.projection`` (1024-d), L2-normalised.
-Query: by default the provided text features' last row (the ``<|endoftext|>`` hidden state that
-MS-CLAP pools) through ``caption_encoder.projection``, which is what re-encoding the raw query
-with MS-CLAP's caption encoder gives when the features came from the same model; with a full
-model (``text_vectors`` from ``ClapAdapter.text_embeddings``) the raw query is re-encoded.
+Query: by default the provided text features' end-of-text row (the ``<|endoftext|>`` hidden
+state that MS-CLAP pools, :mod:`amr_bench_baselines.pooled_text`) through
+``caption_encoder.projection``, which is what re-encoding the raw query with MS-CLAP's caption
+encoder gives when the features came from the same model; with a full model (``text_vectors``
+from ``ClapAdapter.text_embeddings``) the raw query is re-encoded. Only the two projection heads
+are needed (:mod:`amr_bench_baselines.projection_heads`): msclap is not imported.
 Relevance ``s_t`` = cosine, standardised over time, smoothed (moving average ``smooth_k``), peaks
 with scipy, each peak's width at ``rel_height`` of its prominence as the window, ranked by peak
 height, at most 10 windows.
@@ -24,9 +26,9 @@ import numpy as np
 import torch
 
 from amr_bench_baselines.localise import fwhm_windows, smooth, standardise
+from amr_bench_baselines.pooled_text import TokenCounter, pooled_text_vectors
 from amr_bench_baselines.zeroshot import (
     SplitData,
-    load_text_features,
     localise_curves,
     require_features,
     split_curves,
@@ -69,21 +71,21 @@ def _fwhm(curve: np.ndarray, duration: float, settings: PeakSettings) -> list[li
     )
 
 
-def last_token_vectors(text_features: list[np.ndarray]) -> np.ndarray:
-    """The pooled ``<|endoftext|>`` row of each query's token features, (Q, 768)."""
-    return np.stack([t[-1] for t in text_features]).astype(np.float32)
-
-
 def jointproj(
-    data: SplitData, heads: Any, settings: PeakSettings = VARIANTS["s1"], text_vectors: torch.Tensor | None = None
+    data: SplitData,
+    heads: Any,
+    settings: PeakSettings = VARIANTS["s1"],
+    text_vectors: torch.Tensor | None = None,
+    count_tokens: TokenCounter | None = None,
 ) -> list[dict[str, Any]]:
     """JointProj submission records for every query of ``data`` (ground-truth order).
 
-    ``heads`` is a ``clap_adapter.ProjectionHeads``; ``text_vectors`` (Q, 1024), normalised,
-    replaces the projected text features when given.
+    ``heads`` is a ``projection_heads.ProjectionHeads``; ``text_vectors`` (Q, 1024), normalised,
+    replaces the projected text features when given; ``count_tokens`` finds the end-of-text
+    row of padded text files without a mask (:func:`pooled_text_vectors`).
     """
     require_features(data, text=text_vectors is None)
     if text_vectors is None:
-        text_vectors = heads.project("text", last_token_vectors(load_text_features(data)))
+        text_vectors = heads.project("text", pooled_text_vectors(data, count_tokens))
     curves = split_curves(data, text_vectors, lambda chunk: heads.project("audio", chunk.frames))
     return submission_records(data.gt, peak_windows(curves, data.gt.durations, settings))

@@ -32,12 +32,12 @@ import numpy as np
 
 from amr_bench.errors import InputError, Problem, UsageError
 from amr_bench_baselines.localise import run_windows_block
+from amr_bench_baselines.pooled_text import TokenCounter, pooled_text_vectors
 from amr_bench_baselines.zeroshot import (
     AudioBank,
     Curves,
     SplitData,
     load_audio_bank,
-    load_text_features,
     localise_blocks,
     make_bank,
     require_features,
@@ -147,16 +147,22 @@ def pooled_window_frames(bank: AudioBank, window: int) -> np.ndarray:
 
 
 def similarity_curves(
-    data: SplitData, heads: Any, window: int, window_bank: AudioBank | None = None, frame_bank: AudioBank | None = None
+    data: SplitData,
+    heads: Any,
+    window: int,
+    window_bank: AudioBank | None = None,
+    frame_bank: AudioBank | None = None,
+    count_tokens: TokenCounter | None = None,
 ) -> Curves:
-    """Cosine of each window embedding with the projected query, per query.
+    """Cosine of each window embedding with the projected query (its end-of-text row,
+    :func:`~amr_bench_baselines.pooled_text.pooled_text_vectors`), per query.
 
     ``window_bank`` holds 768-d window embeddings from raw audio (source "audio"); without it
     they are pooled from the per-second features (source "pooled-features"), read from the
     feature store or taken from ``frame_bank`` (the split's frames, already read).
     """
     require_features(data, audio=window_bank is None and frame_bank is None)
-    text = heads.project("text", np.stack([t[-1] for t in load_text_features(data)]))
+    text = heads.project("text", pooled_text_vectors(data, count_tokens))
     if window_bank is not None:
         return split_curves(data, text, lambda c: heads.project("audio", c.frames), window_bank.chunks())
     pooled = lambda c: heads.project("audio", pooled_window_frames(c, window))
@@ -168,14 +174,18 @@ def sliding_windows(curves: Curves, durations: np.ndarray, threshold: float, med
 
 
 def sliding_clap(
-    data: SplitData, heads: Any, settings: SlidingSettings, window_bank: AudioBank | None = None
+    data: SplitData,
+    heads: Any,
+    settings: SlidingSettings,
+    window_bank: AudioBank | None = None,
+    count_tokens: TokenCounter | None = None,
 ) -> list[dict[str, Any]]:
     if settings.threshold is None:
         raise UsageError(
             "sliding-clap needs a threshold: run `amr-bench baseline tune "
             "sliding-clap --data ROOT --split val` first, or pass --threshold"
         )
-    curves = similarity_curves(data, heads, settings.window, window_bank)
+    curves = similarity_curves(data, heads, settings.window, window_bank, count_tokens=count_tokens)
     windows = sliding_windows(curves, data.gt.durations, settings.threshold, settings.median)
     return submission_records(data.gt, windows)
 
@@ -194,6 +204,7 @@ def tune(
     medians: Sequence[int] = MEDIANS,
     n_thresholds: int = 12,
     window_banks: dict[int, AudioBank] | None = None,
+    count_tokens: TokenCounter | None = None,
 ) -> TuneResult:
     """Grid search of window x threshold x median filter on ``data`` by ``metric``.
 
@@ -217,7 +228,7 @@ def tune(
         frames = load_audio_bank(data)
     for w in windows:
         bank = window_banks.get(w) if window_banks else None
-        curves = similarity_curves(data, heads, w, bank, frames)
+        curves = similarity_curves(data, heads, w, bank, frames, count_tokens)
         levels = np.linspace(0.5, 0.98, n_thresholds)
         for tau in np.unique(np.round(np.quantile(curves.values, levels), 6)):
             for k in medians:
@@ -273,7 +284,8 @@ def audio_window_banks(
     """Per window length: 768-d embeddings of the windows (hop 1 s, centred on each second) of
     every recording in ``files`` (from :func:`find_audio_files`), through MS-CLAP's audio
     encoder. Each file is read once; an unreadable one is an ``InputError`` naming it."""
-    from amr_bench_baselines.extract import read_audio, window_clips
+    from amr_bench_baselines.audio_framing import window_clips
+    from amr_bench_baselines.extract import read_audio
 
     arrays: dict[int, list[np.ndarray]] = {w: [] for w in windows}
     for vid, path in files.items():

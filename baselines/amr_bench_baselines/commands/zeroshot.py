@@ -1,6 +1,9 @@
-"""``amr-bench features extract`` and ``amr-bench baseline ...`` (the zero-shot MS-CLAP baselines).
+"""``amr-bench features extract`` and ``amr-bench baseline ...`` (the zero-shot MS-CLAP baselines
+and the prior-only control).
 
-torch and msclap are imported inside the command functions only (the ``baselines`` extra).
+torch and msclap are imported inside the command functions only (the ``baselines`` extra); a
+command that needs torch says so, with the install command, when it is missing. ``baseline
+prior`` needs neither.
 """
 
 from __future__ import annotations
@@ -20,49 +23,76 @@ app.add_typer(features_app, name="features")
 app.add_typer(baseline_app, name="baseline")
 baseline_app.add_typer(tune_app, name="tune")
 
-WEIGHTS_HELP = "MS-CLAP 2023 weights (.pth); default $AMR_BENCH_CLAP_WEIGHTS, else msclap's download."
+WEIGHTS_HELP = "MS-CLAP 2023 weights (.pth); default $AMR_BENCH_CLAP_WEIGHTS, else the hub download."
 DATA_HELP = "Dataset folder in the official layout (ROOT/<split>.jsonl, ROOT/clap, ROOT/clap_text)."
+TOKENS_HELP = (
+    "GPT-2 hub id or local folder: its tokenizer counts a query's tokens to find the end-of-text row "
+    "of text features padded to 77 rows without a mask"
+)
+EXTRA_HINT = "pip install 'amr-bench[baselines]'"
+
+
+def _require_extra(what: str, *modules: str) -> None:
+    """A usage error naming the extra to install when torch (or ``modules``) cannot be imported."""
+    import importlib
+
+    for name in ("torch", *modules):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:
+            raise UsageError(f"{what} needs the baselines extra: {EXTRA_HINT} (missing: {exc.name or name})") from None
 
 
 def _model(weights: Path | None, text_model: str | None, random_weights: bool) -> Any:
-    from amr_bench_baselines import clap_adapter
+    from amr_bench_baselines import clap_model
 
     if random_weights:
         if not text_model:
             raise UsageError("--random-weights needs --text-model (a local GPT-2 folder)")
         err("warning: random MS-CLAP weights: the features are meaningless (tests, benchmarks)")
-        return clap_adapter.random_clap(text_model)
-    adapter = clap_adapter.load_clap(weights, text_model)
+        return clap_model.random_clap(text_model)
+    adapter = clap_model.load_clap(weights, text_model)
     for line in adapter.report.lines():
         err(line)
     return adapter
 
 
 def _heads(data: Path, projection: Path | None, weights: Path | None) -> Any:
-    """Projection heads: --projection, else DATA/clap_projection.npz, else the MS-CLAP weights."""
+    """Projection heads: --projection, else DATA/clap_projection.npz, else the MS-CLAP weights
+    (read without msclap)."""
     import os
 
-    from amr_bench_baselines import clap_adapter
+    from amr_bench_baselines.clap_weights import GET_WEIGHTS_HINT, WEIGHTS_ENV
+    from amr_bench_baselines.projection_heads import load_projection_heads
 
     chosen = projection or (
         data / "clap_projection.npz"
         if (data / "clap_projection.npz").is_file()
-        else weights or os.environ.get(clap_adapter.WEIGHTS_ENV)
+        else weights or os.environ.get(WEIGHTS_ENV)
     )
     if chosen is None:
-        raise UsageError(f"no projection weights: pass --projection or --clap-weights; {clap_adapter.GET_WEIGHTS_HINT}")
+        raise UsageError(f"no projection weights: pass --projection or --clap-weights; {GET_WEIGHTS_HINT}")
     err(f"projection heads from {chosen}")
-    return clap_adapter.load_projection_heads(chosen)
+    return load_projection_heads(chosen)
 
 
-def _finish(records: list[dict[str, Any]], data: Any, out: Path, name: str) -> None:
+def _token_counter(text_model: str | None) -> Any:
+    """Counts tokens with ``text_model``'s tokenizer (loaded when first needed), or None."""
+    if not text_model:
+        return None
+    from amr_bench_baselines.clap_model import token_counter
+
+    return token_counter(text_model)
+
+
+def _finish(records: list[dict[str, Any]], gt: Any, out: Path, name: str) -> None:
     from amr_bench.scoring import score_records
     from amr_bench_baselines.zeroshot import write_submission
 
     write_submission(records, out)
     print(f"{name}: wrote {len(records)} queries to {out}")
-    if data.gt.has_windows:
-        brief = score_records(records, data.gt).brief
+    if gt.has_windows:
+        brief = score_records(records, gt).brief
         print("  " + "  ".join(f"{k.removeprefix('MR-full-')} {v:.2f}" for k, v in brief.items()))
 
 
@@ -78,11 +108,21 @@ def features_extract(
     text_model: str | None = typer.Option(None, "--text-model", help="GPT-2 hub id or local folder (default gpt2)."),
     batch_size: int = typer.Option(16, "--batch-size", min=1),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip files already written."),
+    framing: str = typer.Option(
+        "lighthouse",
+        "--framing",
+        help="lighthouse: floor(seconds) unpadded 1-s clips (T frames); wrapper: centred 1-s windows, "
+        "half-window zero padding (T+1 frames); repeat7: each second repeated to 7 s (ceil(seconds) frames).",
+    ),
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Per-second MS-CLAP audio features (and query token features) in the official layout."""
+    _require_extra("features extract", "soundfile")
     from amr_bench_baselines import extract
+    from amr_bench_baselines.audio_framing import FRAMINGS
 
+    if framing not in FRAMINGS:
+        raise UsageError(f"unknown --framing {framing!r}; choose one of {', '.join(FRAMINGS)}")
     if audio_dir is None and queries is None:
         raise UsageError("give an audio folder, --queries FILE, or both")
     files = extract.audio_files(audio_dir) if audio_dir is not None else []
@@ -90,14 +130,14 @@ def features_extract(
     adapter = _model(clap_weights, text_model, random_weights)
     problems = []
     if files:
-        s = extract.extract_audio_features(adapter, files, out, batch_size=batch_size, resume=resume)
-        print(s.line(f"audio features in {out / 'clap'}"))
+        s = extract.extract_audio_features(adapter, files, out, batch_size=batch_size, resume=resume, framing=framing)
+        print(s.line(f"audio features in {out / 'clap'} ({framing} framing)"))
         problems += s.problems
     if query_list:
         s = extract.extract_text_features(adapter, query_list, out, batch_size=4 * batch_size, resume=resume)
         print(s.line(f"text features in {out / 'clap_text'}"))
     if problems:
-        raise InputError(problems, f"{len(problems)} audio file(s) could not be read")
+        raise InputError(problems, f"{len(problems)} audio file(s) gave no features")
 
 
 @baseline_app.command("jointproj")
@@ -121,11 +161,15 @@ def baseline_jointproj(
     bf16: bool = typer.Option(
         False,
         "--bf16",
-        help="Projection matmuls in bfloat16 (faster on CPUs with AMX/AVX512-BF16; not bit-identical to the float32 default).",
+        help="Projection matmuls in bfloat16 (faster on CPUs with AMX/AVX512-BF16; "
+        "not bit-identical to the float32 default).",
     ),
-    text_model: str | None = typer.Option(None, "--text-model", hidden=True),
+    text_model: str | None = typer.Option(
+        None, "--text-model", help=TOKENS_HELP + "; with --reencode-text, the GPT-2 of the model (default gpt2)."
+    ),
 ) -> None:
-    """JointProj: projected per-second cosine, FWHM peaks (docs/baselines.md)."""
+    """JointProj: projected per-second cosine, FWHM peaks (needs only the projection heads, not msclap)."""
+    _require_extra("baseline jointproj")
     from dataclasses import replace
 
     import torch
@@ -152,7 +196,8 @@ def baseline_jointproj(
     if bf16:
         heads = replace(heads, matmul_dtype=torch.bfloat16)
     err(f"jointproj {variant}: {settings.to_dict()}, matmuls in {'bfloat16' if bf16 else 'float32'}")
-    _finish(jointproj(ds, heads, settings, text_vectors), ds, out, f"jointproj {variant}")
+    records = jointproj(ds, heads, settings, text_vectors, None if reencode_text else _token_counter(text_model))
+    _finish(records, ds.gt, out, f"jointproj {variant}")
 
 
 @baseline_app.command("clap-cosine")
@@ -161,13 +206,15 @@ def baseline_clap_cosine(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),
     split: str = typer.Option("test", "--split"),
     out: Path = typer.Option(..., "--out", help="Submission file to write."),
+    text_model: str | None = typer.Option(None, "--text-model", help=TOKENS_HELP + "."),
 ) -> None:
-    """The control: raw 768-d cosine with the mean token, JointProj's localisation (s1)."""
+    """The control: raw 768-d cosine with the pooled (end-of-text) token, JointProj's localisation (s1)."""
+    _require_extra("baseline clap-cosine")
     from amr_bench_baselines.clap_cosine import clap_cosine
     from amr_bench_baselines.zeroshot import load_split_data
 
     ds = load_split_data(data, split)
-    _finish(clap_cosine(ds), ds, out, "clap-cosine")
+    _finish(clap_cosine(ds, count_tokens=_token_counter(text_model)), ds.gt, out, "clap-cosine")
 
 
 def _settings_path(data: Path, settings: Path | None) -> Path:
@@ -204,9 +251,7 @@ def baseline_sliding_clap(
         None, "--settings", help="Settings from `baseline tune sliding-clap` (default DATA/sliding-clap.settings.json)."
     ),
     window: int | None = typer.Option(None, "--window", min=1, help="Window length in seconds (1, 4, 7...)."),
-    threshold: float | None = typer.Option(
-        None, "--threshold", help="Cosine threshold (overrides the settings file)."
-    ),
+    threshold: float | None = typer.Option(None, "--threshold", help="Cosine threshold (overrides the settings file)."),
     median: int | None = typer.Option(None, "--median-filter", min=1, help="Median filter length (odd)."),
     audio_dir: Path | None = typer.Option(
         None,
@@ -218,7 +263,8 @@ def baseline_sliding_clap(
     text_model: str | None = typer.Option(None, "--text-model", hidden=True),
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
-    """Sliding-window CLAP: threshold + median filter, moments = runs (arXiv:2409.15672)."""
+    """Sliding-window CLAP: threshold + median filter, moments = runs."""
+    _require_extra("baseline sliding-clap")
     from amr_bench_baselines.sliding_clap import SlidingSettings, sliding_clap
     from amr_bench_baselines.zeroshot import load_split_data, require_features
 
@@ -244,8 +290,8 @@ def baseline_sliding_clap(
         f"sliding-clap: window {chosen.window} s, threshold {chosen.threshold}, median filter "
         f"{chosen.median}, window embeddings from {chosen.source}"
     )
-    records = sliding_clap(ds, heads, chosen, banks[chosen.window] if banks else None)
-    _finish(records, ds, out, f"sliding-clap ({chosen.source})")
+    records = sliding_clap(ds, heads, chosen, banks[chosen.window] if banks else None, _token_counter(text_model))
+    _finish(records, ds.gt, out, f"sliding-clap ({chosen.source})")
 
 
 @tune_app.command("sliding-clap")
@@ -258,15 +304,14 @@ def tune_sliding_clap(
     out: Path | None = typer.Option(
         None, "--out", help="Settings file to write (default DATA/sliding-clap.settings.json)."
     ),
-    audio_dir: Path | None = typer.Option(
-        None, "--audio-dir", help="Raw audio: embed windows with the audio encoder."
-    ),
+    audio_dir: Path | None = typer.Option(None, "--audio-dir", help="Raw audio: embed windows with the audio encoder."),
     projection: Path | None = typer.Option(None, "--projection"),
     clap_weights: Path | None = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
     text_model: str | None = typer.Option(None, "--text-model", hidden=True),
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Grid-search window, threshold and median filter on a split by a declared metric."""
+    _require_extra("baseline tune sliding-clap")
     from amr_bench_baselines.sliding_clap import tune
     from amr_bench_baselines.zeroshot import load_split_data, require_features
 
@@ -280,7 +325,8 @@ def tune_sliding_clap(
     require_features(ds, audio=audio_dir is None)  # before loading any model
     adapter, banks = _window_banks(audio_dir, ds, window_list, clap_weights, text_model, random_weights)
     heads = adapter.heads if adapter else _heads(data, projection, clap_weights)
-    result = tune(ds, heads, metric=metric, windows=window_list, window_banks=banks)
+    counter = _token_counter(text_model)
+    result = tune(ds, heads, metric=metric, windows=window_list, window_banks=banks, count_tokens=counter)
     best = result.best
     path = best.save(_settings_path(data, out))
     print(
@@ -289,3 +335,34 @@ def tune_sliding_clap(
         f"{metric} {100 * best.tuned_on['value']:.2f}"
     )
     print(f"settings written to {path}")
+
+
+@baseline_app.command("prior")
+@handles_errors
+def baseline_prior(
+    fit: str = typer.Option(..., "--fit", help="Ground truth to fit on (train or val): a file or DATASET/SPLIT."),
+    gt: str = typer.Option(..., "--gt", help="Queries to answer: a ground-truth file or DATASET/SPLIT."),
+    out: Path = typer.Option(..., "--out", help="Submission file to write."),
+    method: str = typer.Option(
+        "best-windows",
+        "--method",
+        help="best-windows: the same greedy best fixed windows for every query; "
+        "sample: windows drawn from the fitting split's moments (fractions of the duration).",
+    ),
+    k: int = typer.Option(10, "--k", min=1, max=100, help="Windows per query."),
+    theta: float = typer.Option(0.7, "--theta", min=0.05, max=1.0, help="IoU threshold best-windows fits R1 at."),
+    seed: int = typer.Option(0, "--seed", help="Random seed of --method sample."),
+) -> None:
+    """The prior-only control: windows that ignore the audio and the query (what listening to nothing scores)."""
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench_baselines.prior import METHODS, fit_prior, prior_records
+
+    if method not in METHODS:
+        raise UsageError(f"unknown --method {method!r}; choose one of {', '.join(METHODS)}")
+    fitted_on = load_ground_truth(fit)
+    if not fitted_on.has_windows:
+        raise UsageError(f"--fit {fit} has no relevant windows to fit on (use a train or val split)")
+    target = load_ground_truth(gt)
+    fitted = fit_prior(fitted_on, method, k, theta)
+    err(f"prior fitted on {fitted_on.name} ({len(fitted_on)} queries): {fitted.describe()}")
+    _finish(prior_records(fitted, target, k, seed), target, out, f"prior {method}")
