@@ -17,6 +17,7 @@ from amr_bench.cli import app
 from amr_bench.leaderboard import exports
 from amr_bench.leaderboard.ranking import RankSettings, rank_store
 from amr_bench.leaderboard.store import Store
+from amr_bench.outputs import FORMULA_STARTS
 from tests.test_render import build_board
 
 SETTINGS = RankSettings(resamples=200)
@@ -71,7 +72,8 @@ def test_infinite_and_nan_values_become_null(tmp_path: Path) -> None:
     assert doc["benchmarks"][0]["entries"][0]["values"]["len.long.hi"] is None
 
 
-@pytest.mark.parametrize("name", ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tx", "\rx"])
+# (names starting with a tab or CR are refused by the store itself; safe_cell's property test covers them)
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)"])
 def test_csv_text_cells_never_start_a_formula(tmp_path: Path, name: str) -> None:
     add_named(tmp_path / "s.sqlite", name, "sys", 10)
     with Store(tmp_path / "s.sqlite") as st:
@@ -89,7 +91,7 @@ def test_csv_round_trips_any_name(name: str) -> None:
     csv.writer(buf, lineterminator="\r\n").writerow([cell, 1.5])
     (back,) = list(csv.reader(io.StringIO(buf.getvalue(), newline="")))
     assert back == [cell, "1.5"]
-    assert not back[0].startswith(exports.FORMULA_START)
+    assert not back[0].startswith(FORMULA_STARTS)
     assert back[0] in (name, "'" + name)
 
 

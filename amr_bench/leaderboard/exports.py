@@ -22,10 +22,10 @@ from typing import Any, Literal
 from amr_bench import __version__
 from amr_bench.errors import UsageError
 from amr_bench.leaderboard.ranking import Ranking, RankSettings, Row
+from amr_bench.outputs import spreadsheet_safe
 
 Format = Literal["table", "json", "csv", "markdown", "latex"]
 FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown", "latex")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_VERSION = "amr-bench-results-v1"
 
 
@@ -169,8 +169,7 @@ def safe_cell(value: Any) -> Any:
         return "yes" if value else "no"
     if isinstance(value, (int, float)):
         return "" if isinstance(value, float) and not math.isfinite(value) else repr(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    return spreadsheet_safe(str(value))
 
 
 def csv_header(settings: RankSettings) -> list[str]:
