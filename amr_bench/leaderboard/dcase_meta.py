@@ -163,3 +163,62 @@ def _numbers(value: Any) -> Any:
     elif isinstance(value, list):
         for v in value:
             yield from _numbers(v)
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str  # "Jane Doe"
+    email: str | None
+    corresponding: bool
+    affiliations: list[str]  # each "Institute, Department, Location" (either spelling)
+
+
+@dataclass(frozen=True)
+class SystemSummary:
+    """A stored DCASE meta in one shape, whatever spelling the team's template used (for pages)."""
+
+    label: str
+    name: str
+    abbreviation: str
+    authors: list[Author]
+    description: dict[str, Any]
+    complexity: dict[str, Any]
+    external_datasets: list[dict[str, Any]]
+    source_code: str | None
+    reported_results: dict[str, Any]
+
+
+def summarise(meta: dict[str, Any]) -> SystemSummary | None:
+    """The page view of a meta stored by intake; None for systems that did not come from a package."""
+    submission = meta.get("submission")
+    if not isinstance(submission, dict):
+        return None
+    system = meta.get("system")
+    system = system if isinstance(system, dict) else {}
+    return SystemSummary(
+        label=str(submission.get("label", "")),
+        name=str(submission.get("name", "")),
+        abbreviation=str(submission.get("abbreviation", "")),
+        authors=[_author(a) for a in submission.get("authors") or [] if isinstance(a, dict)],
+        description=dict(system.get("description") or {}),
+        complexity=dict(system.get("complexity") or {}),
+        external_datasets=[d for d in system.get("external_datasets") or [] if isinstance(d, dict)],
+        source_code=system.get("source_code") or None,
+        reported_results=dict(meta.get("results") or {}),
+    )
+
+
+def _author(author: dict[str, Any]) -> Author:
+    affiliation = author.get("affiliation")
+    places = affiliation if isinstance(affiliation, list) else [affiliation]
+    texts = []
+    for place in places:
+        if isinstance(place, dict):
+            fields = (
+                place.get("institute") or place.get("institution"),
+                place.get("department"),
+                place.get("location"),
+            )
+            texts.append(", ".join(str(f) for f in fields if f))
+    name = " ".join(str(author.get(k)) for k in ("firstname", "lastname") if author.get(k))
+    return Author(name, author.get("email"), author.get("corresponding") is True, texts)

@@ -55,6 +55,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from amr_bench.errors import UsageError
+from amr_bench.leaderboard.dcase_meta import SystemSummary, summarise
 from amr_bench.leaderboard.store_files import (
     StoreError,
     check_is_ours,
@@ -169,6 +170,11 @@ class SystemInfo:
     withdrawn_at: str | None
     meta: dict[str, Any]
     package: PackageInfo | None
+
+    @property
+    def summary(self) -> SystemSummary | None:
+        """The DCASE meta in one shape, whatever the template's spelling; None for systems not from a package."""
+        return summarise(self.meta)
 
 
 @dataclass(frozen=True)
