@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from amr_bench.cli.app import app, err, handles_errors
 from amr_bench.errors import InputError, UsageError
+
+if TYPE_CHECKING:
+    from amr_bench.leaderboard.ranking import RankSettings
 
 board = typer.Typer(help="The result store, DCASE package intake, ranking and the static site.", no_args_is_help=True)
 app.add_typer(board, name="leaderboard")
@@ -28,7 +32,7 @@ def _load_gt(spec: str) -> tuple[object, str | None]:
     return load_ground_truth(spec), name
 
 
-def _settings(metric: str, seed: int, resamples: int, baseline: str | None, test: str):  # type: ignore[no-untyped-def]
+def _settings(metric: str, seed: int, resamples: int, baseline: str | None, test: str) -> RankSettings:
     from amr_bench.leaderboard.ranking import RankSettings
     from amr_bench.metrics import THRESHOLD_KEYS
 
