@@ -105,8 +105,8 @@ def check_meta(data: bytes, display: str, label: Label) -> MetaCheck:
 
 def _schema_message(error: Any) -> str:
     at = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-    if error.validator == "anyOf":  # the schema's only anyOf: the affiliation's two spellings and list form
-        return f"{at}: an affiliation needs 'institute' (or 'institution'); a list of such mappings is accepted"
+    if error.validator == "required" and "'institute'" in error.message:
+        return f"{at}: an affiliation needs 'institute' (or 'institution', the 2026 spelling)"
     if error.validator == "maxLength" and at == "submission/abbreviation":
         return f"{at}: {error.instance!r} has {len(error.instance)} characters; DCASE allows at most 10"
     if error.validator == "type" and at.endswith("total_parameters"):
