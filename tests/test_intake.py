@@ -244,7 +244,12 @@ def test_folder_must_equal_the_label(tmp_path: Path, gt_records: list[dict]) -> 
 
 @pytest.mark.parametrize(
     ("number", "message"),
-    [("01", "leading zero (it would alias _1)"), ("\u0661", "non-ASCII digits"), ("5", "systems _1 to _4")],
+    [
+        ("01", "leading zero (it would alias _1)"),
+        ("\u0661", "non-ASCII digits"),
+        ("5", "systems _1 to _4"),
+        ("1\x01", "control characters"),
+    ],
 )
 def test_system_numbers_that_alias_or_exceed_are_refused(
     tmp_path: Path, gt_records: list[dict], number: str, message: str

@@ -56,6 +56,8 @@ class Label:
 def parse_label(text: str) -> Label | str:
     """The label, or why it is not one (system numbers must be plain ASCII 1-4: ``_01`` would alias ``_1``)."""
     m = LABEL.match(text)
+    if not text.isprintable() or any(0xD800 <= ord(c) < 0xE000 for c in text):
+        return f"label {text!r} contains control characters or bytes that are not UTF-8"
     if not m:
         return f"label {text!r} is not of the form {LABEL_FORM}"
     number = m["number"]
