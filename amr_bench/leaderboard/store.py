@@ -480,18 +480,38 @@ class Store:
             raise ValueError(f"ground truth {sha256[:12]}: query ids differ from the stored ones")
 
     # -- organiser actions ------------------------------------------------------------------
-    def withdraw(self, team: str, system: str, *, reason: str, actor: str, **where: Any) -> Change:
-        """Withdraw a system (or one version, ``version=N`` [``benchmark=B``]): kept, but no longer ranked."""
-        return self._set_withdrawn(team, system, "withdraw", reason, actor, **where)
+    def withdraw(
+        self,
+        team: str,
+        system: str,
+        *,
+        reason: str,
+        actor: str,
+        version: int | None = None,
+        benchmark: str | None = None,
+    ) -> Change:
+        """Withdraw a system (or one version [on one benchmark]): kept in the store, no longer ranked."""
+        return self._set_withdrawn(team, system, "withdraw", reason, actor, version, benchmark)
 
-    def restore(self, team: str, system: str, *, reason: str, actor: str, **where: Any) -> Change:
+    def restore(
+        self,
+        team: str,
+        system: str,
+        *,
+        reason: str,
+        actor: str,
+        version: int | None = None,
+        benchmark: str | None = None,
+    ) -> Change:
         """Undo :meth:`withdraw` for a system or a version."""
-        return self._set_withdrawn(team, system, "restore", reason, actor, **where)
+        return self._set_withdrawn(team, system, "restore", reason, actor, version, benchmark)
 
     def remove_version(
         self, team: str, system: str, *, version: int, reason: str, actor: str, benchmark: str | None = None
     ) -> Change:
         """Delete one version (its rows, metrics and per-query scores) for good; the audit table keeps the record."""
+        if not reason.strip():
+            raise UsageError("remove-version: give a reason (--reason)")
         with self.write():
             system_id = self._system_id(team, system)
             benchmark = self._benchmark_of(system_id, version, benchmark)
