@@ -617,10 +617,12 @@ class Store:
         )
 
     # -- reading ----------------------------------------------------------------------------
-    def groups(self) -> list[GroupKey]:
+    def groups(self, include_withdrawn: bool = False) -> list[GroupKey]:
+        """Every group with something to rank (``include_withdrawn``: also groups of withdrawn rows only)."""
+        live = "" if include_withdrawn else " WHERE s.withdrawn_at IS NULL AND y.withdrawn_at IS NULL"
         rows = self.db.execute(
-            "SELECT DISTINCT benchmark, gt_sha256, group_signature FROM submissions"
-            " ORDER BY benchmark, gt_sha256, group_signature"
+            "SELECT DISTINCT s.benchmark, s.gt_sha256, s.group_signature FROM submissions s"
+            f" JOIN systems y ON y.id = s.system_id{live} ORDER BY s.benchmark, s.gt_sha256, s.group_signature"
         ).fetchall()
         return [GroupKey(*r) for r in rows]
 
