@@ -142,6 +142,13 @@ def test_a_real_format_package_is_ingested_and_idempotent(tmp_path: Path, gt_rec
         (info,) = [s for s in st.systems_with_metadata() if s.system == f"{TEAM}_task6_2"]
         assert info.package is not None and info.package.has_report
         assert st.package_report(info.package.package_id) == (f"{TEAM}_task6.technical_report.pdf", PDF)
+        summary = info.summary  # one shape for the site, whatever the affiliation spelling
+        assert summary is not None and summary.abbreviation == "TS2" and summary.source_code is None
+        jane, rick = summary.authors
+        assert (jane.name, jane.corresponding) == ("Jane Doe", True)
+        assert jane.affiliations == ["Example University, Signal Processing, Tampere, Finland"]
+        assert rick.affiliations == ["Example University, Acoustics, Espoo, Finland", "Example Lab"]
+        assert summary.complexity["total_parameters"] == 2000 and summary.external_datasets[0]["name"] == "Clotho"
     notes = "\n".join(checked.package.notes)
     assert "task-specific keys kept as given: submitted" in notes
     assert "system/complexity: task-specific keys kept as given: MACS, model_size" in notes
@@ -237,7 +244,12 @@ def test_folder_must_equal_the_label(tmp_path: Path, gt_records: list[dict]) -> 
 
 @pytest.mark.parametrize(
     ("number", "message"),
-    [("01", "leading zero (it would alias _1)"), ("\u0661", "non-ASCII digits"), ("5", "systems _1 to _4")],
+    [
+        ("01", "leading zero (it would alias _1)"),
+        ("\u0661", "non-ASCII digits"),
+        ("5", "systems _1 to _4"),
+        ("1\x01", "control characters"),
+    ],
 )
 def test_system_numbers_that_alias_or_exceed_are_refused(
     tmp_path: Path, gt_records: list[dict], number: str, message: str

@@ -8,9 +8,12 @@ import shutil
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hst
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
@@ -80,7 +83,12 @@ def test_withdraw_and_restore_a_version_and_a_system_with_audit(tmp_path: Path) 
         st.restore("T", "b", reason="resolved", actor="chair")
         assert _ranked(st) == [("a", 2, "ok"), ("b", 1, "ok")]
         assert st.count_submissions() == 3  # nothing was deleted
-        log = [(a.action, a.actor, a.system, a.version, a.reason) for a in st.audit_log()]
+        st.withdraw("T", "a", reason="x", actor="chair")
+        st.withdraw("T", "b", reason="x", actor="chair")
+        assert st.groups() == [] and len(st.groups(include_withdrawn=True)) == 1  # no empty table to rank
+        st.restore("T", "a", reason="x", actor="chair")
+        st.restore("T", "b", reason="x", actor="chair")
+        log = [(a.action, a.actor, a.system, a.version, a.reason) for a in st.audit_log()][:4]
         assert log == [
             ("withdraw", "chair", "a", 2, "late file"),
             ("withdraw", "chair", "b", None, "rule violation"),
@@ -300,3 +308,40 @@ def test_a_write_protected_store_is_ranked_and_rendered_and_refused_for_writes(
     res = runner.invoke(app, ["leaderboard", "withdraw", "T/a", "--reason", "x", "--db", str(path)])
     assert res.exit_code == 1 and "read-only" in res.output and "Traceback" not in res.output
     assert _digest(path) == before
+
+
+operations = hst.lists(
+    hst.one_of(
+        hst.tuples(hst.just("ok"), hst.just(0)),
+        hst.tuples(hst.just("invalid"), hst.just(0)),
+        hst.tuples(hst.sampled_from(["withdraw", "restore"]), hst.integers(1, 6)),
+    ),
+    max_size=8,
+)
+
+
+@settings(max_examples=25)
+@given(operations)
+def test_what_ranks_follows_the_policy_for_any_history(ops: list[tuple[str, int]]) -> None:
+    """Model: the latest valid version not withdrawn ranks, plus the latest failed attempt after it."""
+    import tempfile
+
+    model: dict[int, list[Any]] = {}  # version -> [status, withdrawn]
+    with tempfile.TemporaryDirectory() as tmp, Store(Path(tmp) / "b.sqlite") as store:
+        for k, (op, version) in enumerate(ops):
+            if op in ("ok", "invalid"):
+                _add(store, "a", f"file{k}", [1, 0, 1], status=op)
+                model[len(model) + 1] = [op, False]
+            elif version in model:
+                getattr(store, op)("T", "a", version=version, reason="r", actor="x")
+                model[version][1] = op == "withdraw"
+        live = [(v, s) for v, (s, withdrawn) in sorted(model.items()) if not withdrawn]
+        valid = [v for v, s in live if s == "ok"]
+        if valid:
+            failed = [v for v, s in live if s != "ok" and v > valid[-1]]
+            expected = sorted([valid[-1], *failed[-1:]], reverse=True)
+        else:
+            expected = [v for v, _ in live][-1:]
+        groups = store.groups()
+        got = sorted((e.version for g in groups for e in store.entries(g)), reverse=True)
+        assert got == expected

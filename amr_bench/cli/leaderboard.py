@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,6 +12,9 @@ from amr_bench.cli.app import GT_AUTO_HELP, GT_HELP, METRIC_HELP, RESAMPLES_HELP
 from amr_bench.cli.inputs import ground_truth_for, hints_on_failure, readable_input
 from amr_bench.errors import InputError, UsageError, did_you_mean
 from amr_bench.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MIN_RESAMPLES
+
+if TYPE_CHECKING:
+    from amr_bench.leaderboard.ranking import RankSettings
 
 board = typer.Typer(help="The result store, DCASE package intake, ranking and the static site.", no_args_is_help=True)
 app.add_typer(board, name="leaderboard")
@@ -42,7 +45,7 @@ def _load_gt(spec: str) -> tuple[Any, str | None]:
     return load_ground_truth(spec), name
 
 
-def _settings(metric: str, seed: int, resamples: int, baseline: str | None, test: str) -> Any:
+def _settings(metric: str, seed: int, resamples: int, baseline: str | None, test: str) -> RankSettings:
     from amr_bench.leaderboard.ranking import RankSettings
     from amr_bench.metrics import THRESHOLD_KEYS
 

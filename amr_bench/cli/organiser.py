@@ -116,8 +116,6 @@ def remove_version(
     """
     from amr_bench.leaderboard.store import Store
 
-    if not reason.strip():
-        raise UsageError("remove-version: give a reason (--reason)")
     with Store(_existing(db)) as store:
         team, name = store.find_system(system)
         change = store.remove_version(team, name, version=version, benchmark=benchmark, reason=reason, actor=_actor(by))

@@ -56,6 +56,8 @@ class Label:
 def parse_label(text: str) -> Label | str:
     """The label, or why it is not one (system numbers must be plain ASCII 1-4: ``_01`` would alias ``_1``)."""
     m = LABEL.match(text)
+    if not text.isprintable() or any(0xD800 <= ord(c) < 0xE000 for c in text):
+        return f"label {text!r} contains control characters or bytes that are not UTF-8"
     if not m:
         return f"label {text!r} is not of the form {LABEL_FORM}"
     number = m["number"]
@@ -105,8 +107,8 @@ def check_meta(data: bytes, display: str, label: Label) -> MetaCheck:
 
 def _schema_message(error: Any) -> str:
     at = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-    if error.validator == "anyOf":  # the schema's only anyOf: the affiliation's two spellings and list form
-        return f"{at}: an affiliation needs 'institute' (or 'institution'); a list of such mappings is accepted"
+    if error.validator == "required" and "'institute'" in error.message:
+        return f"{at}: an affiliation needs 'institute' (or 'institution', the 2026 spelling)"
     if error.validator == "maxLength" and at == "submission/abbreviation":
         return f"{at}: {error.instance!r} has {len(error.instance)} characters; DCASE allows at most 10"
     if error.validator == "type" and at.endswith("total_parameters"):
@@ -163,3 +165,62 @@ def _numbers(value: Any) -> Any:
     elif isinstance(value, list):
         for v in value:
             yield from _numbers(v)
+
+
+@dataclass(frozen=True)
+class Author:
+    name: str  # "Jane Doe"
+    email: str | None
+    corresponding: bool
+    affiliations: list[str]  # each "Institute, Department, Location" (either spelling)
+
+
+@dataclass(frozen=True)
+class SystemSummary:
+    """A stored DCASE meta in one shape, whatever spelling the team's template used (for pages)."""
+
+    label: str
+    name: str
+    abbreviation: str
+    authors: list[Author]
+    description: dict[str, Any]
+    complexity: dict[str, Any]
+    external_datasets: list[dict[str, Any]]
+    source_code: str | None
+    reported_results: dict[str, Any]
+
+
+def summarise(meta: dict[str, Any]) -> SystemSummary | None:
+    """The page view of a meta stored by intake; None for systems that did not come from a package."""
+    submission = meta.get("submission")
+    if not isinstance(submission, dict):
+        return None
+    system = meta.get("system")
+    system = system if isinstance(system, dict) else {}
+    return SystemSummary(
+        label=str(submission.get("label", "")),
+        name=str(submission.get("name", "")),
+        abbreviation=str(submission.get("abbreviation", "")),
+        authors=[_author(a) for a in submission.get("authors") or [] if isinstance(a, dict)],
+        description=dict(system.get("description") or {}),
+        complexity=dict(system.get("complexity") or {}),
+        external_datasets=[d for d in system.get("external_datasets") or [] if isinstance(d, dict)],
+        source_code=system.get("source_code") or None,
+        reported_results=dict(meta.get("results") or {}),
+    )
+
+
+def _author(author: dict[str, Any]) -> Author:
+    affiliation = author.get("affiliation")
+    places = affiliation if isinstance(affiliation, list) else [affiliation]
+    texts = []
+    for place in places:
+        if isinstance(place, dict):
+            fields = (
+                place.get("institute") or place.get("institution"),
+                place.get("department"),
+                place.get("location"),
+            )
+            texts.append(", ".join(str(f) for f in fields if f))
+    name = " ".join(str(author.get(k)) for k in ("firstname", "lastname") if author.get(k))
+    return Author(name, author.get("email"), author.get("corresponding") is True, texts)

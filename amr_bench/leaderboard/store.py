@@ -55,6 +55,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from amr_bench.errors import UsageError
+from amr_bench.leaderboard.dcase_meta import SystemSummary, summarise
 from amr_bench.leaderboard.store_files import (
     StoreError,
     check_is_ours,
@@ -169,6 +170,11 @@ class SystemInfo:
     withdrawn_at: str | None
     meta: dict[str, Any]
     package: PackageInfo | None
+
+    @property
+    def summary(self) -> SystemSummary | None:
+        """The DCASE meta in one shape, whatever the template's spelling; None for systems not from a package."""
+        return summarise(self.meta)
 
 
 @dataclass(frozen=True)
@@ -474,18 +480,38 @@ class Store:
             raise ValueError(f"ground truth {sha256[:12]}: query ids differ from the stored ones")
 
     # -- organiser actions ------------------------------------------------------------------
-    def withdraw(self, team: str, system: str, *, reason: str, actor: str, **where: Any) -> Change:
-        """Withdraw a system (or one version, ``version=N`` [``benchmark=B``]): kept, but no longer ranked."""
-        return self._set_withdrawn(team, system, "withdraw", reason, actor, **where)
+    def withdraw(
+        self,
+        team: str,
+        system: str,
+        *,
+        reason: str,
+        actor: str,
+        version: int | None = None,
+        benchmark: str | None = None,
+    ) -> Change:
+        """Withdraw a system (or one version [on one benchmark]): kept in the store, no longer ranked."""
+        return self._set_withdrawn(team, system, "withdraw", reason, actor, version, benchmark)
 
-    def restore(self, team: str, system: str, *, reason: str, actor: str, **where: Any) -> Change:
+    def restore(
+        self,
+        team: str,
+        system: str,
+        *,
+        reason: str,
+        actor: str,
+        version: int | None = None,
+        benchmark: str | None = None,
+    ) -> Change:
         """Undo :meth:`withdraw` for a system or a version."""
-        return self._set_withdrawn(team, system, "restore", reason, actor, **where)
+        return self._set_withdrawn(team, system, "restore", reason, actor, version, benchmark)
 
     def remove_version(
         self, team: str, system: str, *, version: int, reason: str, actor: str, benchmark: str | None = None
     ) -> Change:
         """Delete one version (its rows, metrics and per-query scores) for good; the audit table keeps the record."""
+        if not reason.strip():
+            raise UsageError("remove-version: give a reason (--reason)")
         with self.write():
             system_id = self._system_id(team, system)
             benchmark = self._benchmark_of(system_id, version, benchmark)
@@ -591,10 +617,12 @@ class Store:
         )
 
     # -- reading ----------------------------------------------------------------------------
-    def groups(self) -> list[GroupKey]:
+    def groups(self, include_withdrawn: bool = False) -> list[GroupKey]:
+        """Every group with something to rank (``include_withdrawn``: also groups of withdrawn rows only)."""
+        live = "" if include_withdrawn else " WHERE s.withdrawn_at IS NULL AND y.withdrawn_at IS NULL"
         rows = self.db.execute(
-            "SELECT DISTINCT benchmark, gt_sha256, group_signature FROM submissions"
-            " ORDER BY benchmark, gt_sha256, group_signature"
+            "SELECT DISTINCT s.benchmark, s.gt_sha256, s.group_signature FROM submissions s"
+            f" JOIN systems y ON y.id = s.system_id{live} ORDER BY s.benchmark, s.gt_sha256, s.group_signature"
         ).fetchall()
         return [GroupKey(*r) for r in rows]
 

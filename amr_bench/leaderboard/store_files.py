@@ -9,6 +9,7 @@ switch the journal mode; an older store is migrated in a private in-memory copy.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import urllib.parse
@@ -55,9 +56,12 @@ def check_store_path(path: Path, must_exist: bool) -> None:
 
 def check_is_ours(db: sqlite3.Connection, path: Path) -> int:
     """The schema version of an amr-bench store; :class:`StoreError` for any other SQLite file or a newer schema."""
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
-    app_id = int(db.execute("PRAGMA application_id").fetchone()[0])
-    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    # one statement, so one snapshot: a writer migrating the file meanwhile is seen before or after, never half
+    row = db.execute(
+        "SELECT (SELECT user_version FROM pragma_user_version), (SELECT application_id FROM pragma_application_id),"
+        " (SELECT json_group_array(name) FROM sqlite_master WHERE type = 'table')"
+    ).fetchone()
+    version, app_id, tables = int(row[0]), int(row[1]), set(json.loads(row[2]))
     if app_id not in (0, APPLICATION_ID) or (version == 0 and tables) or (version and not tables >= CORE_TABLES):
         shown = ", ".join(sorted(tables)[:8]) or "none"
         raise StoreError(
