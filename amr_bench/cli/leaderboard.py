@@ -144,7 +144,7 @@ def render(
     resamples: int = typer.Option(1000, "--resamples"),
     db: Path = DB_OPTION,
 ) -> None:
-    """Write the static site (index.html + one page per benchmark)."""
+    """Write the static site: the cross-dataset index, a page per benchmark and per system, results.json, CSVs."""
     from amr_bench.leaderboard.render import render_site
     from amr_bench.leaderboard.store import Store
 
@@ -152,7 +152,7 @@ def render(
         raise UsageError(f"no result store at {db}; add results first (amr-bench leaderboard add)")
     with Store(db) as store:
         files = render_site(store, out, _settings(metric, seed, resamples, baseline, "bootstrap"))
-    print(f"wrote {len(files)} pages; open {files[0]}")
+    print(f"wrote {len(files)} files (pages, results.json, one CSV per benchmark); open {files[0]}")
 
 
 @app.command()

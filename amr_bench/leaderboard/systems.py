@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from amr_bench.leaderboard.explorer import TOP_WINDOWS, top_windows, window_column_names
+from amr_bench.leaderboard.explorer import END, START, TOP_WINDOWS, window_column_names
 from amr_bench.leaderboard.store import Entry, GroupKey, Store
 
 REPORTS_DIR = "reports"  # beside the store: reports/<sha256>.pdf (see read_stored_system)
@@ -190,11 +190,11 @@ def versions(store: Store, groups: Iterable[GroupKey], team: str, system: str) -
 
 
 class GroundTruths:
-    """Ground truths by file hash: the bundled splits, plus any files the caller names."""
+    """Ground truths by file hash (the bundled splits, plus any files the caller names), as explorer rows."""
 
     def __init__(self, extra: Sequence[Path] = ()) -> None:
         self.extra = list(extra)
-        self.cache: dict[str, Any] = {}
+        self.cache: dict[str, dict[Any, tuple[str, float, list[list[float]]]] | None] = {}
         self.index: dict[str, Path] | None = None
 
     def _build(self) -> dict[str, Path]:
@@ -206,56 +206,60 @@ class GroundTruths:
                 found[sha256_file(p)] = p
         return found
 
-    def get(self, sha256: str) -> Any:
+    def get(self, sha256: str) -> dict[Any, tuple[str, float, list[list[float]]]] | None:
+        """``qid -> (query, duration, windows)`` of the ground truth with that hash, or ``None``."""
         if self.index is None:
             self.index = self._build()
         if sha256 not in self.cache:
             path = self.index.get(sha256)
-            gt = None
+            view = None
             if path is not None:
                 from amr_bench.groundtruth import load_ground_truth
 
                 gt = load_ground_truth(path)
-                gt = gt if gt.sha256 == sha256 else None
-            self.cache[sha256] = gt
+                if gt.sha256 == sha256:
+                    view = _gt_view(gt)
+            self.cache[sha256] = view
         return self.cache[sha256]
 
 
-def explorer_rows(store: Store, entry: Entry, gt: Any) -> list[list[Any]] | None:
+def _gt_view(gt: Any) -> dict[Any, tuple[str, float, list[list[float]]]]:
+    w = gt.windows
+    pairs = np.stack([np.round(w.start, 2), np.round(w.end, 2)], axis=1).tolist()
+    offsets = w.offsets.tolist()
+    durations = np.asarray(gt.durations, dtype=np.float64).tolist()
+    return {q: (gt.queries[r], durations[r], pairs[offsets[r] : offsets[r + 1]]) for q, r in gt.index.items()}
+
+
+def explorer_rows(
+    store: Store, entry: Entry, gt: Mapping[Any, tuple[str, float, list[list[float]]]] | None
+) -> list[list[Any]] | None:
     """Compact rows ``[qid, query, duration, gt windows, top windows, IoU, R1 hits bitmask]``.
 
     ``None`` when the stored entry predates the stored windows. Queries and ground-truth windows
-    come from ``gt`` (``None`` when the ground truth is not available: then only the scores and
-    the system's windows are shown).
+    come from ``gt`` (see :meth:`GroundTruths.get`; ``None`` when the ground truth is not
+    available: then only the scores and the system's windows are shown).
     """
     present = set(store.per_query_columns(entry.submission_id))
     if not set(window_column_names()) <= present:
         return None
-    names = ["IoU@1", *(f"R1@{t}" for t in THRESHOLDS), *window_column_names()]
-    cols = {n: store.matrix([entry.submission_id], n)[0] for n in names if n in present}
+    sid = [entry.submission_id]
     qids = store.qids(entry.group.gt_sha256)
+    bits = np.zeros(len(qids), dtype=np.int64)
+    for j, t in enumerate(THRESHOLDS):
+        if f"R1@{t}" in present:
+            bits |= (store.matrix(sid, f"R1@{t}")[0] > 0.5).astype(np.int64) << j
+    iou = store.matrix(sid, "IoU@1")[0] if "IoU@1" in present else np.full(len(qids), np.nan)
+    starts = np.stack([store.matrix(sid, START.format(j))[0] for j in range(TOP_WINDOWS)], axis=1)
+    ends = np.stack([store.matrix(sid, END.format(j))[0] for j in range(TOP_WINDOWS)], axis=1)
+    counts = np.isfinite(starts).sum(axis=1).tolist()
+    pairs = np.stack([np.round(starts, 2), np.round(ends, 2)], axis=2).tolist()
+    ious = [None if not math.isfinite(v) else round(v, 4) for v in iou.tolist()]
     out: list[list[Any]] = []
     for i, qid in enumerate(qids):
-        bits = 0
-        for j, t in enumerate(THRESHOLDS):
-            if cols.get(f"R1@{t}") is not None and cols[f"R1@{t}"][i] > 0.5:
-                bits |= 1 << j
-        top = [[round(s, 2), round(e, 2)] for s, e in top_windows(cols, i, TOP_WINDOWS)]
-        query, duration, gt_wins = "", None, []
-        if gt is not None and qid in gt.index:
-            r = gt.index[qid]
-            query = gt.queries[r]
-            duration = float(gt.durations[r])
-            lo, hi = gt.windows.offsets[r], gt.windows.offsets[r + 1]
-            gt_wins = [
-                [round(float(s), 2), round(float(e), 2)]
-                for s, e in zip(gt.windows.start[lo:hi], gt.windows.end[lo:hi], strict=True)
-            ]
-        if duration is None or not math.isfinite(duration):
-            ends = [w[1] for w in top] or [1.0]
-            duration = float(max(ends))
-        iou = float(cols["IoU@1"][i]) if "IoU@1" in cols else float("nan")
-        out.append(
-            [str(qid), query, round(duration, 2), gt_wins, top, round(iou, 4) if np.isfinite(iou) else None, bits]
-        )
+        top = pairs[i][: counts[i]]
+        query, duration, gt_wins = (gt or {}).get(qid, ("", math.nan, []))
+        if not math.isfinite(duration):
+            duration = max([w[1] for w in top] or [1.0])
+        out.append([str(qid), query, round(duration, 2), gt_wins, top, ious[i], int(bits[i])])
     return out
