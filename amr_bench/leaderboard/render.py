@@ -312,6 +312,7 @@ def _system_view(
                 "anchor": "r-" + anchors[id(r)],
                 "grid": _theta_grid(row) if row.ok else [],
                 "breakdown": _breakdown(row) if row.ok else [],
+                "counts": systems.count_breakdown(store, row.entry) if row.ok else [],
                 "explorer": pq,
             }
         )

@@ -263,3 +263,23 @@ def explorer_rows(
             duration = max([w[1] for w in top] or [1.0])
         out.append([str(qid), query, round(duration, 2), gt_wins, top, ious[i], int(bits[i])])
     return out
+
+
+def count_breakdown(store: Store, entry: Entry) -> list[dict[str, Any]]:
+    """R1@0.5, R1@0.7 and mAP over the queries with one ground-truth moment and with several.
+
+    Exact means of the stored per-query scores (``n_gt`` counts the moments the scorer kept).
+    """
+    present = set(store.per_query_columns(entry.submission_id))
+    names = ("R1@0.5", "R1@0.7", "mAP")
+    if "n_gt" not in present or not set(names) <= present:
+        return []
+    sid = [entry.submission_id]
+    n_gt = store.matrix(sid, "n_gt")[0]
+    cols = {n: store.matrix(sid, n)[0] for n in names}
+    out = []
+    for label, mask in (("one moment", n_gt == 1), ("several moments", n_gt > 1)):
+        n = int(mask.sum())
+        values: dict[str, float | None] = {k: (math.fsum(v[mask].tolist()) / n if n else None) for k, v in cols.items()}
+        out.append({"name": label, "n": n, "r05": values["R1@0.5"], "r07": values["R1@0.7"], "map": values["mAP"]})
+    return out
