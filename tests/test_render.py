@@ -273,3 +273,43 @@ def test_explorer_data_is_inert_inside_the_page(tmp_path: Path) -> None:
     # breakdown by moment count, from the stored per-query scores: IoU 4/(4+i) hits θ=0.5 always, θ=0.7 for i<2
     assert "<th>one moment</th><td>5</td><td>100.0</td><td>40.0</td>" in page
     assert "<th>several moments</th><td>0</td>" in page
+
+
+def test_report_is_copied_only_when_its_hash_matches(tmp_path: Path) -> None:
+    import hashlib
+
+    pdf = b"%PDF-1.4\n% a report\n%%EOF\n"
+    with Store(tmp_path / "b.sqlite") as st:
+        st.db.execute("ALTER TABLE packages ADD COLUMN report BLOB")  # a store that keeps report bytes
+        for team, body in (("Good_UNI", pdf), ("Bad_UNI", pdf + b"tampered")):
+            pid = st.add_package(
+                team=team,
+                sha256=f"pkg-{team}",
+                file_name=f"{team}_task6.zip",
+                report_name=f"{team}_task6.technical_report.pdf",
+                report_sha256=hashlib.sha256(pdf).hexdigest(),
+            )
+            st.db.execute("UPDATE packages SET report=? WHERE id=?", (body, pid))
+            r1 = np.ones(10)
+            st.add(
+                team=team,
+                system=f"{team}_task6_1",
+                benchmark="castella/test",
+                sha256=f"s-{team}",
+                size=1,
+                file_name="o.jsonl",
+                gt_sha256="a" * 64,
+                signature={"scorer": "t", "metric": "m"},
+                qids=[f"q{i}" for i in range(10)],
+                per_query={"R1@0.7": r1, "R1@0.5": r1, "mAP": r1, "AP@0.5": r1, "AP@0.75": r1},
+                metrics={},
+                package_id=pid,
+                added_at="2026-01-01T00:00:00Z",
+            )
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    good = next((tmp_path / "site").glob("system-good-uni-*.html")).read_text("utf-8")
+    link = re.search(r'<a href="(reports/[^"]+)">Good_UNI_task6\.technical_report\.pdf</a>', good)
+    assert link and (tmp_path / "site" / link.group(1)).read_bytes() == pdf
+    bad = next((tmp_path / "site").glob("system-bad-uni-*.html")).read_text("utf-8")
+    assert "no copy available" in bad and 'href="reports/' not in bad
+    assert len(list((tmp_path / "site" / "reports").iterdir())) == 1

@@ -35,34 +35,38 @@ class StoredSystem:
 def read_stored_system(store: Store, team: str, system: str) -> StoredSystem:
     """The metadata intake stored for ``team/system`` and its package's technical report.
 
-    Today intake keeps the DCASE ``.meta.yaml`` (plus ``package`` and ``report`` names) in
-    ``systems.meta_json`` and the report's name and hash in ``packages``; the PDF itself is looked
-    up as ``reports/<report sha256>.pdf`` beside the store file (the demo puts it there), and is
-    used only when its hash matches.
+    Intake keeps the DCASE ``.meta.yaml`` (plus ``package`` and ``report`` names) in
+    ``systems.meta_json`` and the report's name and hash in ``packages``. The PDF itself comes
+    from a ``packages.report`` column where the store has one, else from
+    ``reports/<report sha256>.pdf`` beside the store file (the demo puts it there); either is
+    used only when its hash matches the one recorded at intake.
     """
+    import hashlib
+    import json
+
     row = store.db.execute(
         "SELECT y.meta_json FROM systems y JOIN teams t ON t.id = y.team_id WHERE t.name=? AND y.name=?",
         (team, system),
     ).fetchone()
-    import json
-
     meta = json.loads(row[0]) if row else {}
     found = StoredSystem(team, system, meta if isinstance(meta, dict) else {})
+    columns = {r[1] for r in store.db.execute("PRAGMA table_info(packages)")}
+    blob = "p.report" if "report" in columns else "NULL"
     pkg = store.db.execute(
-        "SELECT p.file_name, p.sha256, p.report_name, p.report_sha256, p.added_at FROM packages p"
+        f"SELECT p.file_name, p.sha256, p.report_name, p.report_sha256, p.added_at, {blob} FROM packages p"
         " JOIN submissions s ON s.package_id = p.id JOIN systems y ON y.id = s.system_id"
         " JOIN teams t ON t.id = y.team_id WHERE t.name=? AND y.name=? ORDER BY p.added_at DESC, p.id DESC LIMIT 1",
         (team, system),
     ).fetchone()
     if pkg is not None:
-        found.package = dict(zip(("file_name", "sha256", "report_name", "report_sha256", "added_at"), pkg, strict=True))
-        pdf = store.path.parent / REPORTS_DIR / f"{pkg[3]}.pdf"
-        if pdf.is_file():
-            import hashlib
-
-            data = pdf.read_bytes()
-            if hashlib.sha256(data).hexdigest() == pkg[3]:
-                found.report = data
+        keys = ("file_name", "sha256", "report_name", "report_sha256", "added_at")
+        found.package = dict(zip(keys, pkg[:5], strict=True))
+        data = pkg[5]
+        beside = store.path.parent / REPORTS_DIR / f"{pkg[3]}.pdf"
+        if data is None and beside.is_file():
+            data = beside.read_bytes()
+        if data is not None and hashlib.sha256(data).hexdigest() == pkg[3]:
+            found.report = bytes(data)
     return found
 
 
