@@ -313,3 +313,48 @@ def test_report_is_copied_only_when_its_hash_matches(tmp_path: Path) -> None:
     bad = next((tmp_path / "site").glob("system-bad-uni-*.html")).read_text("utf-8")
     assert "no copy available" in bad and 'href="reports/' not in bad
     assert len(list((tmp_path / "site" / "reports").iterdir())) == 1
+
+
+def test_render_command_takes_ground_truths_for_the_explorer(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from amr_bench.cli import app
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench.leaderboard.results import add_records
+
+    gt_path = tmp_path / "private_eval.jsonl"
+    rows = [
+        {"qid": i, "query": f"secret query {i}", "vid": "v", "duration": 9.0, "relevant_windows": [[1.0, 4.0]]}
+        for i in range(3)
+    ]
+    gt_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with Store(tmp_path / "b.sqlite") as st:
+        add_records(
+            st,
+            [{"qid": i, "pred_relevant_windows": [[1.0, 3.0]]} for i in range(3)],
+            load_ground_truth(gt_path),
+            team="t",
+            system="s",
+            benchmark="dcase2026-eval",
+            file_name="o.jsonl",
+        )
+    runner = CliRunner()
+    for extra, shown in (([], False), (["--gt", str(gt_path)], True)):
+        out = tmp_path / f"site{len(extra)}"
+        res = runner.invoke(
+            app,
+            [
+                "leaderboard",
+                "render",
+                "--db",
+                str(tmp_path / "b.sqlite"),
+                "--out",
+                str(out),
+                "--resamples",
+                "200",
+                *extra,
+            ],
+        )
+        assert res.exit_code == 0, res.output
+        page = next(out.glob("system-t-s-*.html")).read_text("utf-8")
+        assert ("secret query 2" in page) is shown

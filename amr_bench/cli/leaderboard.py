@@ -142,16 +142,27 @@ def render(
     baseline: str | None = typer.Option(None, "--baseline"),
     seed: int = typer.Option(0, "--seed"),
     resamples: int = typer.Option(1000, "--resamples"),
+    truths: list[Path] = typer.Option(
+        [],
+        "--gt",
+        exists=True,
+        dir_okay=False,
+        help="Ground-truth file whose query texts and windows the per-query explorer shows (matched by hash; "
+        "bundled splits are found without it). Repeatable.",
+    ),
     db: Path = DB_OPTION,
 ) -> None:
-    """Write the static site: the cross-dataset index, a page per benchmark and per system, results.json, CSVs."""
+    """Write the static site: the cross-dataset index, a page per benchmark and per system, results.json, CSVs.
+
+    Example: amr-bench leaderboard render --db leaderboard.sqlite --out site --gt eval_gt.jsonl
+    """
     from amr_bench.leaderboard.render import render_site
     from amr_bench.leaderboard.store import Store
 
     if not db.is_file():
         raise UsageError(f"no result store at {db}; add results first (amr-bench leaderboard add)")
     with Store(db) as store:
-        files = render_site(store, out, _settings(metric, seed, resamples, baseline, "bootstrap"))
+        files = render_site(store, out, _settings(metric, seed, resamples, baseline, "bootstrap"), ground_truths=truths)
     print(f"wrote {len(files)} files (pages, results.json, one CSV per benchmark); open {files[0]}")
 
 
