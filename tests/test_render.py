@@ -7,6 +7,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from amr_bench.leaderboard.ranking import RankSettings
 from amr_bench.leaderboard.render import page_key, render_site
@@ -358,3 +361,23 @@ def test_render_command_takes_ground_truths_for_the_explorer(tmp_path: Path) -> 
         assert res.exit_code == 0, res.output
         page = next(out.glob("system-t-s-*.html")).read_text("utf-8")
         assert ("secret query 2" in page) is shown
+
+
+@given(st.text(max_size=80), st.sampled_from(["system", "benchmark", ""]))
+def test_derived_file_names_are_plain_and_bounded(name: str, prefix: str) -> None:
+    from amr_bench.leaderboard.render import safe_name
+
+    file = safe_name(prefix, name, "html")
+    assert re.fullmatch(r"[a-z0-9-]+\.html", file) and len(file) <= 70
+    assert not file.startswith("-") and file not in ("index.html", "results.json")
+    assert safe_name(prefix, name, "html") == file  # stable across calls and processes (sha256, not hash())
+
+
+def test_render_refuses_a_file_as_the_site_folder(tmp_path: Path) -> None:
+    from amr_bench.errors import UsageError
+
+    target = tmp_path / "site"
+    target.write_text("keep me")
+    with Store(build_board(tmp_path / "b.sqlite")) as store, pytest.raises(UsageError, match="not a folder"):
+        render_site(store, target, RankSettings(resamples=200))
+    assert target.read_text() == "keep me"

@@ -33,6 +33,7 @@ from typing import Any
 import jinja2
 
 from amr_bench import __version__
+from amr_bench.errors import UsageError
 from amr_bench.leaderboard import exports, systems
 from amr_bench.leaderboard.ranking import Ranking, RankSettings, Row, rank_store
 from amr_bench.leaderboard.store import Store
@@ -141,6 +142,8 @@ def render_site(
     query texts and windows the per-query explorer may show.
     """
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} exists and is not a folder; the site needs a folder of its own")
     out.mkdir(parents=True, exist_ok=True)
     rankings = list(rankings) if rankings is not None else rank_store(store, settings)
     rankings.sort(key=lambda r: (_page_order(r), r.group.benchmark, r.group.gt_sha256, r.group.metric_signature))
