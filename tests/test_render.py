@@ -381,3 +381,32 @@ def test_render_refuses_a_file_as_the_site_folder(tmp_path: Path) -> None:
     with Store(build_board(tmp_path / "b.sqlite")) as store, pytest.raises(UsageError, match="not a folder"):
         render_site(store, target, RankSettings(resamples=200))
     assert target.read_text() == "keep me"
+
+
+def test_plots_label_their_axes_and_leave_out_empty_length_buckets() -> None:
+    from types import SimpleNamespace
+
+    from amr_bench.leaderboard.render import _length_plot
+
+    values = {"len.short.queries": 5.0, "len.short.R1@0.7": 0.4, "len.short.lo": 0.0, "len.short.hi": 10.0}
+    values |= {"len.middle.queries": 0.0, "len.long.queries": 7.0, "len.long.R1@0.7": 0.9, "len.long.lo": 30.0}
+    values["len.long.hi"] = float("inf")
+    plot = _length_plot([SimpleNamespace(values=values, label="t/s")], "R1@0.7")  # type: ignore[list-item]
+    assert [g["name"] for g in plot["legend"]] == ["short", "long"]  # no entry for the empty middle bucket
+    assert [g["span"] for g in plot["legend"]] == ["0–10 s", "> 30 s"]
+    assert len(plot["rows"][0]["bars"]) == 2
+
+
+def test_pages_explain_their_axes_and_p_values(tmp_path: Path) -> None:
+    with Store(build_board(tmp_path / "b.sqlite")) as st:
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    html = (tmp_path / "site" / "castella.html").read_text("utf-8")
+    for text in (
+        "IoU threshold θ</text>",
+        "mAP (%)</text>",
+        "R1@0.7 (%)</text>",
+        "<dt>p (next)</dt>",
+        "<dt>Holm</dt>",
+        'title="paired test against the next ranked row, Holm-corrected">p (next)</th>',
+    ):
+        assert text in html, text
