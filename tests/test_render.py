@@ -410,3 +410,17 @@ def test_pages_explain_their_axes_and_p_values(tmp_path: Path) -> None:
         'title="paired test against the next ranked row, Holm-corrected">p (next)</th>',
     ):
         assert text in html, text
+
+
+def test_team_and_system_names_with_slashes_get_separate_pages(tmp_path: Path) -> None:
+    with Store(tmp_path / "b.sqlite") as st:
+        _add(st, "a/b", "c", "castella/test", 10)
+        _add(st, "a", "b/c", "castella/test", 5)
+        files = render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    pages = [f for f in files if f.name.startswith("system-")]
+    assert len(pages) == 2 and len({f.name for f in pages}) == 2
+    texts = sorted(p.read_text("utf-8") for p in pages)
+    assert any("<td>a/b</td>" in t and "<td>c</td>" in t for t in texts)
+    assert any("<td>a</td>" in t and "<td>b/c</td>" in t for t in texts)
+    bench = (tmp_path / "site" / "castella.html").read_text("utf-8")
+    assert all(f'href="{p.name}"' in bench for p in pages)

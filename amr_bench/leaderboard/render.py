@@ -81,7 +81,8 @@ def safe_name(prefix: str, name: str, ext: str, readable: str | None = None) -> 
 
 
 def system_file(team: str, system: str) -> str:
-    return safe_name("system", f"{team}/{system}", "html")
+    """The page of one system; team ``a/b`` with system ``c`` and team ``a`` with system ``b/c`` differ."""
+    return safe_name("system", json.dumps([team, system], ensure_ascii=False), "html", readable=f"{team} {system}")
 
 
 def group_csv(r: Ranking) -> str:
@@ -126,6 +127,7 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = num
     env.filters["pval"] = pval
     env.filters["short"] = lambda s, n=12: str(s)[:n]
+    env.globals["system_file"] = system_file
     return env
 
 
@@ -178,7 +180,6 @@ def render_site(
             title=f"{page.title} — amr-bench leaderboard",
             page=page,
             sections=[_section(r) for r in page.rankings],
-            system_files={s.label: system_file(s.team, s.system) for s in summaries},
         )
         written.append(_write(out / page.file, html))
     truths = systems.GroundTruths(ground_truths)
