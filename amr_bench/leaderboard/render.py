@@ -86,7 +86,7 @@ def system_file(team: str, system: str) -> str:
 
 
 def group_csv(r: Ranking) -> str:
-    key = f"{r.group.benchmark}\n{r.group.gt_sha256}\n{r.group.metric_signature}"
+    key = json.dumps([r.group.benchmark, r.group.gt_sha256, r.group.metric_signature], ensure_ascii=False)
     return f"{CSV_DIR}/" + safe_name("", key, "csv", readable=r.group.benchmark)
 
 
@@ -372,7 +372,7 @@ def _span(lo: float, hi: float) -> str:
 
 
 def _anchor(r: Ranking) -> str:
-    key = f"{r.group.benchmark}\n{r.group.gt_sha256}\n{r.group.metric_signature}"
+    key = json.dumps([r.group.benchmark, r.group.gt_sha256, r.group.metric_signature], ensure_ascii=False)
     return safe_name("g", key, "x", readable=r.group.benchmark)[:-2]
 
 
