@@ -241,6 +241,7 @@ def test_system_page_shows_dcase_metadata_and_tolerates_missing_fields(tmp_path:
     for name in ("system-bare-nothing-*.html", "system-odd-types-*.html"):
         page = next((tmp_path / "site").glob(name)).read_text("utf-8")
         assert "Not given." in page and "Version history" in page
+        assert "No per-query explorer: this entry was stored without its windows" in page  # said, not skipped
 
 
 def test_explorer_data_is_inert_inside_the_page(tmp_path: Path) -> None:
