@@ -7,6 +7,9 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from amr_bench.leaderboard.ranking import RankSettings
 from amr_bench.leaderboard.render import page_key, render_site
@@ -245,6 +248,7 @@ def test_system_page_shows_dcase_metadata_and_tolerates_missing_fields(tmp_path:
     for name in ("system-bare-nothing-*.html", "system-odd-types-*.html"):
         page = next((tmp_path / "site").glob(name)).read_text("utf-8")
         assert "Not given." in page and "Version history" in page
+        assert "No per-query explorer: this entry was stored without its windows" in page  # said, not skipped
 
 
 def test_explorer_data_is_inert_inside_the_page(tmp_path: Path) -> None:
@@ -277,3 +281,154 @@ def test_explorer_data_is_inert_inside_the_page(tmp_path: Path) -> None:
     assert data[0][1] == evil and data[0][3] == [[2.0, 6.0]] and data[0][4] == [[2.0, 6.0], [10.0, 12.0]]
     assert data[0][5] == 1.0 and data[4][5] == 0.5  # top-1 IoU: [2, 10] against [2, 6]
     assert data[0][6] == (1 << 10) - 1 and data[4][6] == 1  # hits at every θ; at θ = 0.5 only
+    # breakdown by moment count, from the stored per-query scores: IoU 4/(4+i) hits θ=0.5 always, θ=0.7 for i<2
+    assert "<th>one moment</th><td>5</td><td>100.0</td><td>40.0</td>" in page
+    assert "<th>several moments</th><td>0</td>" in page
+
+
+def test_report_is_copied_only_when_its_hash_matches(tmp_path: Path) -> None:
+    import hashlib
+
+    pdf = b"%PDF-1.4\n% a report\n%%EOF\n"
+    with Store(tmp_path / "b.sqlite") as st:
+        st.db.execute("ALTER TABLE packages ADD COLUMN report BLOB")  # a store that keeps report bytes
+        for team, body in (("Good_UNI", pdf), ("Bad_UNI", pdf + b"tampered")):
+            pid = st.add_package(
+                team=team,
+                sha256=f"pkg-{team}",
+                file_name=f"{team}_task6.zip",
+                report_name=f"{team}_task6.technical_report.pdf",
+                report_sha256=hashlib.sha256(pdf).hexdigest(),
+            )
+            st.db.execute("UPDATE packages SET report=? WHERE id=?", (body, pid))
+            r1 = np.ones(10)
+            st.add(
+                team=team,
+                system=f"{team}_task6_1",
+                benchmark="castella/test",
+                sha256=f"s-{team}",
+                size=1,
+                file_name="o.jsonl",
+                gt_sha256="a" * 64,
+                signature={"scorer": "t", "metric": "m"},
+                qids=[f"q{i}" for i in range(10)],
+                per_query={"R1@0.7": r1, "R1@0.5": r1, "mAP": r1, "AP@0.5": r1, "AP@0.75": r1},
+                metrics={},
+                package_id=pid,
+                added_at="2026-01-01T00:00:00Z",
+            )
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    good = next((tmp_path / "site").glob("system-good-uni-*.html")).read_text("utf-8")
+    link = re.search(r'<a href="(reports/[^"]+)">Good_UNI_task6\.technical_report\.pdf</a>', good)
+    assert link and (tmp_path / "site" / link.group(1)).read_bytes() == pdf
+    bad = next((tmp_path / "site").glob("system-bad-uni-*.html")).read_text("utf-8")
+    assert "no copy available" in bad and 'href="reports/' not in bad
+    assert len(list((tmp_path / "site" / "reports").iterdir())) == 1
+
+
+def test_render_command_takes_ground_truths_for_the_explorer(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from amr_bench.cli import app
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench.leaderboard.results import add_records
+
+    gt_path = tmp_path / "private_eval.jsonl"
+    rows = [
+        {"qid": i, "query": f"secret query {i}", "vid": "v", "duration": 9.0, "relevant_windows": [[1.0, 4.0]]}
+        for i in range(3)
+    ]
+    gt_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with Store(tmp_path / "b.sqlite") as st:
+        add_records(
+            st,
+            [{"qid": i, "pred_relevant_windows": [[1.0, 3.0]]} for i in range(3)],
+            load_ground_truth(gt_path),
+            team="t",
+            system="s",
+            benchmark="dcase2026-eval",
+            file_name="o.jsonl",
+        )
+    runner = CliRunner()
+    for extra, shown in (([], False), (["--gt", str(gt_path)], True)):
+        out = tmp_path / f"site{len(extra)}"
+        res = runner.invoke(
+            app,
+            [
+                "leaderboard",
+                "render",
+                "--db",
+                str(tmp_path / "b.sqlite"),
+                "--out",
+                str(out),
+                "--resamples",
+                "200",
+                *extra,
+            ],
+        )
+        assert res.exit_code == 0, res.output
+        page = next(out.glob("system-t-s-*.html")).read_text("utf-8")
+        assert ("secret query 2" in page) is shown
+
+
+@given(st.text(max_size=80), st.sampled_from(["system", "benchmark", ""]))
+def test_derived_file_names_are_plain_and_bounded(name: str, prefix: str) -> None:
+    from amr_bench.leaderboard.render import safe_name
+
+    file = safe_name(prefix, name, "html")
+    assert re.fullmatch(r"[a-z0-9-]+\.html", file) and len(file) <= 70
+    assert not file.startswith("-") and file not in ("index.html", "results.json")
+    assert safe_name(prefix, name, "html") == file  # stable across calls and processes (sha256, not hash())
+
+
+def test_render_refuses_a_file_as_the_site_folder(tmp_path: Path) -> None:
+    from amr_bench.errors import UsageError
+
+    target = tmp_path / "site"
+    target.write_text("keep me")
+    with Store(build_board(tmp_path / "b.sqlite")) as store, pytest.raises(UsageError, match="not a folder"):
+        render_site(store, target, RankSettings(resamples=200))
+    assert target.read_text() == "keep me"
+
+
+def test_plots_label_their_axes_and_leave_out_empty_length_buckets() -> None:
+    from types import SimpleNamespace
+
+    from amr_bench.leaderboard.render import _length_plot
+
+    values = {"len.short.queries": 5.0, "len.short.R1@0.7": 0.4, "len.short.lo": 0.0, "len.short.hi": 10.0}
+    values |= {"len.middle.queries": 0.0, "len.long.queries": 7.0, "len.long.R1@0.7": 0.9, "len.long.lo": 30.0}
+    values["len.long.hi"] = float("inf")
+    plot = _length_plot([SimpleNamespace(values=values, label="t/s")], "R1@0.7")  # type: ignore[list-item]
+    assert [g["name"] for g in plot["legend"]] == ["short", "long"]  # no entry for the empty middle bucket
+    assert [g["span"] for g in plot["legend"]] == ["0–10 s", "> 30 s"]
+    assert len(plot["rows"][0]["bars"]) == 2
+
+
+def test_pages_explain_their_axes_and_p_values(tmp_path: Path) -> None:
+    with Store(build_board(tmp_path / "b.sqlite")) as st:
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    html = (tmp_path / "site" / "castella.html").read_text("utf-8")
+    for text in (
+        "IoU threshold θ</text>",
+        "mAP (%)</text>",
+        "R1@0.7 (%)</text>",
+        "<dt>p (next)</dt>",
+        "<dt>Holm</dt>",
+        'title="paired test against the next ranked row, Holm-corrected">p (next)</th>',
+    ):
+        assert text in html, text
+
+
+def test_team_and_system_names_with_slashes_get_separate_pages(tmp_path: Path) -> None:
+    with Store(tmp_path / "b.sqlite") as st:
+        _add(st, "a/b", "c", "castella/test", 10)
+        _add(st, "a", "b/c", "castella/test", 5)
+        files = render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    pages = [f for f in files if f.name.startswith("system-")]
+    assert len(pages) == 2 and len({f.name for f in pages}) == 2
+    texts = sorted(p.read_text("utf-8") for p in pages)
+    assert any("<td>a/b</td>" in t and "<td>c</td>" in t for t in texts)
+    assert any("<td>a</td>" in t and "<td>b/c</td>" in t for t in texts)
+    bench = (tmp_path / "site" / "castella.html").read_text("utf-8")
+    assert all(f'href="{p.name}"' in bench for p in pages)

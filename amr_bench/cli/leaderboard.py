@@ -209,9 +209,20 @@ def render(
     baseline: str | None = typer.Option(None, "--baseline", help="TEAM/SYSTEM (or SYSTEM) to test against."),
     seed: int = _seed_option(),
     resamples: int = _resamples_option(),
+    truths: list[Path] = typer.Option(
+        [],
+        "--gt",
+        exists=True,
+        dir_okay=False,
+        help="Ground-truth file whose query texts and windows the per-query explorer shows (matched by hash; "
+        "bundled splits are found without it). Repeatable.",
+    ),
     db: Path = DB_OPTION,
 ) -> None:
-    """Write the static site (index.html + one page per benchmark)."""
+    """Write the static site: the cross-dataset index, a page per benchmark and per system, results.json, CSVs.
+
+    Example: amr-bench leaderboard render --db leaderboard.sqlite --out site --gt eval_gt.jsonl
+    """
     from amr_bench.leaderboard.ranking import rank_store
     from amr_bench.leaderboard.render import render_site
     from amr_bench.leaderboard.store import Store
@@ -223,8 +234,8 @@ def render(
     with Store(db, readonly=True) as store:
         rankings = rank_store(store, settings)
         _require_baseline(baseline, rankings)
-        files = render_site(store, out, settings, rankings)
-    print(f"wrote {len(files)} pages; open {files[0]}")
+        files = render_site(store, out, settings, rankings, ground_truths=truths)
+    print(f"wrote {len(files)} files (pages, results.json, one CSV per benchmark); open {files[0]}")
 
 
 @app.command(epilog="Example: amr-bench compare run_a.jsonl run_b.jsonl --gt castella/test --metric mAP")

@@ -9,8 +9,7 @@ NaN where a query has fewer windows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -34,29 +33,6 @@ def window_columns(report: Any, qids: Sequence[Any], k: int = TOP_WINDOWS) -> di
     for j in range(k):
         out[START.format(j)] = start[:, j].astype(np.float64)
         out[END.format(j)] = end[:, j].astype(np.float64)
-    return out
-
-
-@dataclass(frozen=True)
-class QueryView:
-    """One row of the explorer: the query, its ground truth and the system's top windows."""
-
-    qid: str
-    query: str
-    duration: float
-    gt: list[tuple[float, float]]
-    top: list[tuple[float, float]]
-    iou: float
-    hits: dict[str, bool]  # R1@θ per threshold
-
-
-def top_windows(columns: Mapping[str, np.ndarray], row: int, k: int = TOP_WINDOWS) -> list[tuple[float, float]]:
-    out = []
-    for j in range(k):
-        s, e = columns.get(START.format(j)), columns.get(END.format(j))
-        if s is None or e is None or not np.isfinite(s[row]) or not np.isfinite(e[row]):
-            break
-        out.append((float(s[row]), float(e[row])))
     return out
 
 

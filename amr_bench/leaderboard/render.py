@@ -33,6 +33,7 @@ from typing import Any
 import jinja2
 
 from amr_bench import __version__
+from amr_bench.errors import UsageError
 from amr_bench.leaderboard import exports, systems
 from amr_bench.leaderboard.ranking import Ranking, RankSettings, Row, rank_store
 from amr_bench.leaderboard.store import Store
@@ -80,11 +81,12 @@ def safe_name(prefix: str, name: str, ext: str, readable: str | None = None) -> 
 
 
 def system_file(team: str, system: str) -> str:
-    return safe_name("system", f"{team}/{system}", "html")
+    """The page of one system; team ``a/b`` with system ``c`` and team ``a`` with system ``b/c`` differ."""
+    return safe_name("system", json.dumps([team, system], ensure_ascii=False), "html", readable=f"{team} {system}")
 
 
 def group_csv(r: Ranking) -> str:
-    key = f"{r.group.benchmark}\n{r.group.gt_sha256}\n{r.group.metric_signature}"
+    key = json.dumps([r.group.benchmark, r.group.gt_sha256, r.group.metric_signature], ensure_ascii=False)
     return f"{CSV_DIR}/" + safe_name("", key, "csv", readable=r.group.benchmark)
 
 
@@ -125,6 +127,7 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = num
     env.filters["pval"] = pval
     env.filters["short"] = lambda s, n=12: str(s)[:n]
+    env.globals["system_file"] = system_file
     return env
 
 
@@ -141,6 +144,8 @@ def render_site(
     query texts and windows the per-query explorer may show.
     """
     out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out} exists and is not a folder; the site needs a folder of its own")
     out.mkdir(parents=True, exist_ok=True)
     rankings = list(rankings) if rankings is not None else rank_store(store, settings)
     rankings.sort(key=lambda r: (_page_order(r), r.group.benchmark, r.group.gt_sha256, r.group.metric_signature))
@@ -175,7 +180,6 @@ def render_site(
             title=f"{page.title} — amr-bench leaderboard",
             page=page,
             sections=[_section(r) for r in page.rankings],
-            system_files={s.label: system_file(s.team, s.system) for s in summaries},
         )
         written.append(_write(out / page.file, html))
     truths = systems.GroundTruths(ground_truths)
@@ -312,6 +316,7 @@ def _system_view(
                 "anchor": "r-" + anchors[id(r)],
                 "grid": _theta_grid(row) if row.ok else [],
                 "breakdown": _breakdown(row) if row.ok else [],
+                "counts": systems.count_breakdown(store, row.entry) if row.ok else [],
                 "explorer": pq,
             }
         )
@@ -367,7 +372,7 @@ def _span(lo: float, hi: float) -> str:
 
 
 def _anchor(r: Ranking) -> str:
-    key = f"{r.group.benchmark}\n{r.group.gt_sha256}\n{r.group.metric_signature}"
+    key = json.dumps([r.group.benchmark, r.group.gt_sha256, r.group.metric_signature], ensure_ascii=False)
     return safe_name("g", key, "x", readable=r.group.benchmark)[:-2]
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from amr_bench.leaderboard.explorer import TOP_WINDOWS, top_windows, window_column_names
+from amr_bench.leaderboard.explorer import END, START, TOP_WINDOWS, window_column_names
 from amr_bench.leaderboard.store import Entry, GroupKey, Store
 
 REPORTS_DIR = "reports"  # beside the store: reports/<sha256>.pdf (see read_stored_system)
@@ -35,34 +35,38 @@ class StoredSystem:
 def read_stored_system(store: Store, team: str, system: str) -> StoredSystem:
     """The metadata intake stored for ``team/system`` and its package's technical report.
 
-    Today intake keeps the DCASE ``.meta.yaml`` (plus ``package`` and ``report`` names) in
-    ``systems.meta_json`` and the report's name and hash in ``packages``; the PDF itself is looked
-    up as ``reports/<report sha256>.pdf`` beside the store file (the demo puts it there), and is
-    used only when its hash matches.
+    Intake keeps the DCASE ``.meta.yaml`` (plus ``package`` and ``report`` names) in
+    ``systems.meta_json`` and the report's name and hash in ``packages``. The PDF itself comes
+    from a ``packages.report`` column where the store has one, else from
+    ``reports/<report sha256>.pdf`` beside the store file (the demo puts it there); either is
+    used only when its hash matches the one recorded at intake.
     """
+    import hashlib
+    import json
+
     row = store.db.execute(
         "SELECT y.meta_json FROM systems y JOIN teams t ON t.id = y.team_id WHERE t.name=? AND y.name=?",
         (team, system),
     ).fetchone()
-    import json
-
     meta = json.loads(row[0]) if row else {}
     found = StoredSystem(team, system, meta if isinstance(meta, dict) else {})
+    columns = {r[1] for r in store.db.execute("PRAGMA table_info(packages)")}
+    blob = "p.report" if "report" in columns else "NULL"
     pkg = store.db.execute(
-        "SELECT p.file_name, p.sha256, p.report_name, p.report_sha256, p.added_at FROM packages p"
+        f"SELECT p.file_name, p.sha256, p.report_name, p.report_sha256, p.added_at, {blob} FROM packages p"
         " JOIN submissions s ON s.package_id = p.id JOIN systems y ON y.id = s.system_id"
         " JOIN teams t ON t.id = y.team_id WHERE t.name=? AND y.name=? ORDER BY p.added_at DESC, p.id DESC LIMIT 1",
         (team, system),
     ).fetchone()
     if pkg is not None:
-        found.package = dict(zip(("file_name", "sha256", "report_name", "report_sha256", "added_at"), pkg, strict=True))
-        pdf = store.path.parent / REPORTS_DIR / f"{pkg[3]}.pdf"
-        if pdf.is_file():
-            import hashlib
-
-            data = pdf.read_bytes()
-            if hashlib.sha256(data).hexdigest() == pkg[3]:
-                found.report = data
+        keys = ("file_name", "sha256", "report_name", "report_sha256", "added_at")
+        found.package = dict(zip(keys, pkg[:5], strict=True))
+        data = pkg[5]
+        beside = store.path.parent / REPORTS_DIR / f"{pkg[3]}.pdf"
+        if data is None and beside.is_file():
+            data = beside.read_bytes()
+        if data is not None and hashlib.sha256(data).hexdigest() == pkg[3]:
+            found.report = bytes(data)
     return found
 
 
@@ -190,11 +194,11 @@ def versions(store: Store, groups: Iterable[GroupKey], team: str, system: str) -
 
 
 class GroundTruths:
-    """Ground truths by file hash: the bundled splits, plus any files the caller names."""
+    """Ground truths by file hash (the bundled splits, plus any files the caller names), as explorer rows."""
 
     def __init__(self, extra: Sequence[Path] = ()) -> None:
         self.extra = list(extra)
-        self.cache: dict[str, Any] = {}
+        self.cache: dict[str, dict[Any, tuple[str, float, list[list[float]]]] | None] = {}
         self.index: dict[str, Path] | None = None
 
     def _build(self) -> dict[str, Path]:
@@ -206,56 +210,80 @@ class GroundTruths:
                 found[sha256_file(p)] = p
         return found
 
-    def get(self, sha256: str) -> Any:
+    def get(self, sha256: str) -> dict[Any, tuple[str, float, list[list[float]]]] | None:
+        """``qid -> (query, duration, windows)`` of the ground truth with that hash, or ``None``."""
         if self.index is None:
             self.index = self._build()
         if sha256 not in self.cache:
             path = self.index.get(sha256)
-            gt = None
+            view = None
             if path is not None:
                 from amr_bench.groundtruth import load_ground_truth
 
                 gt = load_ground_truth(path)
-                gt = gt if gt.sha256 == sha256 else None
-            self.cache[sha256] = gt
+                if gt.sha256 == sha256:
+                    view = _gt_view(gt)
+            self.cache[sha256] = view
         return self.cache[sha256]
 
 
-def explorer_rows(store: Store, entry: Entry, gt: Any) -> list[list[Any]] | None:
+def _gt_view(gt: Any) -> dict[Any, tuple[str, float, list[list[float]]]]:
+    w = gt.windows
+    pairs = np.stack([np.round(w.start, 2), np.round(w.end, 2)], axis=1).tolist()
+    offsets = w.offsets.tolist()
+    durations = np.asarray(gt.durations, dtype=np.float64).tolist()
+    return {q: (gt.queries[r], durations[r], pairs[offsets[r] : offsets[r + 1]]) for q, r in gt.index.items()}
+
+
+def explorer_rows(
+    store: Store, entry: Entry, gt: Mapping[Any, tuple[str, float, list[list[float]]]] | None
+) -> list[list[Any]] | None:
     """Compact rows ``[qid, query, duration, gt windows, top windows, IoU, R1 hits bitmask]``.
 
     ``None`` when the stored entry predates the stored windows. Queries and ground-truth windows
-    come from ``gt`` (``None`` when the ground truth is not available: then only the scores and
-    the system's windows are shown).
+    come from ``gt`` (see :meth:`GroundTruths.get`; ``None`` when the ground truth is not
+    available: then only the scores and the system's windows are shown).
     """
     present = set(store.per_query_columns(entry.submission_id))
     if not set(window_column_names()) <= present:
         return None
-    names = ["IoU@1", *(f"R1@{t}" for t in THRESHOLDS), *window_column_names()]
-    cols = {n: store.matrix([entry.submission_id], n)[0] for n in names if n in present}
+    sid = [entry.submission_id]
     qids = store.qids(entry.group.gt_sha256)
+    bits = np.zeros(len(qids), dtype=np.int64)
+    for j, t in enumerate(THRESHOLDS):
+        if f"R1@{t}" in present:
+            bits |= (store.matrix(sid, f"R1@{t}")[0] > 0.5).astype(np.int64) << j
+    iou = store.matrix(sid, "IoU@1")[0] if "IoU@1" in present else np.full(len(qids), np.nan)
+    starts = np.stack([store.matrix(sid, START.format(j))[0] for j in range(TOP_WINDOWS)], axis=1)
+    ends = np.stack([store.matrix(sid, END.format(j))[0] for j in range(TOP_WINDOWS)], axis=1)
+    counts = np.isfinite(starts).sum(axis=1).tolist()
+    pairs = np.stack([np.round(starts, 2), np.round(ends, 2)], axis=2).tolist()
+    ious = [None if not math.isfinite(v) else round(v, 4) for v in iou.tolist()]
     out: list[list[Any]] = []
     for i, qid in enumerate(qids):
-        bits = 0
-        for j, t in enumerate(THRESHOLDS):
-            if cols.get(f"R1@{t}") is not None and cols[f"R1@{t}"][i] > 0.5:
-                bits |= 1 << j
-        top = [[round(s, 2), round(e, 2)] for s, e in top_windows(cols, i, TOP_WINDOWS)]
-        query, duration, gt_wins = "", None, []
-        if gt is not None and qid in gt.index:
-            r = gt.index[qid]
-            query = gt.queries[r]
-            duration = float(gt.durations[r])
-            lo, hi = gt.windows.offsets[r], gt.windows.offsets[r + 1]
-            gt_wins = [
-                [round(float(s), 2), round(float(e), 2)]
-                for s, e in zip(gt.windows.start[lo:hi], gt.windows.end[lo:hi], strict=True)
-            ]
-        if duration is None or not math.isfinite(duration):
-            ends = [w[1] for w in top] or [1.0]
-            duration = float(max(ends))
-        iou = float(cols["IoU@1"][i]) if "IoU@1" in cols else float("nan")
-        out.append(
-            [str(qid), query, round(duration, 2), gt_wins, top, round(iou, 4) if np.isfinite(iou) else None, bits]
-        )
+        top = pairs[i][: counts[i]]
+        query, duration, gt_wins = (gt or {}).get(qid, ("", math.nan, []))
+        if not math.isfinite(duration):
+            duration = max([w[1] for w in top] or [1.0])
+        out.append([str(qid), query, round(duration, 2), gt_wins, top, ious[i], int(bits[i])])
+    return out
+
+
+def count_breakdown(store: Store, entry: Entry) -> list[dict[str, Any]]:
+    """R1@0.5, R1@0.7 and mAP over the queries with one ground-truth moment and with several.
+
+    Exact means of the stored per-query scores (``n_gt`` counts the moments the scorer kept).
+    """
+    present = set(store.per_query_columns(entry.submission_id))
+    names = ("R1@0.5", "R1@0.7", "mAP")
+    if "n_gt" not in present or not set(names) <= present:
+        return []
+    sid = [entry.submission_id]
+    n_gt = store.matrix(sid, "n_gt")[0]
+    cols = {n: store.matrix(sid, n)[0] for n in names}
+    out = []
+    for label, mask in (("one moment", n_gt == 1), ("several moments", n_gt > 1)):
+        n = int(mask.sum())
+        values: dict[str, float | None] = {k: (math.fsum(v[mask].tolist()) / n if n else None) for k, v in cols.items()}
+        out.append({"name": label, "n": n, "r05": values["R1@0.5"], "r07": values["R1@0.7"], "map": values["mAP"]})
     return out
