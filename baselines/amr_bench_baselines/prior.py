@@ -26,7 +26,7 @@ import numpy as np
 
 from amr_bench.errors import UsageError
 from amr_bench.groundtruth import GroundTruth
-from amr_bench_baselines.zeroshot import submission_records
+from amr_bench_baselines.submission import submission_records
 
 METHODS = ("best-windows", "sample")
 CHUNK = 256  # candidate windows per IoU block (a block is CHUNK x annotated windows)

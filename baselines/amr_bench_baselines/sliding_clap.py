@@ -77,7 +77,7 @@ class SlidingSettings:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _bad_settings(path, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")
+            raise _bad_settings(path, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
         if not isinstance(doc, dict) or doc.get("baseline") != "sliding-clap":
             raise _bad_settings(
                 path,

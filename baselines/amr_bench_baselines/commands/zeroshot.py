@@ -87,7 +87,7 @@ def _token_counter(text_model: str | None) -> Any:
 
 def _finish(records: list[dict[str, Any]], gt: Any, out: Path, name: str) -> None:
     from amr_bench.scoring import score_records
-    from amr_bench_baselines.zeroshot import write_submission
+    from amr_bench_baselines.submission import write_submission
 
     write_submission(records, out)
     print(f"{name}: wrote {len(records)} queries to {out}")
