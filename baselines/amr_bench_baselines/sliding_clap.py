@@ -1,4 +1,5 @@
-"""Sliding-window CLAP (seed 001's baseline): window embeddings, threshold, median filter, runs.
+"""Sliding-window CLAP (the baseline of *Language-based Audio Moment Retrieval*, arXiv:2409.15672): window
+embeddings, threshold, median filter, runs.
 
 For every second ``i`` of a recording, a window of ``w`` seconds (1, 4 or 7) around it, hop 1 s,
 is embedded and projected into MS-CLAP's joint space; its cosine with the projected query gives
@@ -9,13 +10,13 @@ most 10, best first (a query with no run gets its single best second).
 Two ways to get the window embeddings, and the output says which (``source``):
 
 * ``"audio"``: from raw audio, each window through MS-CLAP's audio encoder (needs the model);
-  this is the seed's method.
+  this is the paper's method.
 * ``"pooled-features"``: when only the per-second 768-d features exist, the window embedding is
   the mean of the 768-d frames of the window, then ``audio_encoder.projection``. This
-  approximates the seed's method (HTSAT does not pool linearly over time).
+  approximates the paper's method (HTSAT does not pool linearly over time).
 
 Windows are centred on the second: frames ``i - (w-1)//2 .. i + w//2``, clipped at the ends of
-the recording. The threshold applies to the raw cosine, as in the seed; ``tune`` picks the
+the recording. The threshold applies to the raw cosine, as in the paper; ``tune`` picks the
 window, threshold and filter length on a validation split by a declared metric and writes them
 to a settings file that the run command reads.
 """
