@@ -148,3 +148,11 @@ def test_cli_features_reports_the_implied_framing(tmp_path: Path, extra: int, ne
     r = CliRunner().invoke(app, ["datasets", "features", str(tmp_path)])
     assert r.exit_code == 0, r.output
     assert "framing: 2 of 2 recordings have" in r.output and needle in r.output
+
+
+def test_cli_unknown_framing_is_a_usage_error(tmp_path: Path) -> None:
+    r = CliRunner().invoke(
+        app, ["features", "extract", str(tmp_path), "--out", str(tmp_path / "o"), "--framing", "centre"]
+    )
+    assert r.exit_code == 2, r.output
+    assert "unknown --framing 'centre'" in r.output and "Traceback" not in r.output

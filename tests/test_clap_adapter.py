@@ -181,3 +181,20 @@ def test_a_text_model_path_containing_clip_is_refused(tmp_path: Path) -> None:
     folder = write_tiny_gpt2(tmp_path / "clips" / "tiny-gpt2")
     with pytest.raises(UsageError, match="contains 'clip'"):
         ca.random_clap(folder)
+
+
+@pytest.mark.parametrize("framing", ["lighthouse", "wrapper"])
+def test_htsat_receives_the_framed_clips_unpadded(model: ca.ClapAdapter, tmp_path: Path, framing: str) -> None:
+    wave = np.random.default_rng(4).uniform(-0.5, 0.5, int(2.2 * 44100)).astype(np.float32)
+    sf.write(tmp_path / "r.wav", wave, 44100, subtype="FLOAT")
+    seen: list[np.ndarray] = []
+    hook = model.model.audio_encoder.base.register_forward_pre_hook(lambda _, args: seen.append(args[0].numpy()))
+    try:
+        s = extract.extract_audio_features(model, [tmp_path / "r.wav"], tmp_path / "o", progress=False, framing=framing)
+    finally:
+        hook.remove()
+    assert s.written == ["r"]
+    from amr_bench_baselines.audio_framing import framed_clips
+
+    np.testing.assert_array_equal(np.concatenate(seen), framed_clips(wave, framing))
+    assert np.concatenate(seen).shape == ({"lighthouse": 2, "wrapper": 3}[framing], 44100)
