@@ -91,3 +91,13 @@ def test_prior_on_the_bundled_castella_split_is_weak_but_not_zero() -> None:
     brief = score_records(prior_records(fit, gt), gt).brief
     assert 0 < brief["MR-full-R1@0.5"] < 50
     assert np.isfinite(brief["MR-full-mAP"])
+
+
+@pytest.mark.parametrize("longest", [40.0, 300.0, 301.0, 1499.5])
+def test_candidate_grid_covers_the_longest_recording_in_whole_seconds(longest: float) -> None:
+    from amr_bench_baselines.prior import candidate_grid
+
+    s, e = candidate_grid(longest)
+    assert len(s) <= 45_150 and (s < e).all() and s.min() == 0 and e.max() == np.ceil(longest)
+    assert (s == np.round(s)).all() and (e == np.round(e)).all()
+    assert len({(a, b) for a, b in zip(s.tolist(), e.tolist(), strict=True)}) == len(s)

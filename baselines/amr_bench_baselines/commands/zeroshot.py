@@ -17,7 +17,10 @@ from amr_bench.cli.app import app, err, handles_errors
 from amr_bench.errors import InputError, UsageError
 
 features_app = typer.Typer(help="Extract MS-CLAP features in the official layout.", no_args_is_help=True)
-baseline_app = typer.Typer(help="Zero-shot baselines on MS-CLAP features (write submissions).", no_args_is_help=True)
+baseline_app = typer.Typer(
+    help="Zero-shot baselines on MS-CLAP features, and the prior-only control (write submissions).",
+    no_args_is_help=True,
+)
 tune_app = typer.Typer(help="Tune a baseline's settings on a validation split.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 app.add_typer(baseline_app, name="baseline")
