@@ -6,9 +6,10 @@ recording's duration. Two methods:
 
 ``best-windows`` (default): on a grid of windows ``[s, e]`` (whole seconds up to the longest
 fitting recording; a coarser whole-second step past 300 s), the first window is the one with
-the highest R1@θ on the fitting split (ties: the higher mean best-IoU); each next one, up to ``k``, is the window that reaches IoU ≥ θ for the
-most fitting queries no earlier window reached (greedy coverage, which is what a ranked list
-needs for mAP). Every query gets the same ``k`` windows, scores ``k .. 1`` divided by ``k``.
+the highest R1@θ on the fitting split (ties: the higher mean best-IoU); each next one, up to
+``k``, is the window that reaches IoU ≥ θ for the most fitting queries no earlier window reached
+(greedy coverage, which is what a ranked list needs for mAP). Every query gets the same ``k``
+windows, scores ``k .. 1`` divided by ``k``.
 
 ``sample``: for each query, ``k`` windows drawn at random (seeded) from the fitting split's
 annotated windows, as fractions of their recording's duration, scaled to the query's duration:
