@@ -7,10 +7,15 @@
    on what else runs (the load average is printed next to each figure); the CPU seconds of this
    process do much less.
 2. clap-cosine on the same split.
-3. Feature extraction (random-weight MS-CLAP 2023, real msclap classes): seconds per hour of audio,
-   extrapolated from ``--extract-seconds`` of audio.
+3. Feature extraction (random-weight MS-CLAP 2023, real msclap classes) per framing: seconds per
+   hour of audio, extrapolated from ``--extract-seconds`` of audio, and the time ratio of the 7-s
+   repeat to the lighthouse framing.
+4. With ``--torchaudio-functional PATH`` (torchaudio's ``functional/functional.py``, e.g. from
+   ``pip download torchaudio==2.11.0 --no-deps``, unzipped): the largest difference of this
+   project's resampling from torchaudio's own code run on the installed torch.
 
 Run: ``python benchmarks/bench_zeroshot.py [--recordings 5472 --queries 6649 --repeat 2 --extract-seconds 16]``
+(``--recordings 0`` skips 1 and 2).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -68,10 +74,11 @@ def load_average() -> str:
 
 
 def bench_jointproj(root: Path, recordings: int, seconds: int, repeat: int) -> None:
-    from amr_bench_baselines.clap_adapter import load_projection_heads
     from amr_bench_baselines.clap_cosine import clap_cosine
-    from amr_bench_baselines.jointproj import VARIANTS, jointproj, last_token_vectors, peak_windows
-    from amr_bench_baselines.zeroshot import iter_audio_chunks, load_split_data, load_text_features, split_curves
+    from amr_bench_baselines.jointproj import VARIANTS, jointproj, peak_windows
+    from amr_bench_baselines.pooled_text import pooled_text_vectors
+    from amr_bench_baselines.projection_heads import load_projection_heads
+    from amr_bench_baselines.zeroshot import iter_audio_chunks, load_split_data, split_curves
 
     heads = load_projection_heads(root / "clap_projection.npz")
     data = load_split_data(root, "test")
@@ -103,7 +110,7 @@ def bench_jointproj(root: Path, recordings: int, seconds: int, repeat: int) -> N
     # the parts (files are now in the page cache)
     t = time.perf_counter()
     chunks = list(iter_audio_chunks(data))
-    tv = heads.project("text", last_token_vectors(load_text_features(data)))
+    tv = heads.project("text", pooled_text_vectors(data))
     t_read = time.perf_counter() - t
     t = time.perf_counter()
     for c in chunks:
@@ -127,21 +134,60 @@ def bench_jointproj(root: Path, recordings: int, seconds: int, repeat: int) -> N
 
 
 def bench_extract(seconds: int) -> None:
-    from amr_bench_baselines import clap_adapter, extract
+    """Extraction speed per framing, in one run (random weights: the speed is the real model's)."""
+    from amr_bench_baselines.audio_framing import FRAMINGS, framed_clips
+    from amr_bench_baselines.clap_model import random_clap
+    from tests.tiny_gpt2 import write_tiny_gpt2
 
     with tempfile.TemporaryDirectory() as tmp:
-        model = clap_adapter.random_clap(clap_adapter.write_tiny_gpt2(Path(tmp) / "tiny-gpt2"))
+        model = random_clap(write_tiny_gpt2(Path(tmp) / "tiny-gpt2"))
         wave = np.random.default_rng(0).normal(0, 0.1, seconds * 44100).astype(np.float32)
-        clips = extract.window_clips(wave)
-        model.audio_features(clips[:2])  # warm-up
-        t = time.perf_counter()
-        for i in range(0, len(clips), 16):
-            model.audio_features(clips[i : i + 16])
-        dt = time.perf_counter() - t
-    print(
-        f"feature extraction (random-weight MS-CLAP 2023, batch 16): {seconds} s of audio in "
-        f"{dt:.2f} s -> {dt / seconds * 3600:.0f} s per hour of audio"
-    )
+        model.encode_clips(framed_clips(wave, "lighthouse")[:2])  # warm-up
+        times = {}
+        for framing in FRAMINGS:
+            clips = framed_clips(wave, framing)
+            t = time.perf_counter()
+            for i in range(0, len(clips), 16):
+                model.encode_clips(clips[i : i + 16])
+            times[framing] = time.perf_counter() - t
+            print(
+                f"feature extraction, {framing} framing (random-weight MS-CLAP 2023, batch 16): {seconds} s of "
+                f"audio, {len(clips)} clips in {times[framing]:.2f} s -> {times[framing] / seconds * 3600:.0f} s "
+                "per hour of audio"
+            )
+    print(f"  repeat7 / lighthouse time ratio: {times['repeat7'] / times['lighthouse']:.2f}")
+
+
+def bench_resample(functional_py: Path) -> None:
+    """Max difference of the project's resampler from torchaudio's own (its functional.py, e.g.
+    unpacked from a torchaudio wheel: ``pip download torchaudio==2.11.0 --no-deps``), on this torch."""
+    import ast
+    import math
+    import warnings
+    from typing import Optional
+
+    import torch
+
+    from amr_bench_baselines.resample import resample
+
+    names = ("_get_sinc_resample_kernel", "_apply_sinc_resample_kernel")
+    scope: dict[str, Any] = {"torch": torch, "math": math, "warnings": warnings, "Optional": Optional}
+    scope["Tensor"] = torch.Tensor
+    scope["_CPU"] = torch.device("cpu")
+    for node in ast.parse(functional_py.read_text()).body:
+        if isinstance(node, ast.FunctionDef) and node.name in names:
+            exec(compile(ast.Module([node], []), str(functional_py), "exec"), scope)
+    rng = np.random.default_rng(0)
+    for rate in (8000, 11025, 16000, 22050, 24000, 32000, 48000, 96000):
+        g = math.gcd(rate, 44100)
+        kernel, width = scope["_get_sinc_resample_kernel"](rate, 44100, g)  # transforms.Resample's kernel
+        x = rng.normal(0, 0.3, (1, int(rate * 3.3))).astype(np.float32)
+        ref = scope["_apply_sinc_resample_kernel"](torch.from_numpy(x), rate, 44100, g, kernel, width).numpy()
+        ours = resample(x, rate, 44100)
+        diff = float(np.abs(ours - ref).max()) if ours.shape == ref.shape else float("nan")
+        print(
+            f"resample {rate} Hz -> 44100 Hz: max |ours - torchaudio| {diff:.3g}, identical {np.array_equal(ours, ref)}"
+        )
 
 
 def main() -> None:
@@ -151,16 +197,22 @@ def main() -> None:
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--extract-seconds", type=int, default=16)
     ap.add_argument("--repeat", type=int, default=2, help="Whole JointProj runs to time.")
+    ap.add_argument(
+        "--torchaudio-functional", type=Path, help="torchaudio's functional/functional.py: compare resampling."
+    )
     args = ap.parse_args()
+    if args.torchaudio_functional:
+        bench_resample(args.torchaudio_functional)
     import torch
 
     print(f"torch threads: {torch.get_num_threads()}, {os.cpu_count()} CPUs, {load_average()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp) / "split"
-        t = time.perf_counter()
-        make_split(root, args.recordings, args.queries, args.seconds)
-        print(f"(wrote the split in {time.perf_counter() - t:.1f} s)")
-        bench_jointproj(root, args.recordings, args.seconds, args.repeat)
+    if args.recordings > 0:
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp) / "split"
+            t = time.perf_counter()
+            make_split(root, args.recordings, args.queries, args.seconds)
+            print(f"(wrote the split in {time.perf_counter() - t:.1f} s)")
+            bench_jointproj(root, args.recordings, args.seconds, args.repeat)
     if args.extract_seconds > 0:
         bench_extract(args.extract_seconds)
 

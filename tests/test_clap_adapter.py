@@ -163,3 +163,38 @@ def test_extract_audio_and_text_resumable(model: ca.ClapAdapter, tmp_path: Path)
     hidden = FeatureStore(out).text(7)
     np.testing.assert_allclose(hidden, model.text_hidden_states(["a bell rings"])[0], rtol=1e-5)
     assert extract.extract_text_features(model, extract.read_queries(q), out, progress=False).skipped == ["7"]
+
+
+def test_a_text_model_folder_without_gpt_in_its_name_still_pools_the_last_token(tmp_path: Path) -> None:
+    """msclap pools (non-zero tokens - 1) only when the model name contains "gpt", else token 0."""
+    folder = write_tiny_gpt2(tmp_path / "tiny-textmodel", seed=3, exact_folder=True)
+    assert "gpt" not in str(folder)
+    plain = ca.random_clap(folder, seed=0)
+    queries = ["a door slams", "birds sing over distant traffic"]
+    pooled = plain.heads.project("text", np.stack([h[-1] for h in plain.text_hidden_states(queries)]))
+    torch.testing.assert_close(plain.text_embeddings(queries), pooled, rtol=1e-4, atol=1e-5)
+    first = plain.heads.project("text", np.stack([h[0] for h in plain.text_hidden_states(queries)]))
+    assert not torch.allclose(plain.text_embeddings(queries), first, atol=1e-3)
+
+
+def test_a_text_model_path_containing_clip_is_refused(tmp_path: Path) -> None:
+    folder = write_tiny_gpt2(tmp_path / "clips" / "tiny-gpt2")
+    with pytest.raises(UsageError, match="contains 'clip'"):
+        ca.random_clap(folder)
+
+
+@pytest.mark.parametrize("framing", ["lighthouse", "wrapper"])
+def test_htsat_receives_the_framed_clips_unpadded(model: ca.ClapAdapter, tmp_path: Path, framing: str) -> None:
+    wave = np.random.default_rng(4).uniform(-0.5, 0.5, int(2.2 * 44100)).astype(np.float32)
+    sf.write(tmp_path / "r.wav", wave, 44100, subtype="FLOAT")
+    seen: list[np.ndarray] = []
+    hook = model.model.audio_encoder.base.register_forward_pre_hook(lambda _, args: seen.append(args[0].numpy()))
+    try:
+        s = extract.extract_audio_features(model, [tmp_path / "r.wav"], tmp_path / "o", progress=False, framing=framing)
+    finally:
+        hook.remove()
+    assert s.written == ["r"]
+    from amr_bench_baselines.audio_framing import framed_clips
+
+    np.testing.assert_array_equal(np.concatenate(seen), framed_clips(wave, framing))
+    assert np.concatenate(seen).shape == ({"lighthouse": 2, "wrapper": 3}[framing], 44100)

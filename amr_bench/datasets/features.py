@@ -31,6 +31,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,12 +109,9 @@ class FeatureStore:
             if vid not in seen and not self.has_audio(vid):
                 problems.append(Problem(str(self.audio_path(vid)), None, f"missing audio features for vid {vid!r}"))
             seen.add(vid)
-            if not self.has_text(rec.get("qid")):
-                problems.append(
-                    Problem(
-                        str(self.text_path(rec.get("qid"))), None, f"missing text features for qid {rec.get('qid')!r}"
-                    )
-                )
+            qid: Any = rec.get("qid")
+            if not self.has_text(qid):
+                problems.append(Problem(str(self.text_path(qid)), None, f"missing text features for qid {qid!r}"))
         return problems
 
     def _checked(self, array: np.ndarray, what: str) -> np.ndarray:

@@ -11,7 +11,7 @@ Relevance ``s_t`` = cosine, standardised over time, smoothed (moving average ``s
 with scipy, each peak's width at ``rel_height`` of its prominence as the window, ranked by peak
 height, at most 10 windows.
 
-Parameters the seed leaves open and chosen here: ``rel_height`` 0.5 (full width at half
+Parameters the report leaves open and chosen here: ``rel_height`` 0.5 (full width at half
 maximum) unless a variant says otherwise, minimum peak prominence 0.1 (in standard deviations of
 the smoothed curve), boundaries rounded to whole seconds.
 """

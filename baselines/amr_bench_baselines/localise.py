@@ -72,7 +72,7 @@ def fwhm_windows(
     # Equal ripples on one plateau give the same window: keep its first (highest) copy.
     out: list[list[float]] = []
     seen: set[tuple[float, float]] = set()
-    for s, e, h in zip(starts.tolist(), ends.tolist(), padded[peaks[order]].tolist()):
+    for s, e, h in zip(starts.tolist(), ends.tolist(), padded[peaks[order]].tolist(), strict=True):
         if (s, e) not in seen:
             seen.add((s, e))
             out.append([s, e, h])

@@ -49,7 +49,7 @@ def msclap_modules() -> types.SimpleNamespace:
         CLAP=clap_mod.CLAP,
         Projection=clap_mod.Projection,
         Wrapper=wrapper_mod.CLAPWrapper,
-        config_dir=Path(wrapper_mod.__file__).parent / "configs",
+        config_dir=Path(str(wrapper_mod.__file__)).parent / "configs",
     )
     return _msclap
 

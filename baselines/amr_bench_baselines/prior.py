@@ -5,10 +5,11 @@ query, learned from the ground truth of a fitting split (train or val), clipped 
 recording's duration. Two methods:
 
 ``best-windows`` (default): on a grid of windows ``[s, e]`` (whole seconds up to the longest
-fitting recording), the first window is the one with the highest R1@θ on the fitting split (ties:
-the higher mean best-IoU); each next one, up to ``k``, is the window that reaches IoU ≥ θ for the
-most fitting queries no earlier window reached (greedy coverage, which is what a ranked list
-needs for mAP). Every query gets the same ``k`` windows, scores ``k .. 1`` divided by ``k``.
+fitting recording; a coarser whole-second step past 300 s), the first window is the one with
+the highest R1@θ on the fitting split (ties: the higher mean best-IoU); each next one, up to
+``k``, is the window that reaches IoU ≥ θ for the most fitting queries no earlier window reached
+(greedy coverage, which is what a ranked list needs for mAP). Every query gets the same ``k``
+windows, scores ``k .. 1`` divided by ``k``.
 
 ``sample``: for each query, ``k`` windows drawn at random (seeded) from the fitting split's
 annotated windows, as fractions of their recording's duration, scaled to the query's duration:
@@ -19,6 +20,7 @@ Only numpy; no features, no model.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +28,7 @@ import numpy as np
 
 from amr_bench.errors import UsageError
 from amr_bench.groundtruth import GroundTruth
-from amr_bench_baselines.zeroshot import submission_records
+from amr_bench_baselines.submission import submission_records
 
 METHODS = ("best-windows", "sample")
 CHUNK = 256  # candidate windows per IoU block (a block is CHUNK x annotated windows)
@@ -61,11 +63,14 @@ def _gt_arrays(gt: GroundTruth) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.
     return w.start.astype(np.float64), w.end.astype(np.float64), rows, np.asarray(gt.durations, np.float64)
 
 
-def candidate_grid(max_seconds: float) -> tuple[np.ndarray, np.ndarray]:
-    """All windows ``[s, e]`` with whole-second ``0 <= s < e <= ceil(max_seconds)``."""
-    top = max(1, int(np.ceil(max_seconds)))
-    s, e = np.triu_indices(top + 1, k=1)
-    return s.astype(np.float64), e.astype(np.float64)
+def candidate_grid(max_seconds: float, max_points: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """All windows ``[s, e]``, ``0 <= s < e <= ceil(max_seconds)``, on a grid of whole seconds
+    (a coarser whole-second step when longer than ``max_points`` steps: at most ~45k windows)."""
+    top = max(1, math.ceil(max_seconds))
+    step = max(1, math.ceil(top / max_points))
+    points = np.unique(np.minimum(np.arange(0, top + step, step), top)).astype(np.float64)
+    s, e = np.triu_indices(len(points), k=1)
+    return points[s], points[e]
 
 
 def _candidate_hits(cs: np.ndarray, ce: np.ndarray, gt: GroundTruth, theta: float) -> tuple[np.ndarray, np.ndarray]:

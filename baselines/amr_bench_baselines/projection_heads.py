@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -66,7 +67,7 @@ class ProjectionHeads:
             nn.functional.normalize(projection_forward(module, x[i : i + chunk], self.matmul_dtype), dim=-1)
             for i in range(0, len(x), chunk)
         ]
-        return torch.cat(out) if out else torch.zeros((0, module.linear1.out_features))
+        return torch.cat(out) if out else torch.zeros((0, cast(nn.Linear, module.linear1).out_features))
 
 
 def projection_forward(module: nn.Module, x: torch.Tensor, matmul_dtype: torch.dtype = torch.float32) -> torch.Tensor:

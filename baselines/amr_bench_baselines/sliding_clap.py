@@ -1,4 +1,5 @@
-"""Sliding-window CLAP (docs/baselines.md): window embeddings, threshold, median filter, runs.
+"""Sliding-window CLAP (the baseline of *Language-based Audio Moment Retrieval*, arXiv:2409.15672): window
+embeddings, threshold, median filter, runs.
 
 For every second ``i`` of a recording, a window of ``w`` seconds (1, 4 or 7) around it, hop 1 s,
 is embedded and projected into MS-CLAP's joint space; its cosine with the projected query gives
@@ -9,7 +10,7 @@ most 10, best first (a query with no run gets its single best second).
 Two ways to get the window embeddings, and the output says which (``source``):
 
 * ``"audio"``: from raw audio, each window through MS-CLAP's audio encoder (needs the model);
-  this is the method of Language-based Audio Moment Retrieval, arXiv:2409.15672.
+  this is the paper's method.
 * ``"pooled-features"``: when only the per-second 768-d features exist, the window embedding is
   the mean of the 768-d frames of the window, then ``audio_encoder.projection``. This
   approximates the paper's method (HTSAT does not pool linearly over time).
@@ -77,7 +78,7 @@ class SlidingSettings:
         try:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise _bad_settings(path, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})")
+            raise _bad_settings(path, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
         if not isinstance(doc, dict) or doc.get("baseline") != "sliding-clap":
             raise _bad_settings(
                 path,

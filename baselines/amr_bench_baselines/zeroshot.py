@@ -31,6 +31,8 @@ import torch
 
 from amr_bench.errors import InputError, UsageError
 from amr_bench.groundtruth import GroundTruth, load_ground_truth
+from amr_bench_baselines.submission import submission_records as submission_records  # re-exported
+from amr_bench_baselines.submission import write_submission as write_submission  # re-exported
 
 SPLITS = ("train", "val", "test")
 CHUNK_FRAMES = 2048
@@ -65,7 +67,7 @@ def load_split_data(root: str | Path, split: str) -> SplitData:
 def require_features(data: SplitData, text: bool = True, audio: bool = True) -> None:
     """Raise one ``InputError`` listing every missing feature file (never a silent skip)."""
     store = data.store
-    records = [{"qid": q, "vid": v} for q, v in zip(data.gt.qids, data.gt.vids)]
+    records = [{"qid": q, "vid": v} for q, v in zip(data.gt.qids, data.gt.vids, strict=True)]
     problems = [
         p
         for p in store.missing(records)
@@ -303,7 +305,9 @@ def localise_curves(
     """``prepare`` runs vectorised on all curves of one length at once (standardise, smooth);
     ``localise`` runs per query (peak finding), returning its ``[start, end, score]`` windows."""
     return localise_blocks(
-        curves, durations, lambda block, durs: [localise(row, float(d)) for row, d in zip(prepare(block), durs)]
+        curves,
+        durations,
+        lambda block, durs: [localise(row, float(d)) for row, d in zip(prepare(block), durs, strict=True)],
     )
 
 
@@ -318,27 +322,6 @@ def localise_blocks(
     for n in np.unique(lengths):
         idx = np.flatnonzero(lengths == n)
         block = curves.values[curves.offsets[idx][:, None] + np.arange(n)]
-        for q, windows in zip(idx, localise(block, durations[idx])):
+        for q, windows in zip(idx, localise(block, durations[idx]), strict=True):
             out[q] = windows
     return out
-
-
-def submission_records(gt: GroundTruth, windows: list[list[list[float]]]) -> list[dict[str, Any]]:
-    """Submission lines in ground-truth order: ``{qid, query, vid, pred_relevant_windows}``."""
-    return [
-        {"qid": q, "query": text, "vid": vid, "pred_relevant_windows": w}
-        for q, text, vid, w in zip(gt.qids, gt.queries, gt.vids, windows)
-    ]
-
-
-def write_submission(records: list[dict[str, Any]], path: str | Path) -> Path:
-    import orjson
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        for r in records:
-            f.write(orjson.dumps(r) + b"\n")
-    tmp.replace(path)
-    return path

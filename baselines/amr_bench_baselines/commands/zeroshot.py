@@ -17,7 +17,10 @@ from amr_bench.cli.app import app, err, handles_errors
 from amr_bench.errors import InputError, UsageError
 
 features_app = typer.Typer(help="Extract MS-CLAP features in the official layout.", no_args_is_help=True)
-baseline_app = typer.Typer(help="Zero-shot baselines on MS-CLAP features (write submissions).", no_args_is_help=True)
+baseline_app = typer.Typer(
+    help="Zero-shot baselines on MS-CLAP features, and the prior-only control (write submissions).",
+    no_args_is_help=True,
+)
 tune_app = typer.Typer(help="Tune a baseline's settings on a validation split.", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 app.add_typer(baseline_app, name="baseline")
@@ -87,7 +90,7 @@ def _token_counter(text_model: str | None) -> Any:
 
 def _finish(records: list[dict[str, Any]], gt: Any, out: Path, name: str) -> None:
     from amr_bench.scoring import score_records
-    from amr_bench_baselines.zeroshot import write_submission
+    from amr_bench_baselines.submission import write_submission
 
     write_submission(records, out)
     print(f"{name}: wrote {len(records)} queries to {out}")
