@@ -10,7 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
-from amr_bench.leaderboard.ranking import RankSettings, format_table, rank_group, rank_matrices
+from amr_bench.leaderboard.exports import format_table
+from amr_bench.leaderboard.ranking import RankSettings, rank_group, rank_matrices
 from amr_bench.leaderboard.store import Entry, GroupKey, Store
 
 GROUP = GroupKey("b", "g", "m")

@@ -222,7 +222,8 @@ def table_rows(ranking: Ranking, digits: int = 2) -> list[list[str]]:
     lines = []
     for r in ranking.rows:
         if not r.ok:
-            line = ["-", "-", r.label, r.entry.status.upper(), "", *[""] * len(s.tie_breaks), ""]
+            status = f"{r.entry.status.upper()} (v{r.entry.version})"
+            line = ["-", "-", r.label, status, "", *[""] * len(s.tie_breaks), ""]
         else:
             ci = r.ci.get(m)
             line = [
