@@ -29,12 +29,12 @@ from amr_bench.cli import app
 
 runner = CliRunner()
 
-GT_LINES = [
+GT_LINES: list[dict[str, Any]] = [
     {"qid": 1, "query": "a dog barks", "duration": 30, "vid": "v1", "relevant_windows": [[1, 5]]},
     {"qid": 2, "query": "rain", "duration": 30, "vid": "v2", "relevant_windows": [[0, 10], [20, 25]]},
     {"qid": "x3", "query": "a car", "duration": 30, "vid": "v3", "relevant_windows": [[3, 9]]},
 ]
-RUN_LINES = [
+RUN_LINES: list[dict[str, Any]] = [
     {"qid": 1, "pred_relevant_windows": [[1, 5, 0.9], [0, 2, 0.5]]},
     {"qid": 2, "pred_relevant_windows": [[0, 10, 0.8]]},
     {"qid": "x3", "pred_relevant_windows": [[3, 9, 1.0]]},

@@ -160,6 +160,7 @@ def check(
         allow_improvement,
         key or None,
         str(expect),
+        str(metrics),
     )
     for c in report.moved:
         if c.actual is None:
