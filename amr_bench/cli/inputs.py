@@ -39,9 +39,15 @@ def ground_truth_for(submission: Path, gt: str | None) -> str:
     choice and its reason are printed on stderr)."""
     if gt is not None:
         return gt
-    from amr_bench.datasets.autodetect import detect_split
+    from amr_bench.datasets.autodetect import detect_split, swapped_files_hint
 
-    found = detect_split(submission)
+    try:
+        found = detect_split(submission)
+    except UsageError:
+        hint = swapped_files_hint(submission, None)
+        if hint:
+            err(f"hint: {hint}")
+        raise
     err(f"ground truth: {found.spec} ({found.reason})")
     return found.spec
 
