@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 import typer.main
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
@@ -397,4 +399,39 @@ def test_end_to_end_bad_input_has_no_traceback(fx: Fixture, tmp_path: Path) -> N
         )
         assert proc.returncode == code, (args, proc.stderr)
         assert "Traceback" not in proc.stderr and needle in proc.stderr, proc.stderr
+    assert fx.inputs() == before
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=12,
+)
+FIELDS = st.sampled_from(["qid", "pred_relevant_windows", "relevant_windows", "query", "vid", "duration"])
+RECORDS = st.dictionaries(FIELDS, JSON_VALUES, max_size=4)
+
+
+def _line(record: Any, junk: bytes) -> bytes:
+    try:
+        text = json.dumps(record, allow_nan=True).encode("utf-8", "surrogatepass")
+    except (TypeError, ValueError):
+        text = b"{}"
+    return text + junk + b"\n"
+
+
+@given(st.lists(st.tuples(RECORDS, st.sampled_from([b"", b"", b"}", b",", b"\xff", b" garbage", b"\t"])), max_size=6))
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def test_malformed_json_lines_never_end_in_a_traceback(fx: Fixture, lines: list[tuple[Any, bytes]]) -> None:
+    """Generated lines (odd types, NaN, junk bytes, truncated objects) through validate and score:
+    exit 1 (or 2), the submission named, no traceback, the ground truth unchanged."""
+    sub = fx.root / "outputs" / "generated.jsonl"
+    sub.write_bytes(b"".join(_line(r, junk) for r, junk in lines))
+    before = fx.inputs()
+    for command in ("validate", "score"):
+        result = runner.invoke(app, [command, str(sub), "--gt", str(fx.paths["gt"])])
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+        assert "Traceback" not in result.output
+        assert result.exit_code in (0, 1, 2)
+        if result.exit_code:
+            assert str(sub) in _flat(result.output) or "generated.jsonl" in result.output
     assert fx.inputs() == before
