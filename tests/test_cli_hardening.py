@@ -323,9 +323,10 @@ def _submission_for(split: str, path: Path) -> Path:
 def test_score_without_gt_finds_every_bundled_split(tmp_path, entry) -> None:
     sub = _submission_for(entry.name, tmp_path / "run.jsonl")
     command = "score" if entry.has_windows else "validate"
-    result = invoke([command, sub, *(["-q"] if entry.has_windows else [])])
+    result = invoke([command, sub, *(["-o", tmp_path / "m.json"] if entry.has_windows else [])])
     assert result.exit_code == 0, result.output
     assert f"all {entry.queries:,} qids of {sub} match {entry.name}" in result.output
+    assert "ground truth:" not in invoke([command, sub, "-q"]).output  # --quiet: the choice is not printed
 
 
 def test_validate_and_leaderboard_add_without_gt(tmp_path) -> None:

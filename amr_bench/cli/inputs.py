@@ -34,9 +34,9 @@ def readable_input(path: Path, what: str) -> Path:
     return path
 
 
-def ground_truth_for(submission: Path, gt: str | None) -> str:
+def ground_truth_for(submission: Path, gt: str | None, quiet: bool = False) -> str:
     """``--gt`` as given, or the one known split whose qids are exactly the submission's (the
-    choice and its reason are printed on stderr)."""
+    choice and its reason are printed on stderr unless ``quiet``)."""
     if gt is not None:
         return gt
     from amr_bench.datasets.autodetect import detect_split, swapped_files_hint
@@ -48,7 +48,8 @@ def ground_truth_for(submission: Path, gt: str | None) -> str:
         if hint:
             err(f"hint: {hint}")
         raise
-    err(f"ground truth: {found.spec} ({found.reason})")
+    if not quiet:
+        err(f"ground truth: {found.spec} ({found.reason})")
     return found.spec
 
 

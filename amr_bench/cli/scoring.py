@@ -27,7 +27,7 @@ def validate(
     from amr_bench.validation import validate as run_validate
 
     readable_input(submission, "SUBMISSION")
-    gt = ground_truth_for(submission, gt)
+    gt = ground_truth_for(submission, gt, quiet)
     with hints_on_failure(submission, gt):
         report = run_validate(submission, gt)
     if not report.ok:
@@ -67,7 +67,7 @@ def score(
     edges = parse_length_edges(length_edges)
     to_stdout = output is not None and str(output) == "-"
     readable_input(submission, "SUBMISSION")
-    gt = ground_truth_for(submission, gt)
+    gt = ground_truth_for(submission, gt, quiet)
     inputs = [("submission", submission), ("ground truth", _gt_file(gt))]
     if output is not None and not to_stdout:
         check_output_file(output, "--output", inputs)
