@@ -402,3 +402,22 @@ def test_one_wording_for_gt() -> None:
 
     for command in (["score"], ["validate"], ["compare"], ["leaderboard", "add"], ["leaderboard", "ingest"]):
         assert flat(GT_HELP) in flat(invoke([*command, "--help"]).output), command
+
+
+def test_leaderboard_add_without_gt_names_a_registered_split_after_it(files, tmp_path, monkeypatch) -> None:
+    root = tmp_path / "mine"
+    root.mkdir()
+    (root / "test.jsonl").write_bytes(files["gt"].read_bytes())
+    monkeypatch.setenv("AMR_BENCH_DATASETS", str(tmp_path / "datasets.json"))
+    assert invoke(["datasets", "register", "mine", root]).exit_code == 0
+    db = tmp_path / "s.sqlite"
+    added = invoke(["leaderboard", "add", files["run"], "--team", "t", "--system", "s", "--db", db])
+    assert added.exit_code == 0 and "match mine/test" in added.output
+    assert "== mine/test" in invoke(["leaderboard", "rank", "--db", db, "--resamples", "100"]).output
+
+
+@pytest.mark.parametrize("name, ok", [("dcase2026-eval", True), ("mine/test", True), ("a/b/c", False), ("/x", False)])
+def test_benchmark_names(files, tmp_path, name, ok) -> None:
+    args = ["leaderboard", "add", files["run"], "--gt", f"{name}={files['gt']}", "--team", "t", "--system", "s"]
+    result = invoke([*args, "--db", tmp_path / "s.sqlite"])
+    assert result.exit_code == (0 if ok else 2), result.output
