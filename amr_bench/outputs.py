@@ -203,8 +203,8 @@ def spreadsheet_safe(value: Any) -> Any:
 
 
 def _cell(value: Any, float_format: str) -> Any:
-    if isinstance(value, float) and math.isfinite(value):
-        return float_format % value
+    if isinstance(value, float):
+        return float_format % value if math.isfinite(value) else ("" if math.isnan(value) else str(value))
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
         return _cell(value.item(), float_format)
     return spreadsheet_safe(value)
