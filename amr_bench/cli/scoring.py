@@ -44,7 +44,9 @@ def validate(
     raise typer.Exit(1)
 
 
-@app.command(epilog="Example: amr-bench score run.jsonl --gt castella/test -o metrics.json --per-query per_query.csv")
+@app.command(
+    epilog="Example: amr-bench score run.jsonl -o metrics.json --per-query pq.csv  (--gt castella/test: name the split)"
+)
 @handles_errors
 def score(
     submission: Path = typer.Argument(..., help="Submission JSON Lines file.", exists=True, dir_okay=False),
