@@ -421,3 +421,19 @@ def test_benchmark_names(files, tmp_path, name, ok) -> None:
     args = ["leaderboard", "add", files["run"], "--gt", f"{name}={files['gt']}", "--team", "t", "--system", "s"]
     result = invoke([*args, "--db", tmp_path / "s.sqlite"])
     assert result.exit_code == (0 if ok else 2), result.output
+
+
+def test_the_mission_command_end_to_end() -> None:
+    """``amr-bench score submission.jsonl`` as written, in a real process."""
+    import subprocess
+    import sys
+    from importlib import resources
+
+    run = resources.files("amr_bench") / "data" / "reference_runs" / "qddetr_castella_val_preds.jsonl"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "amr_bench", "score", str(run)], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "ground truth: castella/val (all 352 qids" in proc.stderr
+    assert "16.19" in proc.stdout
