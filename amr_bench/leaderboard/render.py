@@ -112,8 +112,9 @@ def render_site(
 
 
 def _write(path: Path, text: str) -> Path:
-    path.write_bytes(text.encode("utf-8"))
-    return path
+    from amr_bench.outputs import write_text_atomic
+
+    return write_text_atomic(path, text)
 
 
 def _json(value: Any) -> str:
