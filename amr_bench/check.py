@@ -85,18 +85,19 @@ def _finite_int(token: str) -> int:
     return int(token)
 
 
-def flatten(doc: Any, prefix: str = "", depth: int = 0) -> dict[str, float]:
-    """Numeric leaves of a JSON document under dotted keys (``brief.MR-full-R1@0.7``)."""
+def flatten(doc: Any, prefix: str = "", depth: int = 0, name: str = "<document>") -> dict[str, float]:
+    """Numeric leaves of a JSON document under dotted keys (``brief.MR-full-R1@0.7``); ``name``
+    (the file) is named in the error for a non-finite value or nesting beyond ``MAX_DEPTH``."""
     if depth > MAX_DEPTH:
-        raise InputError([Problem(prefix or "<document>", None, f"nested more than {MAX_DEPTH} levels deep")])
+        raise InputError([Problem(name, None, f"nested more than {MAX_DEPTH} levels deep")])
     out: dict[str, float] = {}
     if isinstance(doc, dict):
         for k, v in doc.items():
-            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k), depth + 1))
+            out.update(flatten(v, f"{prefix}.{k}" if prefix else str(k), depth + 1, name))
     elif isinstance(doc, (int, float)) and not isinstance(doc, bool):
         value = float(doc)
         if not math.isfinite(value):
-            raise InputError([Problem(prefix, None, f"value {doc!r} is not finite")])
+            raise InputError([Problem(name, None, f"{prefix}: value {doc!r} is not finite")])
         out[prefix] = value
     return out
 
@@ -119,11 +120,12 @@ def compare(
     only_decreases: bool = False,
     keys: list[str] | None = None,
     expected_name: str = "<expected>",
+    actual_name: str = "<actual>",
 ) -> CheckReport:
     """Every numeric value of ``expected`` (or the ``keys`` given) against ``actual``."""
     if not math.isfinite(tolerance) or tolerance < 0:
         raise UsageError(f"--tolerance must be a finite number >= 0, got {tolerance!r}")
-    a, e = flatten(actual), flatten(expected)
+    a, e = flatten(actual, name=actual_name), flatten(expected, name=expected_name)
     if not e:
         raise InputError(
             [Problem(expected_name, None, "no numeric value in it: nothing to compare (expected an object of numbers)")]

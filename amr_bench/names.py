@@ -48,4 +48,17 @@ def check_name(value: str, what: str = "name") -> str:
     return value
 
 
-__all__ = ["MAX_NAME_LENGTH", "check_name", "name_problem"]
+def check_benchmark_name(value: str, what: str = "benchmark name") -> str:
+    """A benchmark is named like a split, ``NAME`` or ``DATASET/SPLIT``: one or two names joined
+    by a single ``/``, each following :func:`check_name`."""
+    parts = value.split("/") if isinstance(value, str) else [value]
+    if len(parts) > 2:
+        raise UsageError(f"{what} {value!a} is not accepted: at most one '/' (DATASET/SPLIT)")
+    for part in parts:
+        problem = name_problem(part)
+        if problem is not None:
+            raise UsageError(f"{what} {value!a} is not accepted: {problem}")
+    return value
+
+
+__all__ = ["MAX_NAME_LENGTH", "check_benchmark_name", "check_name", "name_problem"]

@@ -81,6 +81,8 @@ def check_output_file(path: str | Path, option: str = "", inputs: Iterable[tuple
         st = os.stat(path)
     except FileNotFoundError:
         st = None
+    except NotADirectoryError:
+        raise UsageError(f"{label}: a part of this path is a file, not a folder") from None
     except OSError as exc:
         raise UsageError(f"{label}: cannot use this path ({exc.strerror})") from None
     if st is not None:
@@ -91,7 +93,7 @@ def check_output_file(path: str | Path, option: str = "", inputs: Iterable[tuple
             raise UsageError(f"{label}: is {kind}, not a regular file; refusing to write to it")
         if not os.access(path, os.W_OK):
             raise UsageError(f"{label}: the file exists and is read-only")
-        _refuse_inputs(path, option, inputs)
+    _refuse_inputs(path, option, inputs)
     parent = path.parent
     if not parent.exists():
         raise UsageError(f"{label}: the folder {parent} does not exist (create it first)")
@@ -143,7 +145,11 @@ def _refuse_to_replace(path: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_writer(
-    path: str | Path, mode: Literal["w", "wb"] = "w", encoding: str = "utf-8", newline: str | None = None
+    path: str | Path,
+    mode: Literal["w", "wb"] = "w",
+    encoding: str = "utf-8",
+    newline: str | None = None,
+    errors: str = "strict",
 ) -> Iterator[IO[Any]]:
     """A file object writing to a temporary file beside ``path``; ``path`` is replaced only when
     the block ends without error (the temporary file is removed otherwise)."""
@@ -152,7 +158,7 @@ def atomic_writer(
     fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     tmp = Path(tmp_name)
     try:
-        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": newline, "errors": errors}
         with os.fdopen(fd, mode, **kwargs) as f:
             yield f
             f.flush()
@@ -197,8 +203,8 @@ def spreadsheet_safe(value: Any) -> Any:
 
 
 def _cell(value: Any, float_format: str) -> Any:
-    if isinstance(value, float) and math.isfinite(value):
-        return float_format % value
+    if isinstance(value, float):
+        return float_format % value if math.isfinite(value) else ("" if math.isnan(value) else str(value))
     if hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
         return _cell(value.item(), float_format)
     return spreadsheet_safe(value)
@@ -208,8 +214,9 @@ def write_csv_atomic(
     path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], float_format: str = "%.10g"
 ) -> Path:
     """Write a CSV file atomically, every text cell spreadsheet-safe; rows end with CRLF (RFC 4180)
-    so that a bare CR or LF inside a cell is quoted and reads back as written."""
-    with atomic_writer(path, "w", encoding="utf-8", newline="") as f:
+    so that a bare CR or LF inside a cell is quoted and reads back as written. Text that is not
+    valid Unicode (a lone surrogate) is written escaped (``\\ud800``), never a crash."""
+    with atomic_writer(path, "w", encoding="utf-8", newline="", errors="backslashreplace") as f:
         writer = csv.writer(f, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow([spreadsheet_safe(h) for h in header])
         for row in rows:

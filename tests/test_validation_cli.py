@@ -128,7 +128,7 @@ def test_duplicate_qid_names_both_lines(tmp_path, gt):
 
 
 def test_missing_ground_truth_queries_are_named(tmp_path, gt):
-    result, path = run(tmp_path, gt, "\n".join(GOOD[:2]) + "\n")
+    result, _path = run(tmp_path, gt, "\n".join(GOOD[:2]) + "\n")
     assert result.exit_code == 1
     assert "1 of 3 ground-truth queries have no line in the submission: 'x3' (gt line 3)" in result.output
 
@@ -155,7 +155,7 @@ def test_non_utf8_bytes(tmp_path, gt):
 
 
 def test_empty_file(tmp_path, gt):
-    result, path = run(tmp_path, gt, "")
+    result, _path = run(tmp_path, gt, "")
     assert result.exit_code == 1
     assert "the file is empty" in result.output
 
@@ -200,7 +200,7 @@ def test_qid_type_conversion_is_scored_with_a_warning(tmp_path, gt):
 
 
 def test_both_forms_of_one_qid_are_duplicates(tmp_path, gt):
-    result, path = run(tmp_path, gt, lines() + '{"qid": "1", "pred_relevant_windows": [[0, 1]]}\n')
+    result, _path = run(tmp_path, gt, lines() + '{"qid": "1", "pred_relevant_windows": [[0, 1]]}\n')
     assert result.exit_code == 1
     assert "duplicate qid '1': also on line 1" in result.output
 
@@ -209,7 +209,9 @@ def test_blind_query_list_validates_but_does_not_score(tmp_path):
     from amr_bench.datasets.registry import find_split
     from amr_bench.jsonl import read_jsonl
 
-    queries = read_jsonl(find_split("dcase2026/eval").path).records
+    entry = find_split("dcase2026/eval")
+    assert entry is not None
+    queries = read_jsonl(entry.path).records
     sub = tmp_path / "eval.jsonl"
     sub.write_text("".join(json.dumps({"qid": q["qid"], "pred_relevant_windows": [[0, 5]]}) + "\n" for q in queries))
     ok = runner.invoke(app, ["validate", str(sub), "--gt", "dcase2026/eval"])
@@ -258,7 +260,7 @@ def test_many_problems_of_one_kind_are_summarised_and_all_lists_them(tmp_path):
 
 def test_ground_truth_with_a_duplicate_qid_is_rejected_naming_both_lines(tmp_path):
     gt = tmp_path / "gt.jsonl"
-    gt.write_text("".join(json.dumps(d) + "\n" for d in GT_LINES + [GT_LINES[0]]))
+    gt.write_text("".join(json.dumps(d) + "\n" for d in [*GT_LINES, GT_LINES[0]]))
     result, _ = run(tmp_path, gt, lines(), "score")
     assert result.exit_code == 1
     assert f"{gt}:4: error: duplicate qid 1 (first on line 1)" in result.output

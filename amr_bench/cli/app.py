@@ -54,6 +54,10 @@ def main_options(
     ),
 ) -> None:
     """Score, validate and rank audio moment retrieval systems (DCASE 2026 Task 6)."""
+    for stream in (sys.stdout, sys.stderr):  # text the terminal cannot encode is escaped, never a crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
 
 
 def err(message: str) -> None:

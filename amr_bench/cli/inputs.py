@@ -34,15 +34,22 @@ def readable_input(path: Path, what: str) -> Path:
     return path
 
 
-def ground_truth_for(submission: Path, gt: str | None) -> str:
+def ground_truth_for(submission: Path, gt: str | None, quiet: bool = False) -> str:
     """``--gt`` as given, or the one known split whose qids are exactly the submission's (the
-    choice and its reason are printed on stderr)."""
+    choice and its reason are printed on stderr unless ``quiet``)."""
     if gt is not None:
         return gt
-    from amr_bench.datasets.autodetect import detect_split
+    from amr_bench.datasets.autodetect import detect_split, swapped_files_hint
 
-    found = detect_split(submission)
-    err(f"ground truth: {found.spec} ({found.reason})")
+    try:
+        found = detect_split(submission)
+    except UsageError:
+        hint = swapped_files_hint(submission, None)
+        if hint:
+            err(f"hint: {hint}")
+        raise
+    if not quiet:
+        err(f"ground truth: {found.spec} ({found.reason})")
     return found.spec
 
 

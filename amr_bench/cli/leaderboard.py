@@ -36,12 +36,12 @@ def _resamples_option() -> Any:
 def _load_gt(spec: str) -> tuple[Any, str | None]:
     """``--gt castella/test`` or ``--gt NAME=PATH``; returns the ground truth and the name."""
     from amr_bench.groundtruth import load_ground_truth
-    from amr_bench.names import check_name
+    from amr_bench.names import check_benchmark_name
 
     name = None
     if "=" in spec and not Path(spec).exists():
         name, spec = spec.split("=", 1)
-        check_name(name, "--gt NAME=PATH: the benchmark name")
+        check_benchmark_name(name, "--gt NAME=PATH: the benchmark name")
     return load_ground_truth(spec), name
 
 
@@ -110,9 +110,12 @@ def add(
     check_name(system, "--system")
     readable_input(submission, "SUBMISSION")
     _store_path(db)
+    detected = gt is None
     gt = ground_truth_for(submission, gt)
     with hints_on_failure(submission, gt):
         truth, name = _load_gt(gt)
+        if detected and truth.split is None:
+            name = gt  # a registered NAME/SPLIT: the benchmark is named after it
         bench = benchmark_name(truth, name)
         with Store(db) as store:
             added = add_file(store, submission, truth, team=team, system=system, benchmark=bench, baseline=baseline)

@@ -27,7 +27,7 @@ def validate(
     from amr_bench.validation import validate as run_validate
 
     readable_input(submission, "SUBMISSION")
-    gt = ground_truth_for(submission, gt)
+    gt = ground_truth_for(submission, gt, quiet)
     with hints_on_failure(submission, gt):
         report = run_validate(submission, gt)
     if not report.ok:
@@ -44,7 +44,9 @@ def validate(
     raise typer.Exit(1)
 
 
-@app.command(epilog="Example: amr-bench score run.jsonl --gt castella/test -o metrics.json --per-query per_query.csv")
+@app.command(
+    epilog="Example: amr-bench score run.jsonl -o metrics.json --per-query pq.csv  (--gt castella/test: name the split)"
+)
 @handles_errors
 def score(
     submission: Path = typer.Argument(..., help="Submission JSON Lines file.", exists=True, dir_okay=False),
@@ -67,7 +69,7 @@ def score(
     edges = parse_length_edges(length_edges)
     to_stdout = output is not None and str(output) == "-"
     readable_input(submission, "SUBMISSION")
-    gt = ground_truth_for(submission, gt)
+    gt = ground_truth_for(submission, gt, quiet)
     inputs = [("submission", submission), ("ground truth", _gt_file(gt))]
     if output is not None and not to_stdout:
         check_output_file(output, "--output", inputs)
@@ -160,6 +162,7 @@ def check(
         allow_improvement,
         key or None,
         str(expect),
+        str(metrics),
     )
     for c in report.moved:
         if c.actual is None:

@@ -112,22 +112,31 @@ def match_splits(qids: set[str], candidates: list[tuple[str, Path]] | None = Non
     return matches
 
 
+def _same_size(n: int) -> list[tuple[str, Path]]:
+    """The known splits that may hold exactly ``n`` qids: bundled splits of that size (their
+    query counts are in the registry) and every user split (not counted in advance)."""
+    from amr_bench.datasets.registry import splits
+
+    sizes = {e.name: e.queries for e in splits()}
+    return [(name, path) for name, path in known_splits() if sizes.get(name, n) == n]
+
+
 def detect_split(submission: str | Path, candidates: list[tuple[str, Path]] | None = None) -> Detection:
     """The one known split whose qid set equals the submission's; ``UsageError`` listing the
-    candidates when none or several do."""
+    candidates when none or several do. Only splits of the submission's size are read unless
+    the detection fails."""
     qids = read_qids(submission)
     if not qids:
         raise UsageError(f"{submission}: no qid found in it, so its split cannot be recognised; pass --gt")
-    matches = match_splits(qids, candidates)
-    exact = [m for m in matches if m.matching == len(qids) == m.split_queries]
     n = len(qids)
+    exact = [m for m in match_splits(qids, candidates or _same_size(n)) if m.matching == n == m.split_queries]
     if len(exact) == 1:
         m = exact[0]
         return Detection(m.name, m.path, f"all {n:,} qids of {submission} match {m.name}; no other split has them")
     if len(exact) > 1:
         names = ", ".join(m.name for m in exact)
         raise UsageError(f"{submission}: its {n:,} qids match several splits exactly ({names}); choose one with --gt")
-    close = [m for m in matches if m.matching][:MAX_LISTED]
+    close = [m for m in match_splits(qids, candidates) if m.matching][:MAX_LISTED]
     listed = "; ".join(m.describe(n) for m in close) if close else "none holds any of them"
     raise UsageError(f"{submission}: no known split has exactly its {n:,} qids, so --gt is needed. Closest: {listed}")
 

@@ -22,9 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,19 +200,11 @@ def _page_order(r: Ranking) -> int:
 
 
 def _write(path: Path, text: str | bytes) -> Path:
-    """Write through a temporary file in the same folder, then rename: never a half-written page."""
+    """Through a temporary file in the same folder, then a rename: never a half-written page."""
+    from amr_bench.outputs import write_bytes_atomic
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_bytes_atomic(path, text.encode("utf-8") if isinstance(text, str) else text)
 
 
 def _json(value: Any) -> str:
