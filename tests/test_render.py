@@ -291,7 +291,6 @@ def test_report_is_copied_only_when_its_hash_matches(tmp_path: Path) -> None:
 
     pdf = b"%PDF-1.4\n% a report\n%%EOF\n"
     with Store(tmp_path / "b.sqlite") as st:
-        st.db.execute("ALTER TABLE packages ADD COLUMN report BLOB")  # a store that keeps report bytes
         for team, body in (("Good_UNI", pdf), ("Bad_UNI", pdf + b"tampered")):
             pid = st.add_package(
                 team=team,
@@ -299,8 +298,8 @@ def test_report_is_copied_only_when_its_hash_matches(tmp_path: Path) -> None:
                 file_name=f"{team}_task6.zip",
                 report_name=f"{team}_task6.technical_report.pdf",
                 report_sha256=hashlib.sha256(pdf).hexdigest(),
+                report=body,  # the tampered one's bytes do not match the recorded hash
             )
-            st.db.execute("UPDATE packages SET report=? WHERE id=?", (body, pid))
             r1 = np.ones(10)
             st.add(
                 team=team,

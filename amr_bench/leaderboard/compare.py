@@ -92,7 +92,7 @@ def format_comparison(c: Comparison) -> str:
         f"{c.metric} on {c.n_queries} queries ({lv}% bootstrap intervals, "
         f"{c.settings['resamples']} resamples, seed {c.settings['seed']})"
     ]
-    for name, m, (lo, hi) in zip(c.names, c.means, c.cis):
+    for name, m, (lo, hi) in zip(c.names, c.means, c.cis, strict=True):
         lines.append(f"  {name}: {100 * m:.2f} [{100 * lo:.2f}, {100 * hi:.2f}]")
     lines.append(
         f"  A - B: {100 * c.delta:+.2f} [{100 * c.delta_ci[0]:+.2f}, {100 * c.delta_ci[1]:+.2f}]"

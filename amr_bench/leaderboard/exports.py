@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from amr_bench import __version__
-from amr_bench.errors import UsageError
+from amr_bench.errors import UsageError, did_you_mean
 from amr_bench.leaderboard.ranking import Ranking, RankSettings, Row
 from amr_bench.outputs import spreadsheet_safe
 
@@ -344,4 +344,7 @@ def baseline_problem(rankings: Sequence[Ranking], baseline: str | None) -> str |
         return None
     labels = sorted({row.label for r in rankings for row in r.rows if row.ok})
     shown = ", ".join(labels[:30]) + (f" (and {len(labels) - 30} more)" if len(labels) > 30 else "")
-    return f"--baseline {baseline!r} matches no valid entry; valid entries (TEAM/SYSTEM, or SYSTEM alone): {shown}"
+    return (
+        f"--baseline {baseline!r} matches no valid entry{did_you_mean(baseline, labels)}; "
+        f"valid entries (TEAM/SYSTEM, or SYSTEM alone): {shown}"
+    )
