@@ -98,7 +98,7 @@ def calibrate(root: Path, split: str = "test") -> dict[str, float]:
     return res
 
 
-def bench(recordings: int, style: str, seed: int, keep: Path | None) -> dict[str, float]:
+def bench(recordings: int, style: str, seed: int, keep: Path | None) -> dict[str, float | str]:
     out = keep or Path(tempfile.mkdtemp(prefix="amr-sim-bench-"))
     try:
         tracemalloc.start()

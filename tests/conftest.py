@@ -12,6 +12,9 @@ Markers (declared in ``pyproject.toml``): ``slow`` tests are left out of ``scrip
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -43,3 +46,17 @@ def _no_cuda_reason() -> str | None:
     if not torch.cuda.is_available():
         return f"needs CUDA: torch {torch.__version__} sees no CUDA device"
     return None
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's wheel, built once per session (``pip wheel --no-deps``) for the packaging tests."""
+    out = tmp_path_factory.mktemp("wheel")
+    root = Path(__file__).resolve().parents[1]
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(root)],
+        capture_output=True,
+        text=True,
+    )
+    assert build.returncode == 0, build.stderr[-2000:]
+    return next(out.glob("amr_bench-*.whl"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -68,6 +69,7 @@ def test_fast_scorer_equals_slow_reference_with_many_matches(data):
     test_fast_scorer_equals_slow_reference.hypothesis.inner_test(data)
 
 
+@pytest.mark.slow  # 1000 cases: the full tier's differential run; the 300 many-match cases above stay quick
 @settings(max_examples=1000)
 @given(case())
 def test_fast_scorer_equals_slow_reference(data):

@@ -69,18 +69,10 @@ def test_console_script_runs_as_a_module():
 
 
 @pytest.mark.slow  # builds a wheel
-def test_the_wheel_ships_schemas_data_and_templates_and_scores_from_them(tmp_path):
+def test_the_wheel_ships_schemas_data_and_templates_and_scores_from_them(built_wheel, tmp_path):
     import zipfile
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, build.stderr[-2000:]
-    wheel = next(tmp_path.glob("amr_bench-*.whl"))
+    wheel = built_wheel
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     names = {p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()}
@@ -95,11 +87,11 @@ def test_the_wheel_ships_schemas_data_and_templates_and_scores_from_them(tmp_pat
     assert any(n.endswith("licenses/NOTICE") for n in names)
     code = (
         "import amr_bench, amr_bench.schemas as s\n"
-        "assert str(s.schema_dir()).startswith(%r), s.schema_dir()\n"
+        f"assert str(s.schema_dir()).startswith({str(site)!r}), s.schema_dir()\n"
         "from importlib import resources\n"
         "p = resources.files('amr_bench') / 'data' / 'reference_runs' / 'qddetr_castella_val_preds.jsonl'\n"
         "print(amr_bench.score(str(p), 'castella/val').brief['MR-full-R1@0.7'])\n"
-    ) % str(site)
+    )
     out = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
@@ -112,18 +104,10 @@ def test_the_wheel_ships_schemas_data_and_templates_and_scores_from_them(tmp_pat
 
 
 @pytest.mark.slow  # builds a wheel
-def test_the_wheel_installs_no_top_level_baselines_package(tmp_path):
+def test_the_wheel_installs_no_top_level_baselines_package(built_wheel):
     import zipfile
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(root)],
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, build.stderr[-2000:]
-    wheel = next(tmp_path.glob("amr_bench-*.whl"))
+    wheel = built_wheel
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert tops == {"amr_bench", "amr_bench_baselines"}, tops

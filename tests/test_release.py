@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -76,14 +74,8 @@ def test_the_markers_of_the_tiers_are_declared() -> None:
 
 
 @pytest.mark.slow  # builds a wheel
-def test_the_wheel_carries_the_licence_the_typed_markers_and_the_version(tmp_path: Path) -> None:
-    build = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(tmp_path), str(ROOT)],
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, build.stderr[-2000:]
-    wheel = next(tmp_path.glob("amr_bench-*.whl"))
+def test_the_wheel_carries_the_licence_the_typed_markers_and_the_version(built_wheel: Path) -> None:
+    wheel = built_wheel
     assert wheel.name.startswith(f"amr_bench-{amr_bench.__version__}-")
     with zipfile.ZipFile(wheel) as zf:
         names = set(zf.namelist())

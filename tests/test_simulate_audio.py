@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import json
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from amr_bench.cli import app
 
@@ -99,69 +100,24 @@ def test_same_seed_same_files(material):
     assert fa == fb
 
 
+def _simulate_audio(foreground: Path, background: Path, out: Path, *options: str) -> Result:
+    args = ["simulate-audio", "--foreground", str(foreground), "--background", str(background)]
+    return runner.invoke(app, [*args, "--out", str(out), *options])
+
+
 def test_cli_and_its_errors(material):
-    args = [
-        "simulate-audio",
-        "--foreground",
-        str(material / "clips.jsonl"),
-        "--background",
-        str(material / "bg"),
-        "--sample-rate",
-        str(SR),
-        "--duration",
-        "10",
-        "--gap-mean",
-        "2",
-        "--recordings",
-        "2",
-        "--quiet",
-    ]
-    ok = runner.invoke(app, [*args, "--out", str(material / "o")])
+    short = ["--sample-rate", str(SR), "--duration", "10", "--gap-mean", "2", "--recordings", "2", "--quiet"]
+    ok = _simulate_audio(material / "clips.jsonl", material / "bg", material / "o", *short)
     assert ok.exit_code == 0, ok.output
     assert (material / "o" / "test.jsonl").is_file()
-    too_long = runner.invoke(
-        app,
-        [
-            "simulate-audio",
-            "--foreground",
-            str(material / "clips.jsonl"),
-            "--background",
-            str(material / "bg"),
-            "--sample-rate",
-            str(SR),
-            "--duration",
-            "60",
-            "--out",
-            str(material / "p"),
-        ],
+    too_long = _simulate_audio(
+        material / "clips.jsonl", material / "bg", material / "p", "--sample-rate", str(SR), "--duration", "60"
     )
     assert too_long.exit_code == 2 and "at least 60 s long" in too_long.output
     (material / "bad.jsonl").write_text('{"audio": "fg/nope.wav", "caption": "x"}\n{"caption": 3}\n')
-    bad = runner.invoke(
-        app,
-        [
-            "simulate-audio",
-            "--foreground",
-            str(material / "bad.jsonl"),
-            "--background",
-            str(material / "bg"),
-            "--out",
-            str(material / "q"),
-        ],
-    )
+    bad = _simulate_audio(material / "bad.jsonl", material / "bg", material / "q")
     assert bad.exit_code == 1
     assert f"{material / 'bad.jsonl'}:1: error: audio file not found" in bad.output
     assert f"{material / 'bad.jsonl'}:2: error: expected" in bad.output
-    nobg = runner.invoke(
-        app,
-        [
-            "simulate-audio",
-            "--foreground",
-            str(material / "clips.jsonl"),
-            "--background",
-            str(material / "fg" / "none"),
-            "--out",
-            str(material / "r"),
-        ],
-    )
+    nobg = _simulate_audio(material / "clips.jsonl", material / "fg" / "none", material / "r")
     assert nobg.exit_code == 2 and "no audio files" in nobg.output

@@ -12,8 +12,9 @@ the bootstrap intervals and the sign-flip test with SciPy's independent implemen
   values of a query, which is a sign flip of its difference; with the statistic ``|sum(a - b)|`` and
   ``alternative="greater"`` it is the two-sided test of ``stats.signflip_pvalues``. On up to 12
   queries (at least two, SciPy's minimum) SciPy enumerates all 2^n patterns (exact p); ours is
-  Monte Carlo with 40,000 draws, so they must agree within 0.01 (four standard errors). Scores are
-  multiples of 1/8 so that every sum is exact and ties are ties for both.
+  Monte Carlo with 20,000 draws, so they must agree within 0.015 (four standard errors). Scores are
+  multiples of 1/8 so that every sum is exact and ties are ties for both. On 200 queries both are
+  Monte Carlo with 10,000 draws: within 0.03 (about four standard errors of the difference).
 """
 
 from __future__ import annotations
@@ -88,14 +89,14 @@ def _scipy_signflip_p(a: np.ndarray, b: np.ndarray, n_resamples: int, seed: int)
 eighths = st.integers(0, 8).map(lambda k: k / 8)
 
 
-@settings(max_examples=30)
+@settings(max_examples=20)
 @given(st.lists(st.tuples(eighths, eighths), min_size=2, max_size=12), st.integers(0, 2**31))
 def test_signflip_agrees_with_scipy_exact_permutation_test(pairs: list[tuple[float, float]], seed: int) -> None:
     a = np.array([p[0] for p in pairs])
     b = np.array([p[1] for p in pairs])
     exact = _scipy_signflip_p(a, b, n_resamples=2**13, seed=0)  # 2^n <= 4096 patterns: SciPy enumerates
-    ours = stats.signflip_pvalues(np.stack([a, b]), [(0, 1)], n_permutations=40000, seed=seed)[0]
-    assert abs(ours - exact) <= 0.01, (ours, exact)
+    ours = stats.signflip_pvalues(np.stack([a, b]), [(0, 1)], n_permutations=20000, seed=seed)[0]
+    assert abs(ours - exact) <= 0.015, (ours, exact)
 
 
 @pytest.mark.parametrize("shift", [0.0, 0.05, 0.12])
@@ -105,6 +106,6 @@ def test_signflip_agrees_with_scipy_monte_carlo_permutation_test_on_many_queries
     base = (rng.random(q) < 0.4).astype(np.float64)
     other = np.where(rng.random(q) < shift, 1.0, base)  # a few more hits, paired with base
     other = np.where(rng.random(q) < 0.15, 1.0 - other, other)  # and some noise both ways
-    ours = stats.signflip_pvalues(np.stack([other, base]), [(0, 1)], n_permutations=20000, seed=3)[0]
-    theirs = _scipy_signflip_p(other, base, n_resamples=20000, seed=4)
-    assert abs(ours - theirs) <= 0.02, (ours, theirs)  # two Monte Carlo estimates: ~4 standard errors
+    ours = stats.signflip_pvalues(np.stack([other, base]), [(0, 1)], n_permutations=10000, seed=3)[0]
+    theirs = _scipy_signflip_p(other, base, n_resamples=10000, seed=4)
+    assert abs(ours - theirs) <= 0.03, (ours, theirs)  # two Monte Carlo estimates: ~4 standard errors

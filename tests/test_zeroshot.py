@@ -241,6 +241,7 @@ def simulated(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.mark.slow  # ML acceptance: simulates a 300-recording benchmark
 def test_jointproj_beats_clap_cosine_on_the_simulator(simulated: Path) -> None:
     """The planted projection heads must matter: the JointProj report has 3.5x on R1@0.7."""
     data = load_split_data(simulated, "test")

@@ -129,6 +129,7 @@ def test_one_second_windows_from_raw_audio_are_the_extracted_frames(setup: dict[
     np.testing.assert_allclose(banks[1].frames, stored.frames, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow  # tunes and runs a model on raw audio
 def test_cli_tune_and_run_from_raw_audio(setup: dict[str, Any], tmp_path: Path) -> None:
     s = setup
     settings = tmp_path / "s.json"

@@ -279,7 +279,7 @@ def download_dataset(
     name: str, root: str | Path, api: str | None = None, progress: bool = True, extract: bool = True
 ) -> DownloadReport:
     """Fetch dataset ``name``'s features into ``root`` (see the module docstring)."""
-    from amr_bench.datasets.registry import dataset_info, splits
+    from amr_bench.datasets.registry import dataset_info
 
     info = dataset_info(name)
     if info is None:
@@ -291,23 +291,7 @@ def download_dataset(
     root = Path(root).expanduser()
     cache = root / ".downloads"
     report = DownloadReport(root)
-    remote = zenodo_files(record, api)
-    wanted = dl.get("files")
-    if wanted:
-        by_name = {f.name: f for f in remote}
-        missing = [w for w in wanted if w not in by_name]
-        if missing:
-            raise DownloadError(
-                f"Zenodo record {record} does not list {', '.join(missing)}; it lists: "
-                f"{', '.join(sorted(by_name)) or 'nothing'}"
-            )
-        chosen = [by_name[w] for w in wanted]
-    else:
-        chosen = remote
-        report.notes.append(
-            f"the registry does not name the files of record {record}: fetched all {len(chosen)} listed by the record"
-        )
-    for f in chosen:
+    for f in _chosen_files(record, zenodo_files(record, api), dl.get("files"), report):
         dest = cache / PurePosixPath(f.name).name
         fetched = download_file(f.url, dest, sha256=f.sha256, md5=f.md5, progress=progress)
         (report.downloaded if fetched else report.skipped).append(dest)
@@ -323,12 +307,44 @@ def download_dataset(
     if extract:
         for a in archives:
             report.extracted.extend(extract_tar(a, root))
+    _copy_ground_truth(name, root, report)
+    _note_missing_feature_folders(root, report)
+    return report
+
+
+def _chosen_files(
+    record: str, remote: list[RemoteFile], wanted: list[str] | None, report: DownloadReport
+) -> list[RemoteFile]:
+    """The registry's files of the record (all of them, with a note, when the registry names none)."""
+    if not wanted:
+        report.notes.append(
+            f"the registry does not name the files of record {record}: fetched all {len(remote)} listed by the record"
+        )
+        return remote
+    by_name = {f.name: f for f in remote}
+    missing = [w for w in wanted if w not in by_name]
+    if missing:
+        raise DownloadError(
+            f"Zenodo record {record} does not list {', '.join(missing)}; it lists: "
+            f"{', '.join(sorted(by_name)) or 'nothing'}"
+        )
+    return [by_name[w] for w in wanted]
+
+
+def _copy_ground_truth(name: str, root: Path, report: DownloadReport) -> None:
+    """The bundled ground truth of every split as ``ROOT/<split>.jsonl``, never over an existing file."""
+    from amr_bench.datasets.registry import splits
+
     for entry in splits():
         if entry.dataset == name:
             target = root / f"{entry.split}.jsonl"
             if not target.exists():
                 shutil.copyfile(entry.path, target)
                 report.ground_truth.append(target)
+
+
+def _note_missing_feature_folders(root: Path, report: DownloadReport) -> None:
+    """A note for each of ``clap/``, ``clap_text/`` not where the layout expects it (and where it is)."""
     for sub in ("clap", "clap_text"):
         if not (root / sub).is_dir():
             found = sorted(str(p.relative_to(root)) for p in root.rglob(sub) if p.is_dir())
@@ -336,4 +352,3 @@ def download_dataset(
                 f"{root / sub} does not exist"
                 + (f"; found {', '.join(found)}: move it to {root / sub}" if found else "")
             )
-    return report

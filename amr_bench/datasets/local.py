@@ -1,4 +1,4 @@
-"""Dataset folders on disk: ``ROOT/<split>.jsonl`` plus features (see ``features``)."""
+"""Dataset folders on disk: ``ROOT/<split>.jsonl`` plus features (see ``features``; docs/data-formats.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""MS-CLAP's two projection heads in numpy (for calibration and inspection; no torch).
+"""MS-CLAP's two projection heads in numpy (for calibration and inspection; no torch; docs/msclap.md).
 
 MS-CLAP 2023 ``Projection(768 -> 1024)``, evaluation mode::
 

@@ -134,6 +134,11 @@ def read_foreground(jsonl: Path, sample_rate: int) -> list[Clip]:
     return clips
 
 
+#: One placed moment: the clip, the caption drawn for it, start and end (s), foreground gain (dB).
+Placed = tuple[Clip, str, float, float, float]
+MAX_REDRAWS = 200
+
+
 def simulate_audio(
     foreground: str | Path,
     background: str | Path,
@@ -147,22 +152,14 @@ def simulate_audio(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Write ``recordings`` simulated recordings and their ground truth; returns a summary."""
-    sf = _soundfile()
     fg_path, bg_dir, out = Path(foreground), Path(background), Path(out_dir)
     if not fg_path.is_file():
         raise UsageError(f"--foreground {fg_path}: no such file")
-    bg_files = sorted(p for p in bg_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if bg_dir.is_dir() else []
-    if not bg_files:
-        raise UsageError(f"--background {bg_dir}: no audio files ({', '.join(AUDIO_SUFFIXES)}) there")
+    bg_files = _background_files(bg_dir)
     clips = read_foreground(fg_path, sample_rate)
     seg = round(duration * sample_rate)
     backgrounds = [load_mono(p, sample_rate) for p in bg_files]
-    segments = [
-        (b, off)
-        for b, x in enumerate(backgrounds)
-        for off in range(0, int((len(x) - seg) // sample_rate) + 1)
-        if len(x) >= seg
-    ]
+    segments = _segments(backgrounds, seg, sample_rate)
     if not segments:
         raise UsageError(f"--background {bg_dir}: no recording is at least {duration:g} s long")
     shortest = min(len(c.audio) for c in clips) / sample_rate
@@ -179,46 +176,13 @@ def simulate_audio(
         bg = _unit_power(backgrounds[b][off * sample_rate : off * sample_rate + seg])
         bg_db = -20.0 + float(rng.uniform(-5.0, 5.0))
         mix = bg * 10 ** (bg_db / 20)
-        placed: list[tuple[Clip, str, float, float, float]] = []
-        for _ in range(200):
-            t = 0.0
-            while True:
-                d = float(rng.exponential(gap_mean))
-                gaps.append(d)
-                clip = clips[int(rng.integers(len(clips)))]
-                caption = clip.captions[int(rng.integers(len(clip.captions)))]
-                start = round((t + d) * sample_rate) / sample_rate
-                end = start + len(clip.audio) / sample_rate
-                if end > duration:
-                    break
-                placed.append((clip, caption, start, end, float(rng.uniform(-5.0, 5.0))))
-                t = end
-            if placed:
-                break
-        vid = f"{bg_files[b].stem}_{off:.1f}_{off + duration:.1f}"
-        uses[vid] = uses.get(vid, 0) + 1
-        if uses[vid] > 1:  # the same segment drawn again (more recordings than segments)
-            vid = f"{vid}_{uses[vid] - 1}"
-        for k, (clip, caption, start, end, fg_db) in enumerate(placed):
+        placed = _place(rng, clips, duration, gap_mean, sample_rate, gaps)
+        vid = _unique_vid(f"{bg_files[b].stem}_{off:.1f}_{off + duration:.1f}", uses)
+        for clip, _, start, _, fg_db in placed:
             i0 = round(start * sample_rate)
             mix[i0 : i0 + len(clip.audio)] += clip.audio * 10 ** (fg_db / 20)
-            lines.append(
-                orjson.dumps(
-                    {
-                        "qid": f"{vid}_{k}",
-                        "query": caption,
-                        "duration": duration,
-                        "vid": vid,
-                        "relevant_windows": [[round(start, 3), round(end, 3)]],
-                        "fg_dB": round(fg_db, 6),
-                        "source": clip.path.name,
-                    }
-                )
-            )
-        target = out / "audio" / f"{vid}.wav"
-        tmp = target.with_name(target.name + ".tmp.wav")
-        sf.write(str(tmp), mix.astype(np.float32), sample_rate, subtype="FLOAT")
-        os.replace(tmp, target)
+        lines.extend(_ground_truth_lines(vid, placed, duration))
+        _write_wav(out / "audio" / f"{vid}.wav", mix, sample_rate)
         if progress is not None:
             progress(n + 1)
     gt = out / f"{split}.jsonl"
@@ -232,3 +196,73 @@ def simulate_audio(
         "gap_mean_drawn_s": round(float(np.mean(gaps)), 4),
         "segments_available": len(segments),
     }
+
+
+def _background_files(bg_dir: Path) -> list[Path]:
+    files = sorted(p for p in bg_dir.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES) if bg_dir.is_dir() else []
+    if not files:
+        raise UsageError(f"--background {bg_dir}: no audio files ({', '.join(AUDIO_SUFFIXES)}) there")
+    return files
+
+
+def _segments(backgrounds: list[np.ndarray], seg: int, sample_rate: int) -> list[tuple[int, int]]:
+    """Every (background, offset in s) where a ``seg``-sample segment fits, offsets 1 s apart."""
+    return [
+        (b, off)
+        for b, x in enumerate(backgrounds)
+        for off in range(0, int((len(x) - seg) // sample_rate) + 1)
+        if len(x) >= seg
+    ]
+
+
+def _place(
+    rng: np.random.Generator, clips: list[Clip], duration: float, gap_mean: float, sample_rate: int, gaps: list[float]
+) -> list[Placed]:
+    """Algorithm 1 on one recording; a draw that places nothing is redrawn. Appends every gap to ``gaps``."""
+    placed: list[Placed] = []
+    for _ in range(MAX_REDRAWS):
+        t = 0.0
+        while True:
+            d = float(rng.exponential(gap_mean))
+            gaps.append(d)
+            clip = clips[int(rng.integers(len(clips)))]
+            caption = clip.captions[int(rng.integers(len(clip.captions)))]
+            start = round((t + d) * sample_rate) / sample_rate
+            end = start + len(clip.audio) / sample_rate
+            if end > duration:
+                break
+            placed.append((clip, caption, start, end, float(rng.uniform(-5.0, 5.0))))
+            t = end
+        if placed:
+            break
+    return placed
+
+
+def _unique_vid(vid: str, uses: dict[str, int]) -> str:
+    """``vid``, or ``vid_<k>`` when the same segment is drawn again (more recordings than segments)."""
+    uses[vid] = uses.get(vid, 0) + 1
+    return vid if uses[vid] == 1 else f"{vid}_{uses[vid] - 1}"
+
+
+def _ground_truth_lines(vid: str, placed: list[Placed], duration: float) -> list[bytes]:
+    return [
+        orjson.dumps(
+            {
+                "qid": f"{vid}_{k}",
+                "query": caption,
+                "duration": duration,
+                "vid": vid,
+                "relevant_windows": [[round(start, 3), round(end, 3)]],
+                "fg_dB": round(fg_db, 6),
+                "source": clip.path.name,
+            }
+        )
+        for k, (clip, caption, start, end, fg_db) in enumerate(placed)
+    ]
+
+
+def _write_wav(target: Path, mix: np.ndarray, sample_rate: int) -> None:
+    """Float WAV written to a temporary name, then renamed: never a half-written file."""
+    tmp = target.with_name(target.name + ".tmp.wav")
+    _soundfile().write(str(tmp), mix.astype(np.float32), sample_rate, subtype="FLOAT")
+    os.replace(tmp, target)
