@@ -104,7 +104,7 @@ def official_scores(submission, ground_truth):
     ap_array = np.array([aps[d["qid"]] for d in sub])
     ap_thds = ap_array.mean(0)
     iou_r1 = np.array([r1[d["qid"]] for d in sub])
-    full_map = {str(t): float(f"{100 * v:.2f}") for t, v in zip(THRESHOLDS, ap_thds)}
+    full_map = {str(t): float(f"{100 * v:.2f}") for t, v in zip(THRESHOLDS, ap_thds, strict=True)}
     full_map["average"] = float(f"{100 * np.mean(ap_thds):.2f}")
     full_r1 = {str(t): float(f"{np.mean(iou_r1 >= t) * 100:.2f}") for t in THRESHOLDS}
     doc = {

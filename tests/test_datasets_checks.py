@@ -4,6 +4,7 @@ explicit cleaning step (which never rewrites qids and leaves the original untouc
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import orjson
 import pytest
@@ -70,7 +71,7 @@ def test_past_duration_is_found_exactly(tmp_path):
     report = check_ground_truth(entry.path)
     past = {p.line for p in report.problems if p.message.startswith("window past duration")}
     expected = set()
-    for n, line in enumerate(open(entry.path), 1):
+    for n, line in enumerate(entry.path.read_text(encoding="utf-8").splitlines(), 1):
         r = json.loads(line)
         if any(r["duration"] < e <= r["duration"] + 2 and e - s <= r["duration"] for s, e in r["relevant_windows"]):
             expected.add(n)
@@ -97,7 +98,7 @@ def test_clean_windows_are_valid_sorted_and_disjoint(pairs):
     windows, _ = clean_windows([list(p) for p in pairs], 60)
     for s, e in windows:
         assert 0 <= s < e <= 60
-    assert all(a[1] <= b[0] for a, b in zip(windows, windows[1:]))  # touching is fine
+    assert all(a[1] <= b[0] for a, b in pairwise(windows))  # touching is fine
 
 
 def test_cli_check_lists_defects_and_exit_codes(defective, tmp_path):

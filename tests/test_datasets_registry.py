@@ -63,7 +63,7 @@ def _self_submission(records: list[dict]) -> list[dict]:
 def test_ground_truth_scored_against_itself_is_perfect(entry):
     from amr_bench.scoring import score_records
 
-    records = [json.loads(line) for line in open(entry.path)]
+    records = [json.loads(line) for line in entry.path.read_text(encoding="utf-8").splitlines()]
     result = score_records(_self_submission(records), entry.name)
     assert set(result.full["MR-R1"].values()) == {100.0}
     pq = result.per_query

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import pytest
 
-torch = pytest.importorskip("torch")
+pytest.importorskip("torch")
+
+import torch
 
 from amr_bench_baselines.detr.config import for_model
 from amr_bench_baselines.detr.losses import SetCriterion, Targets

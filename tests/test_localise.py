@@ -117,5 +117,5 @@ def test_run_windows_block_rows_are_independent(block: np.ndarray, tau: float, k
 
     durations = np.linspace(0.5, block.shape[1], block.shape[0])
     rows = run_windows_block(block, durations, tau, k, max_windows=cap)
-    assert rows == [run_windows(r, d, tau, k, max_windows=cap) for r, d in zip(block, durations)]
+    assert rows == [run_windows(r, d, tau, k, max_windows=cap) for r, d in zip(block, durations, strict=True)]
     assert all(1 <= len(w) <= cap for w in rows)

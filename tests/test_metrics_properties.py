@@ -34,7 +34,7 @@ def case(draw, max_gt=6, max_pred=14):
         gt.append({"qid": i, "query": "q", "duration": 40.0, "vid": f"v{i}", "relevant_windows": gws})
         pws = draw(st.lists(window(), min_size=1, max_size=max_pred))
         if draw(st.booleans()):
-            pws = [w + [draw(scores)] for w in pws]
+            pws = [[*w, draw(scores)] for w in pws]
         sub.append({"qid": i, "pred_relevant_windows": pws})
     order = draw(st.permutations(range(n)))
     return gt, [sub[i] for i in order]
@@ -143,7 +143,7 @@ def test_time_shift_and_scale_invariance(data, shift, scale):
 def test_perfect_predictions_score_100(data):
     gt, _ = data
     sub = [
-        {"qid": d["qid"], "pred_relevant_windows": [w + [1.0 - i / 100] for i, w in enumerate(d["relevant_windows"])]}
+        {"qid": d["qid"], "pred_relevant_windows": [[*w, 1.0 - i / 100] for i, w in enumerate(d["relevant_windows"])]}
         for d in gt
     ]
     result = score_records(sub, gt)
@@ -159,12 +159,12 @@ def test_appending_lower_scored_windows_keeps_r1_and_never_lowers_ap(data, extra
     scored = [
         {
             "qid": d["qid"],
-            "pred_relevant_windows": [w[:2] + [1.0 - i / 100] for i, w in enumerate(d["pred_relevant_windows"])],
+            "pred_relevant_windows": [[*w[:2], 1.0 - i / 100] for i, w in enumerate(d["pred_relevant_windows"])],
         }
         for d in sub
     ]
     longer = [
-        {"qid": d["qid"], "pred_relevant_windows": d["pred_relevant_windows"] + [w + [0.01] for w in extra]}
+        {"qid": d["qid"], "pred_relevant_windows": d["pred_relevant_windows"] + [[*w, 0.01] for w in extra]}
         for d in scored
     ]
     a, b = score_records(scored, gt), score_records(longer, gt)

@@ -42,13 +42,16 @@ records = st.one_of(st.dictionaries(keys, values, max_size=6), plausible, scalar
 def test_precheck_accepts_only_schema_valid_lines(recs):
     for spec in (SUBMISSION, GROUND_TRUTH):
         quick = [spec.quick_check(r) for r in recs]
-        wins = [r.get(spec.windows_field, []) if q and spec.windows_field in r else [] for r, q in zip(recs, quick)]
-        accepted = [q and w for q, w in zip(quick, _windows_look_valid(_Flat(wins), spec.arities))]
-        for r, ok in zip(recs, accepted):
+        wins = [
+            r.get(spec.windows_field, []) if q and spec.windows_field in r else []
+            for r, q in zip(recs, quick, strict=True)
+        ]
+        accepted = [q and w for q, w in zip(quick, _windows_look_valid(_Flat(wins), spec.arities), strict=True)]
+        for r, ok in zip(recs, accepted, strict=True):
             if ok:
                 assert validator(spec.schema).is_valid(r), (spec.schema, r)
         if spec.all_quick(recs):  # the all-at-once check agrees with the per-record one
             assert all(quick), (spec.schema, recs)
         parsed = parse_records(recs, list(range(1, len(recs) + 1)), "f", spec)
-        for r, kept in zip(recs, parsed.keep):
+        for r, kept in zip(recs, parsed.keep, strict=True):
             assert bool(kept) == validator(spec.schema).is_valid(r), (spec.schema, r)

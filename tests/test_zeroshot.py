@@ -110,7 +110,7 @@ def test_clap_cosine_is_valid_and_deterministic(tiny: Path) -> None:
 
 def test_windows_end_within_duration(tiny: Path, heads) -> None:
     data = load_split_data(tiny, "test")
-    for rec, dur in zip(jointproj(data, heads), data.gt.durations):
+    for rec, dur in zip(jointproj(data, heads), data.gt.durations, strict=True):
         assert max(w[1] for w in rec["pred_relevant_windows"]) <= dur
 
 

@@ -65,7 +65,7 @@ def test_fast_read_of_a_broken_file_is_the_stores_error(tmp_path: Path, bad: byt
     assert e.value.problems[0].path == str(store.text_path(3))
     store.write_text(4, np.ones((2, 768), np.float32))
     np.testing.assert_array_equal(read_feature_file(store, "text", 4), np.ones((2, 768)))
-    with pytest.raises(InputError, match="qid5.npz"):
+    with pytest.raises(InputError, match=r"qid5\.npz"):
         read_feature_file(store, "text", 5)
 
 
@@ -75,7 +75,7 @@ def _dataset(root: Path, lengths: list[int], query_recs: list[int], durations: l
     for r, n in enumerate(lengths):
         store.write_audio(f"r{r}", rng.normal(size=(n, 768)).astype(np.float32))
     lines = []
-    for q, (r, d) in enumerate(zip(query_recs, durations)):
+    for q, (r, d) in enumerate(zip(query_recs, durations, strict=True)):
         store.write_text(q, rng.normal(size=(2, 768)).astype(np.float32))
         lines.append({"qid": q, "query": "x", "duration": d, "vid": f"r{r}", "relevant_windows": [[0, 1]]})
     (root / "test.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
