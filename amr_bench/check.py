@@ -25,7 +25,7 @@ class Comparison:
 
 
 @dataclass
-class CheckReport:
+class RegressionCheck:
     compared: list[Comparison]
     moved: list[Comparison]
     tolerance: float
@@ -121,7 +121,7 @@ def compare(
     keys: list[str] | None = None,
     expected_name: str = "<expected>",
     actual_name: str = "<actual>",
-) -> CheckReport:
+) -> RegressionCheck:
     """Every numeric value of ``expected`` (or the ``keys`` given) against ``actual``."""
     if not math.isfinite(tolerance) or tolerance < 0:
         raise UsageError(f"--tolerance must be a finite number >= 0, got {tolerance!r}")
@@ -143,4 +143,4 @@ def compare(
         d = c.actual - c.expected
         if (d < -tolerance) or (not only_decreases and d > tolerance):
             moved.append(c)
-    return CheckReport(compared, moved, tolerance)
+    return RegressionCheck(compared, moved, tolerance)

@@ -40,7 +40,7 @@ OFFICIAL_MAX_LEN_S = 1500.0
 
 
 @dataclass
-class CheckReport:
+class GroundTruthCheck:
     path: Path
     queries: int = 0
     problems: list[Problem] = field(default_factory=list)
@@ -165,7 +165,7 @@ def _check_windows(windows: Any, duration: float | None, name: str, line: int) -
     return out
 
 
-def check_ground_truth(path: str | Path, expect_windows: bool = True) -> CheckReport:
+def check_ground_truth(path: str | Path, expect_windows: bool = True) -> GroundTruthCheck:
     """Read ``path`` and report every defect; unreadable lines are errors, defects warnings."""
     path = Path(path)
     if not path.is_file():
@@ -173,7 +173,7 @@ def check_ground_truth(path: str | Path, expect_windows: bool = True) -> CheckRe
     jf = read_jsonl(path)
     # The same schema as ``validate``: lines it rejects are errors, the others are checked for defects.
     parsed = parse_records(jf.records, jf.lines, str(path), GROUND_TRUTH)
-    report = CheckReport(path, len(jf.records), [*jf.problems, *parsed.problems])
+    report = GroundTruthCheck(path, len(jf.records), [*jf.problems, *parsed.problems])
     report.problems.extend(check_records(parsed.records, parsed.lines, str(path), expect_windows))
     report.problems.sort(key=lambda p: (p.line if p.line is not None else 1 << 62, p.message))
     return report

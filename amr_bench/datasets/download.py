@@ -18,7 +18,6 @@ or the ``api`` argument (the tests point it at a loopback server).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from amr_bench.errors import AmrBenchError, InputError, Problem, UsageError
+from amr_bench.hashing import file_digest
 
 CHUNK = 1 << 16
 ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
@@ -59,19 +59,11 @@ class DownloadReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _digest(path: Path, algo: str) -> str:
-    h = hashlib.new(algo)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def verify(path: Path, sha256: str | None = None, md5: str | None = None) -> str | None:
     """None if ``path`` matches every given checksum, else a message saying which failed."""
     for algo, want in (("sha256", sha256), ("md5", md5)):
         if want:
-            got = _digest(path, algo)
+            got = file_digest(path, algo)
             if got.lower() != want.lower():
                 return f"{algo} mismatch: expected {want}, got {got}"
     return None

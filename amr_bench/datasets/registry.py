@@ -15,7 +15,6 @@ User datasets (no code change needed): a dataset is a folder ``ROOT`` with ``ROO
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from amr_bench.errors import UsageError, did_you_mean
+from amr_bench.hashing import sha256_file as sha256_file  # re-exported: the name callers know
 
 GROUND_TRUTH_DIR = Path(str(resources.files("amr_bench") / "data" / "ground_truth"))
 
@@ -69,14 +69,6 @@ def find_split(name: str) -> SplitEntry | None:
         if entry.name == name:
             return entry
     return None
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def resolve_ground_truth(spec: str | Path) -> tuple[Path, SplitEntry | None]:

@@ -26,7 +26,6 @@ All or nothing, bounded:
 
 from __future__ import annotations
 
-import hashlib
 import re
 import stat
 import zipfile
@@ -37,6 +36,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from amr_bench.errors import InputError, Problem
+from amr_bench.hashing import sha256_bytes, sha256_file
 from amr_bench.leaderboard.dcase_meta import Label, check_meta, parse_label
 from amr_bench.leaderboard.explorer import window_columns
 from amr_bench.leaderboard.results import (
@@ -113,18 +113,6 @@ class StoredSystem:
     system: str
     benchmark: str
     added: Added
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 # -- 1. the archive -------------------------------------------------------------------------
