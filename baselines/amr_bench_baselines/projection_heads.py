@@ -17,12 +17,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from amr_bench.datasets.projection import AUDIO_PREFIX, PARAMS, TEXT_PREFIX
 from amr_bench.errors import InputError, Problem
 from amr_bench_baselines.clap_weights import read_state_dict
 
-AUDIO_PROJ = "audio_encoder.projection."
-TEXT_PROJ = "caption_encoder.projection."
-PROJ_PARAMS = ("linear1.weight", "linear2.weight", "layer_norm.weight", "layer_norm.bias")
+# The state-dict names of MS-CLAP's two heads: defined once, in the core (the simulator writes them too).
+AUDIO_PROJ = AUDIO_PREFIX
+TEXT_PROJ = TEXT_PREFIX
+PROJ_PARAMS = PARAMS
 
 
 class Projection(nn.Module):
