@@ -41,7 +41,6 @@ from amr_bench.leaderboard.ranking import RankSettings, rank_store
 from amr_bench.leaderboard.render import render_site
 from amr_bench.leaderboard.results import add_file, add_records
 from amr_bench.leaderboard.store import Store
-from amr_bench.leaderboard.systems import REPORTS_DIR
 
 STORE_NAME = "leaderboard.sqlite"
 SITE_DIR = "site"
@@ -428,7 +427,7 @@ def _ingest_demo_package(store: Store, out: Path, gt: Any, gt_rec: Records, echo
 
     path = build_demo_package(out / PACKAGE_NAME, gt, gt_rec)
     try:
-        added = intake.ingest(store, path, gt, "castella/val")
+        _, stored = intake.ingest(store, path, gt, "castella/val")
     except AmrBenchError as exc:  # intake is another module's: report, never abort the demo
         echo(f"note: the demo DCASE package was not ingested: {exc}")
         for p in getattr(exc, "problems", [])[:10]:
@@ -436,13 +435,7 @@ def _ingest_demo_package(store: Store, out: Path, gt: Any, gt_rec: Records, echo
         return
     with zipfile.ZipFile(path) as zf:
         pdf = next(n for n in zf.namelist() if n.endswith(".pdf"))
-        data = zf.read(pdf)
-    import hashlib
-
-    reports = out / REPORTS_DIR
-    reports.mkdir(exist_ok=True)
-    (reports / f"{hashlib.sha256(data).hexdigest()}.pdf").write_bytes(data)
-    echo(f"ingested the DCASE package {path.name}: {len(added)} system(s), report {Path(pdf).name}")
+    echo(f"ingested the DCASE package {path.name}: {len(stored)} system(s), report {Path(pdf).name}")
 
 
 # ---- systems other packages contribute ---------------------------------------------------
