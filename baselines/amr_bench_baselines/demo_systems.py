@@ -19,6 +19,7 @@ A run names its ground truth either by a bundled split (``"castella/test"``) or 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,21 +89,20 @@ def prior_runs(plan: Sequence[PlanRow]) -> list[dict[str, Any]]:
     """The prior-only control on each ``(benchmark, split answered, split fitted on)`` of ``plan``.
 
     Each fitting split is fitted once; a row answering the split it is fitted on is refused. One
-    system on every benchmark, so its description names the fitting split of each.
+    system on every benchmark, so its one description names the fitting split of each.
     """
     from amr_bench.groundtruth import load_ground_truth
     from amr_bench_baselines.prior import fit_prior, prior_records
 
-    by_fit: dict[str, list[str]] = {}
     for benchmark, answered, fitted_on in plan:
         if str(answered) == str(fitted_on):
             raise ValueError(f"the prior for {benchmark} must be fitted on a different split than {answered}")
-        by_fit.setdefault(_split_name(fitted_on), []).append(benchmark)
+    fitted = [(benchmark, _split_name(fitted_on)) for benchmark, _, fitted_on in plan]
+    usual = Counter(fit for _, fit in fitted).most_common(1)[0][0] if fitted else ""
+    others = [f"{fit} for {benchmark}" for benchmark, fit in fitted if fit != usual]
     description = (
-        f"prior-only control: the same {PRIOR_K} best fixed windows for every query, ignoring audio and query, "
-        "fitted on a different split: "
-        + "; ".join(f"{fit} for {', '.join(answered)}" for fit, answered in by_fit.items())
-        + " (castella/train where a dataset has no other non-test split)"
+        f"prior-only control: the same {PRIOR_K} fixed windows for every query, ignoring audio and query; "
+        f"fitted on {usual}" + (", except " + ", ".join(others) if others else "")
     )
     fits: dict[str, Any] = {}
     runs = []
