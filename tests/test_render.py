@@ -310,6 +310,7 @@ def test_system_page_history_shows_failed_attempts_and_withdrawals_with_who_when
         ["tut2017/test", "ranked"],
     ]
     assert "broken.jsonl:3: expected a JSON object" in rows[0]
+    assert page.count('<a href="#history">v2 failed</a>') == 1  # the results table points at the failed attempt
     assert re.search(r"version withdrawn 20\S+ by ann: trained on the test &lt;b&gt;set&lt;/b&gt;", rows[2])
     assert "Organisers' actions" in page and ">tut2017/test version 2</td>" in page
     index = (tmp_path / "site" / "index.html").read_text("utf-8")

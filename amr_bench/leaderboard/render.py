@@ -298,9 +298,10 @@ def _system_view(
     meta = info.meta if info is not None else {}
     results = []
     for r in rankings:
-        row = next((x for x in r.rows if x.entry.team == s.team and x.entry.system == s.system), None)
-        if row is None:
+        mine = [x for x in r.rows if x.entry.team == s.team and x.entry.system == s.system]
+        if not mine:
             continue
+        row = mine[0]  # the ranked version; a failed attempt after it comes second
         pq = None
         if row.ok:
             gt = truths.get(r.group.gt_sha256)
@@ -317,6 +318,7 @@ def _system_view(
                 "breakdown": _breakdown(row) if row.ok else [],
                 "counts": systems.count_breakdown(store, row.entry) if row.ok else [],
                 "explorer": pq,
+                "later_failed": [x.entry for x in mine[1:] if not x.ok],
             }
         )
     return {
