@@ -527,3 +527,17 @@ def test_team_and_system_names_with_slashes_get_separate_pages(tmp_path: Path) -
     assert any("<td>a</td>" in t and "<td>b/c</td>" in t for t in texts)
     bench = (tmp_path / "site" / "castella.html").read_text("utf-8")
     assert all(f'href="{p.name}"' in bench for p in pages)
+
+
+def test_long_row_notes_are_clipped_in_the_table_with_the_full_text_as_a_tooltip(tmp_path: Path) -> None:
+    long_note = "fitted on split A, " * 10 + "<end>"
+    with Store(tmp_path / "b.sqlite") as st:
+        _add(st, "t", "long", "castella/test", 10, meta={"description": long_note})
+        _add(st, "t", "short", "castella/test", 5, meta={"description": "brief"})
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    page = (tmp_path / "site" / "castella.html").read_text("utf-8")
+    full = long_note.replace("<", "&lt;").replace(">", "&gt;")
+    assert f'<small class="ci" title="{full}">{full[:79]}…</small>' in page
+    assert '<small class="ci">brief</small>' in page
+    system = next((tmp_path / "site").glob("system-t-long-*.html")).read_text("utf-8")
+    assert f"<td>{full}</td>" in system  # the system page keeps the whole description
