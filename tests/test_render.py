@@ -288,6 +288,8 @@ def test_system_page_history_shows_failed_attempts_and_withdrawals_with_who_when
         st.withdraw("t", "S", version=2, benchmark="tut2017/test", reason="trained on the test <b>set</b>", actor="ann")
         _add(st, "gone", "G", "castella/test", 5)
         st.withdraw("gone", "G", reason="team asked to retract", actor="bob")
+        _add(st, "vw", "V", "castella/test", 3)
+        st.withdraw("vw", "V", version=1, benchmark="castella/test", reason="its only version", actor="bob")
         pdf = b"%PDF-1.4\n%%EOF\n"
         pid = st.add_package(
             team="gone",
@@ -319,6 +321,8 @@ def test_system_page_history_shows_failed_attempts_and_withdrawals_with_who_when
     assert "Withdrawn by the organisers on" in gone and "system withdrawn" in gone and "team asked to retract" in gone
     assert re.search(r'<a href="reports/[^"]+">gone_task6\.technical_report\.pdf</a>', gone)
     assert re.search(r'Not on the leaderboard .*<a href="system-gone-g-[0-9a-f]{8}\.html">gone/G</a>', index)
+    assert re.search(r'Not on the leaderboard .*<a href="system-vw-v-[0-9a-f]{8}\.html">vw/V</a>', index)
+    assert "its only version" in next((tmp_path / "site").glob("system-vw-v-*.html")).read_text("utf-8")
 
 
 JSON_VALUES = st.recursive(

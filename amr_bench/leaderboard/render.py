@@ -275,12 +275,16 @@ def _matrix(
 
 
 def _off_board(store: Store, summaries: Sequence[exports.SystemSummary]) -> list[exports.SystemSummary]:
-    """Stored systems with nothing on the leaderboard (withdrawn, or every version removed): pages keep the record."""
+    """Stored systems with nothing on the leaderboard (withdrawn, or every version withdrawn or removed).
+
+    Their pages keep the record (version history, the organisers' actions).
+    """
     listed = {(s.team, s.system) for s in summaries}
+    live = {(v.team, v.system) for v in store.versions() if v.withdrawn_at is None and v.system_withdrawn_at is None}
     return [
         exports.SystemSummary(i.team, i.system, synthetic=i.synthetic, baseline=i.baseline)
         for i in store.systems_with_metadata()
-        if (i.team, i.system) not in listed
+        if (i.team, i.system) not in listed and (i.withdrawn_at is not None or (i.team, i.system) not in live)
     ]
 
 
