@@ -37,8 +37,8 @@ def test_demo_builds_a_store_and_site(tmp_path: Path) -> None:
     from amr_bench.leaderboard.store import Store
 
     with Store(out / "leaderboard.sqlite") as st:
-        # castella/val (10) + unav100 and tut2017 (4 each) + the DCASE package's two systems
-        assert st.count_submissions() == 10 + 2 * 4 + 2
+        # castella/val (10 + 2 later versions) + unav100 and tut2017 (4 each) + the DCASE package's two systems
+        assert st.count_submissions() == 12 + 2 * 4 + 2
 
 
 def test_demo_ingests_a_real_layout_package_and_links_its_report(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_demo_force_keeps_a_backup_copy_first(tmp_path: Path) -> None:
 
 
 def fake_demo_systems(workdir: Path) -> list[dict[str, Any]]:
-    """A stand-in for the baselines' demo systems: one run on a tiny ground truth of its own."""
+    """A stand-in for the baselines' demo systems: one run on a tiny ground truth of its own, one on a bundled split."""
     gt = workdir / "tiny" / "test.jsonl"
     gt.parent.mkdir(parents=True, exist_ok=True)
     rows = [
@@ -106,6 +106,9 @@ def fake_demo_systems(workdir: Path) -> list[dict[str, Any]]:
     ]
     gt.write_text("".join(json.dumps(r) + "\n" for r in rows))
     preds = [{"qid": i, "pred_relevant_windows": [[2.0, 8.0 + (i % 3)]]} for i in range(12)]
+    from amr_bench.groundtruth import load_ground_truth
+
+    tut = load_ground_truth("tut2017/test")
     return [
         {
             "benchmark": "tiny/test",
@@ -114,26 +117,72 @@ def fake_demo_systems(workdir: Path) -> list[dict[str, Any]]:
             "system": "fake",
             "records": preds,
             "description": "registered through amr_bench.demo_systems",
-        }
+        },
+        {
+            "benchmark": "tut2017/test",
+            "ground_truth": "tut2017/test",  # a bundled split, by name
+            "team": "plugin",
+            "system": "fixed window",
+            "records": [{"qid": q, "pred_relevant_windows": [[0.0, 10.0]]} for q in tut.qids],
+            "description": "the same window for every query",
+        },
     ]
 
 
 def test_demo_stores_the_runs_of_registered_demo_systems(tmp_path: Path, monkeypatch: Any) -> None:
-    dist = tmp_path / "ep" / "fake_demo_systems-0.0.dist-info"
-    dist.mkdir(parents=True)
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-demo-systems\nVersion: 0.0\n")
-    (dist / "entry_points.txt").write_text(
-        "[amr_bench.demo_systems]\nfake = tests.test_leaderboard_demo:fake_demo_systems\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path / "ep"))
+    from importlib.metadata import EntryPoint
+
     from amr_bench.leaderboard import demo
 
+    fake = EntryPoint("fake", "tests.test_leaderboard_demo:fake_demo_systems", demo.DEMO_SYSTEMS_GROUP)
+    monkeypatch.setattr(demo, "entry_points", lambda group: [fake] if group == demo.DEMO_SYSTEMS_GROUP else [])
     monkeypatch.setattr(demo, "FULL_SPLITS", demo.QUICK_SPLITS)  # keep the full mode small here
     res = CliRunner().invoke(app, ["demo", str(tmp_path / "demo")])
     assert res.exit_code == 0, res.output
     assert "== tiny/test" in res.output and "plugin/fake" in res.output
     page = next((tmp_path / "demo" / "site").glob("system-plugin-fake-*.html")).read_text("utf-8")
     assert "sound 11" in page  # the explorer found the plugin's ground truth for the query texts
+    from amr_bench.leaderboard.store import Store
+
+    with Store(tmp_path / "demo" / "leaderboard.sqlite") as st:
+        tut = [v for v in st.versions() if v.benchmark == "tut2017/test"]
+        tiny = [v for v in st.versions() if v.benchmark == "tiny/test"]
+    # the bundled split joins the demo's own group (one ground truth) and gets no second set of generated systems
+    assert {v.gt_sha256 for v in tut} == {tut[0].gt_sha256} and len(tut) == 4 + 1
+    assert ("plugin", "fixed window", 1) in {(v.team, v.system, v.version) for v in tut}
+    assert sorted(v.system for v in tiny) == ["fake", "oracle jitter 3 s", "random windows"]
+
+
+def test_the_prior_control_is_planned_on_every_bundled_split_fitted_on_another_split() -> None:
+    from amr_bench.datasets.registry import splits
+    from amr_bench_baselines.demo_systems import PRIOR_PLAN
+
+    scored = {e.name for e in splits() if e.has_windows}
+    assert {b for b, _, _ in PRIOR_PLAN} == scored
+    for benchmark, answered, fitted_on in PRIOR_PLAN:
+        assert answered == benchmark and fitted_on in scored and fitted_on != answered
+        assert not str(fitted_on).endswith("/test"), "a prior never sees a test split"
+        dataset = benchmark.split("/")[0]
+        others = {s for s in scored if s.startswith(dataset + "/") and s != benchmark and not s.endswith("/test")}
+        if others:  # another non-test split of the same dataset exists: it is the one used
+            assert fitted_on in others, benchmark
+
+
+def test_prior_runs_answer_every_query_with_windows_fitted_elsewhere() -> None:
+    import pytest
+
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench_baselines.demo_systems import prior_runs
+
+    (run,) = prior_runs([("tut2017/test", "tut2017/test", "unav100-subset/test")])
+    gt = load_ground_truth("tut2017/test")
+    assert run["ground_truth"] == "tut2017/test" and run["team"] == "baselines"
+    assert [r["qid"] for r in run["records"]] == list(gt.qids)
+    first = {tuple(r["pred_relevant_windows"][0][:2]) for r in run["records"]}
+    assert len(first) <= len(set(gt.durations))  # the same top window for every query, up to clipping
+    assert run["description"].endswith("fitted on unav100-subset/test")
+    with pytest.raises(ValueError, match="different split"):
+        prior_runs([("tut2017/test", "tut2017/test", "tut2017/test")])
 
 
 def test_example_meta_is_valid() -> None:

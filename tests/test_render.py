@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from amr_bench.leaderboard.ranking import RankSettings
@@ -247,8 +247,108 @@ def test_system_page_shows_dcase_metadata_and_tolerates_missing_fields(tmp_path:
     assert "&lt;b&gt;Uni&lt;/b&gt;" in page and "<b>Uni</b>" not in page
     for name in ("system-bare-nothing-*.html", "system-odd-types-*.html"):
         page = next((tmp_path / "site").glob(name)).read_text("utf-8")
-        assert "Not given." in page and "Version history" in page
+        assert "Not given: this system was not submitted as a DCASE package" in page and "Version history" in page
         assert "No per-query explorer: this entry was stored without its windows" in page  # said, not skipped
+
+
+def test_system_page_history_shows_failed_attempts_and_withdrawals_with_who_when_why(tmp_path: Path) -> None:
+    import hashlib
+
+    with Store(tmp_path / "b.sqlite") as st:
+        _add(st, "t", "S", "castella/test", 20)  # v1: valid
+        st.add(  # v2: a failed attempt after it (never hides v1)
+            team="t",
+            system="S",
+            benchmark="castella/test",
+            sha256="broken",
+            size=1,
+            file_name="broken.jsonl",
+            gt_sha256="a" * 64,
+            signature={"scorer": "amr-bench test", "metric": "m1", "submission_sha256": "y"},
+            status="invalid",
+            problems=["broken.jsonl:3: expected a JSON object"],
+        )
+        _add(st, "t", "S", "tut2017/test", 10)  # tut v1, valid
+        hits = np.zeros(40)
+        hits[:30] = 1
+        cols = {"R1@0.7": hits, "R1@0.5": hits, "mAP": hits, "AP@0.5": hits, "AP@0.75": hits}
+        st.add(  # tut v2: better, then withdrawn by an organiser
+            team="t",
+            system="S",
+            benchmark="tut2017/test",
+            sha256="v2",
+            size=1,
+            file_name="v2.jsonl",
+            gt_sha256="b" * 64,
+            signature={"scorer": "amr-bench test", "metric": "m1", "submission_sha256": "z"},
+            qids=[f"q{i}" for i in range(40)],
+            per_query=cols,
+            metrics={"R1@0.7": 0.75},
+        )
+        st.withdraw("t", "S", version=2, benchmark="tut2017/test", reason="trained on the test <b>set</b>", actor="ann")
+        _add(st, "gone", "G", "castella/test", 5)
+        st.withdraw("gone", "G", reason="team asked to retract", actor="bob")
+        _add(st, "vw", "V", "castella/test", 3)
+        st.withdraw("vw", "V", version=1, benchmark="castella/test", reason="its only version", actor="bob")
+        pdf = b"%PDF-1.4\n%%EOF\n"
+        pid = st.add_package(
+            team="gone",
+            sha256="pkg",
+            file_name="gone.zip",
+            report_name="gone_task6.technical_report.pdf",
+            report_sha256=hashlib.sha256(pdf).hexdigest(),
+            report=pdf,
+        )
+        st.db.execute("UPDATE submissions SET package_id=? WHERE file_name='run.jsonl' AND sha256 LIKE 'gone%'", (pid,))
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    page = next((tmp_path / "site").glob("system-t-s-*.html")).read_text("utf-8")
+    history = page[page.index('id="history"') :]
+    rows = re.findall(r"<tr data-i=.*?</tr>", history[: history.index("</table>")], re.S)
+    states = [(re.findall(r'<td class="t" data-v="([^"]*)"', r)[:2]) for r in rows]
+    assert states == [
+        ["castella/test", "failed"],
+        ["castella/test", "ranked"],
+        ["tut2017/test", "withdrawn"],
+        ["tut2017/test", "ranked"],
+    ]
+    assert "broken.jsonl:3: expected a JSON object" in rows[0]
+    assert page.count('<a href="#history">v2 failed</a>') == 1  # the results table points at the failed attempt
+    assert re.search(r"version withdrawn 20\S+ by ann: trained on the test &lt;b&gt;set&lt;/b&gt;", rows[2])
+    assert "Organisers' actions" in page and ">tut2017/test version 2</td>" in page
+    index = (tmp_path / "site" / "index.html").read_text("utf-8")
+    assert "tut2017/test" in index and ">75.00<" not in index  # the withdrawn v2 does not rank
+    gone = next((tmp_path / "site").glob("system-gone-g-*.html")).read_text("utf-8")  # withdrawn, page kept
+    assert "Withdrawn by the organisers on" in gone and "system withdrawn" in gone and "team asked to retract" in gone
+    assert re.search(r'<a href="reports/[^"]+">gone_task6\.technical_report\.pdf</a>', gone)
+    assert re.search(r'Not on the leaderboard .*<a href="system-gone-g-[0-9a-f]{8}\.html">gone/G</a>', index)
+    assert re.search(r'Not on the leaderboard .*<a href="system-vw-v-[0-9a-f]{8}\.html">vw/V</a>', index)
+    assert "its only version" in next((tmp_path / "site").glob("system-vw-v-*.html")).read_text("utf-8")
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES)
+@settings(max_examples=150, deadline=None)
+def test_summarise_never_raises_on_stored_metadata_of_any_shape(block: object) -> None:
+    """A store may hold metadata other code wrote: the page's summary leaves odd blocks out, never crashes."""
+    from amr_bench.leaderboard.dcase_meta import summarise
+    from amr_bench.leaderboard.render import meta_rows
+
+    for meta in (
+        {"submission": {"authors": block, "label": block}, "system": block, "results": block},
+        {"submission": {}, "system": {k: block for k in ("description", "complexity", "source_code")}},
+        {"submission": {}, "system": {"external_datasets": block}},
+    ):
+        summary = summarise(meta)
+        assert summary is not None
+        for part in (summary.description, summary.complexity, summary.reported_results, *summary.external_datasets):
+            assert all(isinstance(k, str) and isinstance(v, str) for k, v in meta_rows(part))
+        assert summary.source_code is None or isinstance(summary.source_code, str)
 
 
 def test_explorer_data_is_inert_inside_the_page(tmp_path: Path) -> None:
@@ -431,3 +531,17 @@ def test_team_and_system_names_with_slashes_get_separate_pages(tmp_path: Path) -
     assert any("<td>a</td>" in t and "<td>b/c</td>" in t for t in texts)
     bench = (tmp_path / "site" / "castella.html").read_text("utf-8")
     assert all(f'href="{p.name}"' in bench for p in pages)
+
+
+def test_long_row_notes_are_clipped_in_the_table_with_the_full_text_as_a_tooltip(tmp_path: Path) -> None:
+    long_note = "fitted on split A, " * 10 + "<end>"
+    with Store(tmp_path / "b.sqlite") as st:
+        _add(st, "t", "long", "castella/test", 10, meta={"description": long_note})
+        _add(st, "t", "short", "castella/test", 5, meta={"description": "brief"})
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    page = (tmp_path / "site" / "castella.html").read_text("utf-8")
+    full = long_note.replace("<", "&lt;").replace(">", "&gt;")
+    assert f'<small class="ci" title="{full}">{full[:79]}…</small>' in page
+    assert '<small class="ci">brief</small>' in page
+    system = next((tmp_path / "site").glob("system-t-long-*.html")).read_text("utf-8")
+    assert f"<td>{full}</td>" in system  # the system page keeps the whole description

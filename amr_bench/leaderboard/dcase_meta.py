@@ -191,23 +191,33 @@ class SystemSummary:
 
 
 def summarise(meta: dict[str, Any]) -> SystemSummary | None:
-    """The page view of a meta stored by intake; None for systems that did not come from a package."""
+    """The page view of a meta stored by intake; None for systems that did not come from a package.
+
+    Never raises on a stored value of an unexpected type (a store may hold metadata written by other
+    code): such a block is left out of the summary.
+    """
     submission = meta.get("submission")
     if not isinstance(submission, dict):
         return None
-    system = meta.get("system")
-    system = system if isinstance(system, dict) else {}
+    system = _mapping(meta.get("system"))
+    authors = submission.get("authors")
+    datasets = system.get("external_datasets")
+    code = system.get("source_code")
     return SystemSummary(
         label=str(submission.get("label", "")),
         name=str(submission.get("name", "")),
         abbreviation=str(submission.get("abbreviation", "")),
-        authors=[_author(a) for a in submission.get("authors") or [] if isinstance(a, dict)],
-        description=dict(system.get("description") or {}),
-        complexity=dict(system.get("complexity") or {}),
-        external_datasets=[d for d in system.get("external_datasets") or [] if isinstance(d, dict)],
-        source_code=system.get("source_code") or None,
-        reported_results=dict(meta.get("results") or {}),
+        authors=[_author(a) for a in authors if isinstance(a, dict)] if isinstance(authors, list) else [],
+        description=_mapping(system.get("description")),
+        complexity=_mapping(system.get("complexity")),
+        external_datasets=[d for d in datasets if isinstance(d, dict)] if isinstance(datasets, list) else [],
+        source_code=str(code) if code not in (None, "") else None,
+        reported_results=_mapping(meta.get("results")),
     )
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
 
 
 def _author(author: dict[str, Any]) -> Author:

@@ -15,7 +15,10 @@ with ``force`` keeps a backup copy first) and adds:
   ``<label>.output.jsonl`` per system, ``task6/<Lastname>_<Inst>_task6.technical_report.pdf``),
   ingested like a real one, so a system page shows its metadata and links its report;
 - the runs of every function registered in the ``amr_bench.demo_systems`` entry point group
-  (the optional baselines register the zero-shot baselines on a small simulated benchmark).
+  (the optional baselines register the zero-shot baselines on a small simulated benchmark and the
+  prior-only control, fitted on a different split, on every benchmark);
+- one later version of two castella/val systems, to show the version history: a failed attempt
+  after a valid version (listed as failed, never hiding it) and a version an organiser withdrew.
 
 Then it ranks every group, renders the site and prints the tables and where the pages are.
 """
@@ -41,7 +44,6 @@ from amr_bench.leaderboard.ranking import RankSettings, rank_store
 from amr_bench.leaderboard.render import render_site
 from amr_bench.leaderboard.results import add_file, add_records
 from amr_bench.leaderboard.store import Store
-from amr_bench.leaderboard.systems import REPORTS_DIR
 
 STORE_NAME = "leaderboard.sqlite"
 SITE_DIR = "site"
@@ -253,6 +255,32 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bo
             "deliberately invalid (5 queries missing): listed last",
         )
 
+        # later versions, for the version history on the system pages
+        put(
+            "castella/val",
+            gt,
+            "synthetic",
+            "whole recording",
+            whole_recording(gt_rec)[:-3],
+            "one window covering the whole recording",
+        )  # a failed attempt after the valid version 1: listed as failed, version 1 still ranks
+        put(
+            "castella/val",
+            gt,
+            "synthetic",
+            "oracle jitter 10 s",
+            oracle(gt_rec),
+            "ground truth + N(0, 10 s) boundary noise, seed 13",
+        )  # version 2 is the ground truth itself: an organiser withdraws it, version 1 ranks again
+        store.withdraw(
+            "synthetic",
+            "oracle jitter 10 s",
+            version=2,
+            benchmark="castella/val",
+            reason="the file is the ground truth itself, not the system described (demo)",
+            actor="amr-bench demo",
+        )
+
         # every other bundled split with a ground truth (dcase2026/eval is blind: nothing to score)
         for name in QUICK_SPLITS if quick else FULL_SPLITS:
             entry = find_split(name)
@@ -428,7 +456,7 @@ def _ingest_demo_package(store: Store, out: Path, gt: Any, gt_rec: Records, echo
 
     path = build_demo_package(out / PACKAGE_NAME, gt, gt_rec)
     try:
-        added = intake.ingest(store, path, gt, "castella/val")
+        _, stored = intake.ingest(store, path, gt, "castella/val")
     except AmrBenchError as exc:  # intake is another module's: report, never abort the demo
         echo(f"note: the demo DCASE package was not ingested: {exc}")
         for p in getattr(exc, "problems", [])[:10]:
@@ -436,13 +464,7 @@ def _ingest_demo_package(store: Store, out: Path, gt: Any, gt_rec: Records, echo
         return
     with zipfile.ZipFile(path) as zf:
         pdf = next(n for n in zf.namelist() if n.endswith(".pdf"))
-        data = zf.read(pdf)
-    import hashlib
-
-    reports = out / REPORTS_DIR
-    reports.mkdir(exist_ok=True)
-    (reports / f"{hashlib.sha256(data).hexdigest()}.pdf").write_bytes(data)
-    echo(f"ingested the DCASE package {path.name}: {len(added)} system(s), report {Path(pdf).name}")
+    echo(f"ingested the DCASE package {path.name}: {len(stored)} system(s), report {Path(pdf).name}")
 
 
 # ---- systems other packages contribute ---------------------------------------------------
@@ -452,15 +474,18 @@ def _plugin_systems(store: Store, out: Path, echo: Echo, put: Callable[..., None
     """Store the runs of every ``amr_bench.demo_systems`` function; returns their ground-truth files.
 
     Each function takes the demo folder and returns runs: mappings with ``benchmark``,
-    ``ground_truth`` (a JSON Lines file), ``team``, ``system``, ``records`` and ``description``.
+    ``ground_truth`` (a bundled split name such as ``"castella/test"``, or a JSON Lines file),
+    ``team``, ``system``, ``records`` and ``description``. A benchmark of its own (a file) gets two
+    generated reference systems beside the runs; a bundled split already has them.
     """
+    from amr_bench.datasets.registry import find_split
     from amr_bench.groundtruth import load_ground_truth
 
     found = sorted(entry_points(group=DEMO_SYSTEMS_GROUP), key=lambda e: e.name)
     if not found:
         echo(
             "note: no demo systems registered (the optional baselines add the zero-shot baselines on a "
-            "simulated benchmark: pip install 'amr-bench[baselines]')"
+            "simulated benchmark and the prior-only control: pip install 'amr-bench[baselines]')"
         )
         return []
     truths: list[Path] = []
@@ -473,32 +498,35 @@ def _plugin_systems(store: Store, out: Path, echo: Echo, put: Callable[..., None
         except Exception as exc:  # another package's code: report, do not hide, do not abort the demo
             echo(f"note: demo systems {entry.name!r} skipped: {type(exc).__name__}: {exc}")
             continue
-        loaded: dict[Path, Any] = {}
+        loaded: dict[str, Any] = {}
         for run in runs:
-            path = Path(run["ground_truth"])
-            if path not in loaded:
-                loaded[path] = load_ground_truth(path)
-                truths.append(path)
-                recs = _read(path)
-                put(
-                    run["benchmark"],
-                    loaded[path],
-                    "synthetic",
-                    "oracle jitter 3 s",
-                    jittered(recs, 3.0, 31),
-                    "ground truth + N(0, 3 s) boundary noise, seed 31",
-                )
-                put(
-                    run["benchmark"],
-                    loaded[path],
-                    "synthetic",
-                    "random windows",
-                    random_windows(recs, 9),
-                    "five random windows per query, seed 9",
-                )
+            source = run["ground_truth"]
+            bundled = isinstance(source, str) and find_split(source) is not None
+            key = str(source)
+            if key not in loaded:
+                loaded[key] = load_ground_truth(source if bundled else Path(source))
+                if not bundled:
+                    truths.append(Path(source))
+                    recs = _read(Path(source))
+                    put(
+                        run["benchmark"],
+                        loaded[key],
+                        "synthetic",
+                        "oracle jitter 3 s",
+                        jittered(recs, 3.0, 31),
+                        "ground truth + N(0, 3 s) boundary noise, seed 31",
+                    )
+                    put(
+                        run["benchmark"],
+                        loaded[key],
+                        "synthetic",
+                        "random windows",
+                        random_windows(recs, 9),
+                        "five random windows per query, seed 9",
+                    )
             put(
                 run["benchmark"],
-                loaded[path],
+                loaded[key],
                 run["team"],
                 run["system"],
                 run["records"],

@@ -23,7 +23,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from amr_bench import __version__
 from amr_bench.errors import UsageError
 from amr_bench.leaderboard import exports, systems
 from amr_bench.leaderboard.ranking import Ranking, RankSettings, Row, rank_store
-from amr_bench.leaderboard.store import Store
+from amr_bench.leaderboard.store import PackageInfo, Store, SystemInfo
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Pages in this order; a benchmark belongs to the first dataset key its name starts with.
@@ -125,6 +125,8 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = num
     env.filters["pval"] = pval
     env.filters["short"] = lambda s, n=12: str(s)[:n]
+    env.filters["metatext"] = meta_text
+    env.filters["metarows"] = meta_rows
     env.globals["system_file"] = system_file
     return env
 
@@ -149,6 +151,7 @@ def render_site(
     rankings.sort(key=lambda r: (_page_order(r), r.group.benchmark, r.group.gt_sha256, r.group.metric_signature))
     pages = build_pages(rankings)
     summaries = exports.system_summaries(rankings)
+    off_board = _off_board(store, summaries)
     env = environment()
     anchors = {id(r): _anchor(r) for r in rankings}
     page_of = {id(r): p for p in pages for r in p.rankings}
@@ -168,6 +171,7 @@ def render_site(
         matrix=matrix,
         empty=[p for p in pages if not p.rankings],
         csvs=[(r.group.benchmark, group_csv(r)) for r in rankings],
+        off_board=[(s, system_file(s.team, s.system)) for s in off_board],
         results_json=RESULTS_JSON,
     )
     written.append(_write(out / "index.html", index))
@@ -181,9 +185,12 @@ def render_site(
         )
         written.append(_write(out / page.file, html))
     truths = systems.GroundTruths(ground_truths)
-    groups = [r.group for r in rankings]
-    for s in summaries:
-        view = _system_view(store, s, rankings, groups, page_of, anchors, truths, out)
+    infos = {(i.team, i.system): i for i in store.systems_with_metadata()}
+    ranked_ids = {row.entry.submission_id for r in rankings for row in r.rows if row.ok}
+    for s in summaries + off_board:
+        view = _system_view(
+            store, s, infos.get((s.team, s.system)), rankings, ranked_ids, page_of, anchors, truths, out
+        )
         html = env.get_template("system.html").render(
             **common, current="system", title=f"{s.label} — amr-bench leaderboard", s=view
         )
@@ -267,31 +274,38 @@ def _matrix(
 # ---- system pages ------------------------------------------------------------------------
 
 
+def _off_board(store: Store, summaries: Sequence[exports.SystemSummary]) -> list[exports.SystemSummary]:
+    """Stored systems with nothing on the leaderboard (withdrawn, or every version withdrawn or removed).
+
+    Their pages keep the record (version history, the organisers' actions).
+    """
+    listed = {(s.team, s.system) for s in summaries}
+    live = {(v.team, v.system) for v in store.versions() if v.withdrawn_at is None and v.system_withdrawn_at is None}
+    return [
+        exports.SystemSummary(i.team, i.system, synthetic=i.synthetic, baseline=i.baseline)
+        for i in store.systems_with_metadata()
+        if (i.team, i.system) not in listed and (i.withdrawn_at is not None or (i.team, i.system) not in live)
+    ]
+
+
 def _system_view(
     store: Store,
     s: exports.SystemSummary,
+    info: SystemInfo | None,
     rankings: Sequence[Ranking],
-    groups: Sequence[Any],
+    ranked_ids: set[int],
     page_of: dict[int, Page],
     anchors: dict[int, str],
     truths: systems.GroundTruths,
     out: Path,
 ) -> dict[str, Any]:
-    stored = systems.read_stored_system(store, s.team, s.system)
-    meta = systems.meta_view(stored.meta)
-    report = None
-    if stored.package is not None:
-        name = str(stored.package["report_name"])
-        report = {"name": name, "sha256": stored.package["report_sha256"], "file": None, "package": stored.package}
-        if stored.report is not None:
-            rel = f"{systems.REPORTS_DIR}/" + safe_name("report", f"{stored.package['report_sha256']}/{name}", "pdf")
-            _write(out / rel, stored.report)
-            report["file"] = rel
+    meta = info.meta if info is not None else {}
     results = []
     for r in rankings:
-        row = next((x for x in r.rows if x.entry.team == s.team and x.entry.system == s.system), None)
-        if row is None:
+        mine = [x for x in r.rows if x.entry.team == s.team and x.entry.system == s.system]
+        if not mine:
             continue
+        row = mine[0]  # the ranked version; a failed attempt after it comes second
         pq = None
         if row.ok:
             gt = truths.get(r.group.gt_sha256)
@@ -308,18 +322,35 @@ def _system_view(
                 "breakdown": _breakdown(row) if row.ok else [],
                 "counts": systems.count_breakdown(store, row.entry) if row.ok else [],
                 "explorer": pq,
+                "later_failed": [x.entry for x in mine[1:] if not x.ok],
             }
         )
-    history = systems.versions(store, groups, s.team, s.system)
     return {
         "summary": s,
-        "meta": meta,
-        "raw_meta": stored.meta,
-        "report": report,
+        "dcase": info.summary if info is not None else None,
+        "note": meta.get("description") if isinstance(meta.get("description"), str) else None,
+        "withdrawn_at": info.withdrawn_at if info is not None else None,
+        "raw_meta": meta,
+        "report": _report(store, info.package if info is not None else None, out),
         "results": results,
-        "history": history,
+        "history": systems.version_history(store, s.team, s.system, ranked_ids),
+        "actions": systems.system_actions(store, s.team, s.system)[::-1],
         "thresholds": THRESHOLDS,
+        "primary": rankings[0].settings.metric if rankings else "R1@0.7",
     }
+
+
+def _report(store: Store, package: PackageInfo | None, out: Path) -> dict[str, Any] | None:
+    """The package's technical report, copied into the site when its bytes match the hash recorded at intake."""
+    if package is None:
+        return None
+    report: dict[str, Any] = {"name": package.report_name, "file": None, "package": package}
+    stored = store.package_report(package.package_id)
+    if stored is not None and hashlib.sha256(stored[1]).hexdigest() == package.report_sha256:
+        rel = f"{systems.REPORTS_DIR}/" + safe_name("report", f"{package.report_sha256}/{package.report_name}", "pdf")
+        _write(out / rel, stored[1])
+        report["file"] = rel
+    return report
 
 
 def _theta_grid(row: Row) -> list[dict[str, Any]]:
@@ -573,6 +604,30 @@ def num(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return repr(float(value))
+
+
+def meta_text(value: Any) -> str:
+    """A DCASE metadata value as one line (``null`` is 'not applicable', lists are comma-joined)."""
+    if value is None:
+        return "not applicable"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) and abs(value) >= 10_000:
+        return f"{value:,}"
+    if isinstance(value, float) and math.isfinite(value) and value == int(value):
+        return str(int(value))
+    if isinstance(value, (list, tuple)):
+        return ", ".join(meta_text(v) for v in value) if value else "none"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{k}: {meta_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def meta_rows(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Nested mappings as ``(key / sub-key, text)`` rows, keys with spaces for underscores."""
+    if isinstance(value, Mapping):
+        return [row for k, v in value.items() for row in meta_rows(v, f"{prefix} / {k}" if prefix else str(k))]
+    return [(prefix.replace("_", " "), meta_text(value))]
 
 
 def pval(value: float | None) -> str:
