@@ -49,9 +49,6 @@ def demo_runs(workdir: Path) -> list[dict[str, Any]]:
     return zero_shot_runs(root) + prior_runs([*PRIOR_PLAN, simulated])
 
 
-# The name the entry point had before the prior joined the demo (installs made then still call it).
-simulated_zero_shot = demo_runs
-
 
 def zero_shot_runs(root: Path) -> list[dict[str, Any]]:
     """Simulate a small benchmark in ``root`` and run the zero-shot baselines on its test split."""
