@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from amr_bench import gtcache
 from amr_bench.datasets.registry import SplitEntry, resolve_ground_truth
 from amr_bench.errors import InputError, Problem
-from amr_bench.jsonl import JsonlFile, read_jsonl
+from amr_bench.jsonl import JsonlFile, parse_jsonl_bytes, read_bytes
 from amr_bench.ragged import RaggedWindows
 from amr_bench.records import GROUND_TRUTH, float_qid_problems, parse_records
 
@@ -46,11 +48,25 @@ def load_ground_truth(spec: str | Path) -> GroundTruth:
     Raises ``InputError`` when the file has errors (invalid lines, duplicate qids).
     """
     path, split = resolve_ground_truth(spec)
-    f = read_jsonl(path)
-    gt = ground_truth_from_file(f, split)
+    data = read_bytes(path)  # read once: hashed and parsed from the same bytes
+    sha256 = hashlib.sha256(data).hexdigest()
+    if split is not None:  # a bundled split: parsed once, then loaded from the cache as arrays
+        cached = gtcache.load(sha256, path)
+        if cached is not None:
+            return GroundTruth(path=path, sha256=sha256, split=split, index=_first_row_of_qid(cached["qids"]), **cached)
+    gt = ground_truth_from_file(parse_jsonl_bytes(data, path, sha256), split)
     if any(p.is_error for p in gt.problems):
         raise InputError(gt.problems, f"the ground truth {gt.name} is invalid")
+    if split is not None:
+        gtcache.store(sha256, {k: getattr(gt, k) for k in _CACHED})
     return gt
+
+
+_CACHED = ("qids", "lines", "queries", "vids", "durations", "windows", "has_windows", "problems")
+
+
+def _first_row_of_qid(qids: list[Any]) -> dict[Any, int]:
+    return dict(zip(reversed(qids), range(len(qids) - 1, -1, -1), strict=True))
 
 
 def ground_truth_from_records(records: list[dict[str, Any]], name: str = "<ground truth>") -> GroundTruth:
@@ -66,7 +82,7 @@ def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTrut
     parsed = parse_records(f.records, f.lines, name, GROUND_TRUTH)
     problems = f.problems + parsed.problems
     kept, lines, qids = parsed.records, parsed.lines, parsed.qids
-    index = dict(zip(reversed(qids), range(len(qids) - 1, -1, -1), strict=True))  # first line of each qid
+    index = _first_row_of_qid(qids)  # first line of each qid
     if len(index) < len(qids):
         for row, q in enumerate(qids):
             if index[q] != row:

@@ -222,7 +222,9 @@ def _windows_look_valid(flat: _Flat, arities: tuple[int, ...]) -> np.ndarray:
     n = flat.n
     if not flat.windows:
         return np.ones(n, dtype=bool)
-    win_ok = np.isin(flat.arity, arities)
+    win_ok = np.zeros(len(flat.arity), dtype=bool)
+    for arity in arities:
+        win_ok |= flat.arity == arity
     if not (flat.all_lists and flat.all_numbers):
         win_ok &= np.fromiter(
             (type(w) is list and all(type(v) in _NUMBER for v in w) for w in flat.windows), bool, len(flat.windows)

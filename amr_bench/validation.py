@@ -143,7 +143,7 @@ def _match_qids(
             )
         )
     matched = row_arr >= 0
-    if len(np.unique(row_arr[matched])) < matched.sum():  # some ground-truth query twice
+    if matched.any() and np.bincount(row_arr[matched]).max() > 1:  # some ground-truth query twice
         first_line: dict[int, int] = {}
         for i in np.flatnonzero(matched).tolist():
             r = rows[i]
@@ -160,7 +160,10 @@ def _match_qids(
             else:
                 first_line[r] = lines[i]
     present = [index.get(q, index.get(_other_qid_form(q), -1)) for q in rejected]
-    missing = np.setdiff1d(np.arange(len(gt)), np.concatenate([row_arr[matched], present]))
+    covered = np.zeros(len(gt), dtype=bool)
+    covered[row_arr[matched]] = True
+    covered[[p for p in present if p >= 0]] = True
+    missing = np.flatnonzero(~covered)
     if len(missing):
         listed = ", ".join(f"{gt.qids[m]!r} (gt line {gt.lines[m]})" for m in missing[:MISSING_LISTED])
         more = f" and {len(missing) - MISSING_LISTED} more" if len(missing) > MISSING_LISTED else ""
@@ -266,7 +269,7 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
     rising = np.zeros(len(w.start), dtype=bool)
     same_row = row[1:] == row[:-1]
     rising[1:] = same_row & has_score[1:] & has_score[:-1] & (w.score[1:] > w.score[:-1])
-    for r in np.unique(row[rising]):
+    for r in np.flatnonzero(np.bincount(row[rising], minlength=w.n)):
         problems.append(
             Problem(
                 name,

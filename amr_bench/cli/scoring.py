@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -62,9 +61,9 @@ def score(
     result = run_score(submission, gt, _edges(length_edges))
     to_stdout = output is not None and str(output) == "-"
     if to_stdout:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(result.to_json())
     elif output:
-        output.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+        output.write_text(result.to_json() + "\n", encoding="utf-8")
     if per_query:
         result.per_query.to_csv(per_query, index=False, float_format="%.10g")
     if result.warnings:
