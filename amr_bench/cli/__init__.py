@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import typer
 
+    from amr_bench.cli.app import app
+
 COMMAND_GROUP = "amr_bench.commands"
 
 
