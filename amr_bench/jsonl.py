@@ -90,7 +90,9 @@ def read_bytes(path: str | Path) -> bytes:
                 size = os.fstat(f.fileno()).st_size
                 if size > MAX_FILE_BYTES:
                     raise _unreadable(name, f"the file has {size:,} bytes, more than the {MAX_FILE_BYTES:,} read")
-                data = f.read(MAX_FILE_BYTES + 1)
+                data = f.read(size + 1)  # never a buffer of the bound's size
+                if len(data) > size:  # the file grew since: read the rest with the bound
+                    data += _read_stream(f, name)
             else:
                 data = _read_stream(f, name)
     except IsADirectoryError:

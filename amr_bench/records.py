@@ -369,6 +369,33 @@ def schema_problems(record: Any, path: str, line: int, spec: RecordSpec) -> list
         return [Problem(path, line, f"JSON nested more than {MAX_DEPTH} levels deep: not a {_KIND[spec.schema]}")]
     reduced, kept_windows, n_bad = _reduced(record, spec)
     errors = sorted(validator(spec.schema).iter_errors(reduced), key=lambda e: list(e.absolute_path))
+    try:
+        return _problems_of(errors, record, path, line, spec, kept_windows, n_bad)
+    finally:
+        _release(errors)
+
+
+def _release(errors: list[ValidationError]) -> None:
+    """Break the reference cycles between jsonschema's errors (``parent`` and ``context``): the
+    cyclic collector is off while files are read, and the errors of thousands of invalid lines
+    would otherwise stay in memory until it runs again."""
+    stack = list(errors)
+    while stack:
+        e = stack.pop()
+        stack.extend(e.context or [])
+        e.context = []
+        e.parent = None
+
+
+def _problems_of(
+    errors: list[ValidationError],
+    record: Any,
+    path: str,
+    line: int,
+    spec: RecordSpec,
+    kept_windows: list[int] | None,
+    n_bad: int,
+) -> list[Problem]:
     out: list[Problem] = []
     field_index = re.compile(rf"^{re.escape(spec.windows_field)}\[(\d+)\]")
     for e in errors:
@@ -395,7 +422,16 @@ _KIND = {"submission_line": "submission line", "ground_truth_line": "ground-trut
 
 def schema_accepts(record: Any, spec: RecordSpec) -> bool:
     """Whether the schema accepts ``record`` (bounded work on deep or huge lines)."""
-    return not too_deep(record) and validator(spec.schema).is_valid(_reduced(record, spec)[0])
+    if too_deep(record):
+        return False
+    windows = record.get(spec.windows_field) if type(record) is dict else None
+    if type(windows) is list and not all(_window_ok(w, spec.arities) for w in windows):
+        return False  # such a window fails both forms the schema allows: no need to ask jsonschema
+    error = next(validator(spec.schema).iter_errors(_reduced(record, spec)[0]), None)
+    if error is None:
+        return True
+    _release([error])
+    return False
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
