@@ -133,8 +133,13 @@ def _read_stream(f: BinaryIO, name: str) -> bytes:
 
 def _gunzip(data: bytes, name: str) -> bytes:
     try:
+        parts: list[bytes] = []
+        total = 0
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
-            out = g.read(MAX_FILE_BYTES + 1)
+            while (part := g.read(_CHUNK)) and total <= MAX_FILE_BYTES:  # a bomb stops at the bound
+                parts.append(part)
+                total += len(part)
+        out = b"".join(parts)
     except (OSError, EOFError, zlib.error) as exc:
         raise _unreadable(name, f"corrupt gzip data ({exc})") from None
     if len(out) > MAX_FILE_BYTES:

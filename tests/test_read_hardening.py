@@ -340,3 +340,10 @@ def test_schema_errors_leave_no_reference_cycles_behind():
         assert gc.collect() == 0
     finally:
         gc.enable()
+
+
+def test_a_gzip_bomb_stops_at_the_size_bound(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonl, "MAX_FILE_BYTES", 2**20)
+    bomb = write(tmp_path / "bomb.jsonl.gz", gzip.compress(b"\n" * (8 * 2**20)))
+    with pytest.raises(InputError, match="decompresses to more than"):
+        read_jsonl(bomb)
