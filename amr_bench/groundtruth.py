@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from amr_bench import gtcache
 from amr_bench.datasets.registry import SplitEntry, resolve_ground_truth
 from amr_bench.errors import InputError, Problem
-from amr_bench.jsonl import JsonlFile, read_jsonl
+from amr_bench.jsonl import JsonlFile, iter_jsonl_chunks, read_bytes
 from amr_bench.ragged import RaggedWindows
-from amr_bench.records import GROUND_TRUTH, float_qid_problems, parse_records
+from amr_bench.records import (
+    GROUND_TRUTH,
+    ParsedRecords,
+    SchemaBudget,
+    concat_parsed,
+    float_qid_problems,
+    parse_records,
+)
 
 
 @dataclass
@@ -46,11 +55,34 @@ def load_ground_truth(spec: str | Path) -> GroundTruth:
     Raises ``InputError`` when the file has errors (invalid lines, duplicate qids).
     """
     path, split = resolve_ground_truth(spec)
-    f = read_jsonl(path)
-    gt = ground_truth_from_file(f, split)
+    data = read_bytes(path)  # read once: hashed and parsed from the same bytes
+    sha256 = hashlib.sha256(data).hexdigest()
+    if split is not None:  # a bundled split: parsed once, then loaded from the cache as arrays
+        cached = gtcache.load(sha256, path)
+        if cached is not None:
+            return GroundTruth(path=path, sha256=sha256, split=split, index=_first_row_of_qid(cached["qids"]), **cached)
+    name = str(path)
+    file_problems: list[Problem] = []
+    budget = SchemaBudget()
+    parts = [
+        parse_records(records, lines, name, GROUND_TRUTH, _COLUMNS, budget)
+        for records, lines in iter_jsonl_chunks(data, name, file_problems)
+    ]
+    parsed = concat_parsed(parts)
+    parsed.problems += budget.summary(name)
+    gt = _ground_truth_from_parsed(path, sha256, file_problems, parsed, split)
     if any(p.is_error for p in gt.problems):
         raise InputError(gt.problems, f"the ground truth {gt.name} is invalid")
+    if split is not None:
+        gtcache.store(sha256, {k: getattr(gt, k) for k in _CACHED})
     return gt
+
+
+_CACHED = ("qids", "lines", "queries", "vids", "durations", "windows", "has_windows", "problems")
+
+
+def _first_row_of_qid(qids: list[Any]) -> dict[Any, int]:
+    return dict(zip(reversed(qids), range(len(qids) - 1, -1, -1), strict=True))
 
 
 def ground_truth_from_records(records: list[dict[str, Any]], name: str = "<ground truth>") -> GroundTruth:
@@ -61,12 +93,21 @@ def ground_truth_from_records(records: list[dict[str, Any]], name: str = "<groun
     return gt
 
 
+_COLUMNS = ("query", "vid", "duration")
+
+
 def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTruth:
-    name = str(f.path)
-    parsed = parse_records(f.records, f.lines, name, GROUND_TRUTH)
-    problems = f.problems + parsed.problems
-    kept, lines, qids = parsed.records, parsed.lines, parsed.qids
-    index = dict(zip(reversed(qids), range(len(qids) - 1, -1, -1), strict=True))  # first line of each qid
+    parsed = parse_records(f.records, f.lines, str(f.path), GROUND_TRUTH, _COLUMNS)
+    return _ground_truth_from_parsed(f.path, f.sha256, f.problems, parsed, split)
+
+
+def _ground_truth_from_parsed(
+    path: Path, sha256: str, file_problems: list[Problem], parsed: ParsedRecords, split: SplitEntry | None
+) -> GroundTruth:
+    name = str(path)
+    problems = file_problems + parsed.problems
+    lines, qids = parsed.lines, parsed.qids
+    index = _first_row_of_qid(qids)  # first line of each qid
     if len(index) < len(qids):
         for row, q in enumerate(qids):
             if index[q] != row:
@@ -82,17 +123,16 @@ def ground_truth_from_file(f: JsonlFile, split: SplitEntry | None) -> GroundTrut
     if float in set(map(type, qids)):
         problems += float_qid_problems(qids, lines, name).values()
     problems += _window_problems(parsed.windows, lines, name)
-    has_windows = any("relevant_windows" in r for r in kept) if kept else True
     return GroundTruth(
-        path=f.path,
-        sha256=f.sha256,
+        path=path,
+        sha256=sha256,
         qids=qids,
         lines=lines,
-        queries=[r["query"] for r in kept],
-        vids=[r["vid"] for r in kept],
-        durations=np.array([r["duration"] for r in kept], dtype=np.float64),
+        queries=parsed.columns["query"],
+        vids=parsed.columns["vid"],
+        durations=np.array(parsed.columns["duration"], dtype=np.float64),
         windows=parsed.windows,
-        has_windows=has_windows,
+        has_windows=parsed.has_windows_field if qids else True,
         split=split,
         problems=problems,
         index=index,

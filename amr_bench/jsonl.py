@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import stat
 import zlib
 from collections.abc import Iterator
@@ -89,7 +90,9 @@ def read_bytes(path: str | Path) -> bytes:
                 size = os.fstat(f.fileno()).st_size
                 if size > MAX_FILE_BYTES:
                     raise _unreadable(name, f"the file has {size:,} bytes, more than the {MAX_FILE_BYTES:,} read")
-                data = f.read(MAX_FILE_BYTES + 1)
+                data = f.read(size + 1)  # never a buffer of the bound's size
+                if len(data) > size:  # the file grew since: read the rest with the bound
+                    data += _read_stream(f, name)
             else:
                 data = _read_stream(f, name)
     except IsADirectoryError:
@@ -130,8 +133,13 @@ def _read_stream(f: BinaryIO, name: str) -> bytes:
 
 def _gunzip(data: bytes, name: str) -> bytes:
     try:
+        parts: list[bytes] = []
+        total = 0
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
-            out = g.read(MAX_FILE_BYTES + 1)
+            while (part := g.read(_CHUNK)) and total <= MAX_FILE_BYTES:  # a bomb stops at the bound
+                parts.append(part)
+                total += len(part)
+        out = b"".join(parts)
     except (OSError, EOFError, zlib.error) as exc:
         raise _unreadable(name, f"corrupt gzip data ({exc})") from None
     if len(out) > MAX_FILE_BYTES:
@@ -146,75 +154,117 @@ def read_jsonl(path: str | Path) -> JsonlFile:
 
 
 def parse_jsonl_bytes(data: bytes, path: Path, sha256: str | None = None) -> JsonlFile:
+    """All the records of ``data`` at once (see :func:`iter_jsonl_chunks` for large files)."""
     out = JsonlFile(path, [], [], [], sha256 or hashlib.sha256(data).hexdigest(), len(data))
-    name = str(path)
-    stripped = data.lstrip()
-    if not stripped:
-        out.problems.append(Problem(name, None, "the file is empty: expected one JSON object per line"))
-        return out
-    if stripped[:1] == b"[":
-        first = data[: len(data) - len(stripped)].count(b"\n") + 1
-        out.problems.append(
-            Problem(name, first, "found a JSON array; expected JSON Lines (one JSON object per line, no enclosing [ ])")
-        )
-        return out
-    raw_lines = data.split(b"\n")
-    if raw_lines and raw_lines[-1] == b"":
-        raw_lines.pop()
-    if max(map(len, raw_lines), default=0) > MAX_LINE_BYTES:
-        too_long = {i for i, ln in enumerate(raw_lines) if len(ln) > MAX_LINE_BYTES}
-        for i in sorted(too_long):
-            out.problems.append(
-                Problem(name, i + 1, f"line longer than {MAX_LINE_BYTES:,} bytes: not read", "error", "line-too-long")
+    for records, lines in iter_jsonl_chunks(data, str(path), out.problems):
+        out.records += records
+        out.lines += lines
+    return out
+
+
+#: Bytes of JSON Lines parsed at a time by :func:`iter_jsonl_chunks`.
+CHUNK_BYTES = 2**18
+_NON_SPACE = re.compile(rb"[^ \t\r\n]")
+
+
+def iter_jsonl_chunks(
+    data: bytes, name: str, problems: list[Problem], chunk_bytes: int | None = None
+) -> Iterator[tuple[list[Any], list[int]]]:
+    """The parsed lines of ``data``, about ``chunk_bytes`` of them at a time, as (records, line
+    numbers); unreadable lines and whole-file findings are appended to ``problems``. Each chunk
+    can be checked and dropped before the next is parsed, so that the parsed JSON of a large
+    file is never all in memory at once."""
+    first = _NON_SPACE.search(data)
+    if first is None:
+        problems.append(Problem(name, None, "the file is empty: expected one JSON object per line"))
+        return
+    if data[first.start() : first.start() + 1] == b"[":
+        problems.append(
+            Problem(
+                name,
+                data.count(b"\n", 0, first.start()) + 1,
+                "found a JSON array; expected JSON Lines (one JSON object per line, no enclosing [ ])",
             )
-        raw_lines = [b"" if i in too_long else ln for i, ln in enumerate(raw_lines)]
-    numbered = [(i + 1, ln) for i, ln in enumerate(raw_lines) if ln.strip()]
-    blank = len(raw_lines) - len(numbered) - len(out.problems)
+        )
+        return
+    chunk_bytes = chunk_bytes or CHUNK_BYTES
+    blank, first_blank, base, pos = 0, 0, 0, 0
+    while pos < len(data):
+        end = data.find(b"\n", pos + chunk_bytes)
+        end = len(data) if end < 0 else end + 1
+        raw_lines = data[pos:end].split(b"\n")
+        if data[end - 1 : end] == b"\n":
+            raw_lines.pop()
+        pos = end
+        too_long = set()
+        if max(map(len, raw_lines)) > MAX_LINE_BYTES:
+            too_long = {i for i, ln in enumerate(raw_lines) if len(ln) > MAX_LINE_BYTES}
+            for i in sorted(too_long):
+                problems.append(
+                    Problem(
+                        name,
+                        base + i + 1,
+                        f"line longer than {MAX_LINE_BYTES:,} bytes: not read",
+                        "error",
+                        "line-too-long",
+                    )
+                )
+        numbered = [(base + i + 1, ln) for i, ln in enumerate(raw_lines) if ln.strip()]
+        if len(numbered) < len(raw_lines):
+            blank += len(raw_lines) - len(numbered)
+            first_blank = first_blank or next(base + i + 1 for i, ln in enumerate(raw_lines) if not ln.strip())
+        if too_long:
+            numbered = [(n, ln) for n, ln in numbered if n - base - 1 not in too_long]
+        base += len(raw_lines)
+        yield _parse_lines(numbered, name, problems)
     if blank:
-        first_blank = next(i + 1 for i, ln in enumerate(raw_lines) if not ln.strip())
-        out.problems.append(Problem(name, first_blank, f"{blank} blank line(s) ignored (first here)", "warning"))
+        problems.append(Problem(name, first_blank, f"{blank} blank line(s) ignored (first here)", "warning"))
+
+
+def _parse_lines(numbered: list[tuple[int, bytes]], name: str, problems: list[Problem]) -> tuple[list[Any], list[int]]:
     loads = orjson.loads
     try:
         with no_cyclic_gc():
-            out.records = [loads(ln) for _, ln in numbered]
-        out.lines = [n for n, _ in numbered]
+            records = [loads(ln) for _, ln in numbered]
+        lines = [n for n, _ in numbered]
     except orjson.JSONDecodeError:
-        out.records, out.lines = [], []
+        records, lines = [], []
         for n, ln in numbered:
             try:
                 value = loads(ln)
             except orjson.JSONDecodeError:
                 value, problem = _diagnose(ln, name, n)
                 if problem is not None:
-                    out.problems.append(problem)
+                    problems.append(problem)
                     continue
-            out.records.append(value)
-            out.lines.append(n)
-        kept = set(out.lines)
+            records.append(value)
+            lines.append(n)
+        kept = set(lines)
         numbered = [(n, ln) for n, ln in numbered if n in kept]
-    _recheck_suspects(out, [ln for _, ln in numbered], name)
-    return out
+    return _recheck_suspects(records, lines, [ln for _, ln in numbered], name, problems)
 
 
-def _recheck_suspects(out: JsonlFile, raw: list[bytes], name: str) -> None:
+def _recheck_suspects(
+    records: list[Any], lines: list[int], raw: list[bytes], name: str, problems: list[Problem]
+) -> tuple[list[Any], list[int]]:
     """Parse again, with the standard library, every line that may hide a duplicate key or a qid
     orjson turned into a float (integers beyond 64 bits): those whose ``:`` count differs from
     the number of keys parsed. Duplicate keys are errors; big integers are kept exactly."""
     colons = list(map(bytes.count, raw, repeat(b":")))
-    keys = [len(r) if type(r) is dict and type(r.get("qid")) is not float else -1 for r in out.records]
+    keys = [len(r) if type(r) is dict and type(r.get("qid")) is not float else -1 for r in records]
     if colons == keys:
-        return
+        return records, lines
     bad: set[int] = set()
     for i, (c, k) in enumerate(zip(colons, keys, strict=True)):
         if c == k:
             continue
         try:
-            out.records[i] = json.loads(raw[i], object_pairs_hook=_unique_keys)
+            records[i] = json.loads(raw[i], object_pairs_hook=_unique_keys)
         except _DuplicateKey as exc:
-            out.problems.append(
+            problems.append(
                 Problem(
                     name,
-                    out.lines[i],
+                    lines[i],
                     f"duplicate key {exc.key!r} in one JSON object (only one value can count): remove one",
                     "error",
                     "duplicate-key",
@@ -224,8 +274,9 @@ def _recheck_suspects(out: JsonlFile, raw: list[bytes], name: str) -> None:
         except (ValueError, RecursionError):  # NaN literals and the like: orjson's reading stands
             pass
     if bad:
-        out.records = [r for i, r in enumerate(out.records) if i not in bad]
-        out.lines = [n for i, n in enumerate(out.lines) if i not in bad]
+        records = [r for i, r in enumerate(records) if i not in bad]
+        lines = [n for i, n in enumerate(lines) if i not in bad]
+    return records, lines
 
 
 class _DuplicateKey(ValueError):

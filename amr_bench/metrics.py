@@ -83,7 +83,7 @@ def per_query_scores(pred: RaggedWindows, gt: RaggedWindows, thresholds: np.ndar
     if gcounts.min() <= 0:
         raise ValueError("every ground-truth query must have at least one window")
     bucket = np.ceil(np.log2(gcounts)).astype(np.int64)
-    for b in np.unique(bucket):
+    for b in np.flatnonzero(np.bincount(bucket)):  # the distinct buckets, ascending
         in_bucket = np.flatnonzero(bucket == b)
         for lo in range(0, len(in_bucket), BLOCK_QUERIES):  # bounded memory for huge files
             rows = in_bucket[lo : lo + BLOCK_QUERIES]
@@ -136,9 +136,9 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
         iou_k = iou[rows_k, k, None, :]
         cand = (iou_k >= thr[None, :, None]) & ~locked[rows_k]
         if g_width == 1:
-            hit = cand[:, :, 0]
-            locked[rows_k, :, 0] |= hit
-            tp[rows_k, :, k] = hit
+            only = cand[:, :, 0]
+            locked[rows_k, :, 0] |= only
+            tp[rows_k, :, k] = only
             continue
         key = np.where(cand, iou_k, -np.inf)
         # highest IoU wins; on equal IoU the later gt window (argsort()[::-1] order)

@@ -14,7 +14,7 @@ import difflib
 import re
 import reprlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, cast
 
@@ -132,21 +132,55 @@ GROUND_TRUTH = RecordSpec("ground_truth_line", "relevant_windows", (2,), _quick_
 
 @dataclass
 class ParsedRecords:
-    """The schema-valid records; ``keep[i]`` says whether record ``i`` was valid."""
+    """What the scorer keeps of the schema-valid records (never the records themselves, so that a
+    large file can be read in chunks whose parsed JSON is freed as soon as it is checked);
+    ``keep[i]`` says whether record ``i`` was valid."""
 
     keep: np.ndarray
     windows: RaggedWindows  # windows of the kept records, in record order
     problems: list[Problem]
-    records: list[dict[str, Any]]  # the kept records
-    lines: list[int]  # their line numbers
+    lines: list[int]  # line numbers of the kept records
+    qids: list[Any]  # their qids
+    columns: dict[str, list[Any]] = field(default_factory=dict)  # other fields asked for, of the kept records
+    rejected_qids: list[Any] = field(default_factory=list)  # integer or string qids of rejected records
+    has_windows_field: bool = False  # some kept record has the windows field
 
-    @property
-    def qids(self) -> list[Any]:
-        return [r["qid"] for r in self.records]
+
+@dataclass
+class SchemaBudget:
+    """How many invalid lines jsonschema has explained so far (shared by the chunks of a file)."""
+
+    explained: int = 0
+    unexplained: int = 0
+    first_unexplained: int = 0
+
+    def summary(self, path: str) -> list[Problem]:
+        if not self.unexplained:
+            return []
+        return [
+            Problem(
+                path,
+                self.first_unexplained,
+                f"{self.unexplained} more line(s) fail the schema (the first here); only the first "
+                f"{EXPLAINED_LINES} invalid lines are explained: fix those and validate again",
+                "error",
+                "schema-more",
+            )
+        ]
 
 
-def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordSpec) -> ParsedRecords:
-    """Check every record against the schema and gather the windows of the valid ones."""
+def parse_records(
+    records: list[Any],
+    lines: list[int],
+    path: str,
+    spec: RecordSpec,
+    columns: tuple[str, ...] = (),
+    budget: SchemaBudget | None = None,
+) -> ParsedRecords:
+    """Check every record against the schema and gather the windows (and the ``columns``) of the
+    valid ones. With a shared ``budget`` the caller adds ``budget.summary`` once at the end."""
+    own_budget = budget is None
+    budget = budget or SchemaBudget()
     problems: list[Problem] = []
     all_quick = bool(records) and spec.all_quick(records)
     if all_quick:
@@ -160,41 +194,83 @@ def parse_records(records: list[Any], lines: list[int], path: str, spec: RecordS
     flat = _Flat(win_lists)
     keep &= _windows_look_valid(flat, spec.arities)
     rejected = np.flatnonzero(~keep)
-    explained, unexplained, first_unexplained = 0, 0, 0
     for i in rejected.tolist():
-        if explained < EXPLAINED_LINES:
+        if budget.explained < EXPLAINED_LINES:
             found = schema_problems(records[i], path, lines[i], spec)
             problems += found
-            explained += bool(found)
+            budget.explained += bool(found)
             valid = not found
         else:
             valid = schema_accepts(records[i], spec)
             if not valid:
-                unexplained += 1
-                first_unexplained = first_unexplained or lines[i]
+                budget.unexplained += 1
+                budget.first_unexplained = budget.first_unexplained or lines[i]
         if valid:  # the pre-check is conservative; the schema accepts this line
             keep[i] = True
             win_lists[i] = records[i].get(spec.windows_field, [])
-    if unexplained:
-        problems.append(
-            Problem(
-                path,
-                first_unexplained,
-                f"{unexplained} more line(s) fail the schema (the first here); only the first "
-                f"{EXPLAINED_LINES} invalid lines are explained: fix those and validate again",
-                "error",
-                "schema-more",
-            )
-        )
+    if own_budget:
+        problems += budget.summary(path)
     if len(rejected):
         windows = windows_to_arrays(_Flat([w for w, k in zip(win_lists, keep, strict=True) if k]))
     else:
         windows = windows_to_arrays(flat)
     if spec.warn_unknown_fields and not all_quick:  # the quick check admits known fields only
         problems += _unknown_field_warnings(records, lines, keep, path, spec)
-    kept = [r for r, k in zip(records, keep, strict=True) if k]
-    kept_lines = [n for n, k in zip(lines, keep, strict=True) if k]
-    return ParsedRecords(keep, windows, problems, kept, kept_lines)
+    if keep.all():
+        kept, kept_lines, rejected_qids = records, lines, []
+    else:
+        kept = [r for r, k in zip(records, keep, strict=True) if k]
+        kept_lines = [n for n, k in zip(lines, keep, strict=True) if k]
+        rejected_qids = [
+            r["qid"]
+            for r, k in zip(records, keep, strict=True)
+            if not k and type(r) is dict and type(r.get("qid")) in (int, str)
+        ]
+    field_name = spec.windows_field
+    return ParsedRecords(
+        keep,
+        windows,
+        problems,
+        list(kept_lines),
+        _field_values(kept, "qid", None),
+        {c: _field_values(kept, c, None) for c in columns},
+        rejected_qids,
+        any(field_name in r for r in kept),
+    )
+
+
+def concat_parsed(parts: list[ParsedRecords]) -> ParsedRecords:
+    """The chunks of one file as one."""
+    if len(parts) == 1:
+        return parts[0]
+    columns = {c: list(chain.from_iterable(p.columns[c] for p in parts)) for c in (parts[0].columns if parts else {})}
+    return ParsedRecords(
+        np.concatenate([p.keep for p in parts]) if parts else np.zeros(0, dtype=bool),
+        concat_windows([p.windows for p in parts]),
+        list(chain.from_iterable(p.problems for p in parts)),
+        list(chain.from_iterable(p.lines for p in parts)),
+        list(chain.from_iterable(p.qids for p in parts)),
+        columns,
+        list(chain.from_iterable(p.rejected_qids for p in parts)),
+        any(p.has_windows_field for p in parts),
+    )
+
+
+def concat_windows(parts: list[RaggedWindows]) -> RaggedWindows:
+    if not parts:
+        return windows_to_arrays(_Flat([]))
+    offsets = [parts[0].offsets[:1]]
+    base = 0
+    for w in parts:
+        offsets.append(w.offsets[1:] + base)
+        base += int(w.offsets[-1])
+    return RaggedWindows(
+        np.concatenate([w.start for w in parts]),
+        np.concatenate([w.end for w in parts]),
+        np.concatenate([w.score for w in parts]),
+        np.concatenate(offsets),
+        np.concatenate([w.has_score for w in parts]),
+    )
 
 
 class _Flat:
@@ -222,7 +298,9 @@ def _windows_look_valid(flat: _Flat, arities: tuple[int, ...]) -> np.ndarray:
     n = flat.n
     if not flat.windows:
         return np.ones(n, dtype=bool)
-    win_ok = np.isin(flat.arity, arities)
+    win_ok = np.zeros(len(flat.arity), dtype=bool)
+    for arity in arities:
+        win_ok |= flat.arity == arity
     if not (flat.all_lists and flat.all_numbers):
         win_ok &= np.fromiter(
             (type(w) is list and all(type(v) in _NUMBER for v in w) for w in flat.windows), bool, len(flat.windows)
@@ -291,6 +369,33 @@ def schema_problems(record: Any, path: str, line: int, spec: RecordSpec) -> list
         return [Problem(path, line, f"JSON nested more than {MAX_DEPTH} levels deep: not a {_KIND[spec.schema]}")]
     reduced, kept_windows, n_bad = _reduced(record, spec)
     errors = sorted(validator(spec.schema).iter_errors(reduced), key=lambda e: list(e.absolute_path))
+    try:
+        return _problems_of(errors, record, path, line, spec, kept_windows, n_bad)
+    finally:
+        _release(errors)
+
+
+def _release(errors: list[ValidationError]) -> None:
+    """Break the reference cycles between jsonschema's errors (``parent`` and ``context``): the
+    cyclic collector is off while files are read, and the errors of thousands of invalid lines
+    would otherwise stay in memory until it runs again."""
+    stack = list(errors)
+    while stack:
+        e = stack.pop()
+        stack.extend(e.context or [])
+        e.context = []
+        e.parent = None
+
+
+def _problems_of(
+    errors: list[ValidationError],
+    record: Any,
+    path: str,
+    line: int,
+    spec: RecordSpec,
+    kept_windows: list[int] | None,
+    n_bad: int,
+) -> list[Problem]:
     out: list[Problem] = []
     field_index = re.compile(rf"^{re.escape(spec.windows_field)}\[(\d+)\]")
     for e in errors:
@@ -317,7 +422,16 @@ _KIND = {"submission_line": "submission line", "ground_truth_line": "ground-trut
 
 def schema_accepts(record: Any, spec: RecordSpec) -> bool:
     """Whether the schema accepts ``record`` (bounded work on deep or huge lines)."""
-    return not too_deep(record) and validator(spec.schema).is_valid(_reduced(record, spec)[0])
+    if too_deep(record):
+        return False
+    windows = record.get(spec.windows_field) if type(record) is dict else None
+    if type(windows) is list and not all(_window_ok(w, spec.arities) for w in windows):
+        return False  # such a window fails both forms the schema allows: no need to ask jsonschema
+    error = next(validator(spec.schema).iter_errors(_reduced(record, spec)[0]), None)
+    if error is None:
+        return True
+    _release([error])
+    return False
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:

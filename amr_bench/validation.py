@@ -7,6 +7,7 @@ a legal but suspicious line (only the first 10 windows count for mAP, R1 takes t
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -16,12 +17,21 @@ import numpy as np
 
 from amr_bench.errors import InputError, Problem, Severity, problem_order
 from amr_bench.groundtruth import GroundTruth, load_ground_truth
-from amr_bench.jsonl import JsonlFile, no_cyclic_gc, read_jsonl
+from amr_bench.jsonl import JsonlFile, iter_jsonl_chunks, no_cyclic_gc, read_bytes
 from amr_bench.metrics import MAX_PRED_WINDOWS
 from amr_bench.ragged import RaggedWindows
-from amr_bench.records import SUBMISSION, float_qid_problems, parse_records
+from amr_bench.records import (
+    SUBMISSION,
+    ParsedRecords,
+    SchemaBudget,
+    concat_parsed,
+    float_qid_problems,
+    parse_records,
+)
 
 MISSING_LISTED = 20
+#: Lines listed per kind of window problem; the rest are counted.
+LISTED_PER_KIND = 1000
 
 
 @dataclass
@@ -57,10 +67,24 @@ class ValidationReport:
 
 
 def validate(submission: str | Path, ground_truth: str | Path | GroundTruth) -> ValidationReport:
-    """Check a submission file against a ground truth (a file, a ``DATASET/SPLIT`` or loaded)."""
+    """Check a submission file against a ground truth (a file, a ``DATASET/SPLIT`` or loaded).
+
+    The file is read once (hashed and parsed from the same bytes) and checked a chunk of lines at
+    a time, so that its parsed JSON is never all in memory at once."""
     with no_cyclic_gc():
         gt = ground_truth if isinstance(ground_truth, GroundTruth) else load_ground_truth(ground_truth)
-        return validate_file(read_jsonl(submission), gt)
+        path = Path(submission)
+        data = read_bytes(path)
+        name = str(path)
+        file_problems: list[Problem] = []
+        budget = SchemaBudget()
+        parts = [
+            parse_records(records, lines, name, SUBMISSION, budget=budget)
+            for records, lines in iter_jsonl_chunks(data, name, file_problems)
+        ]
+        parsed = concat_parsed(parts)
+        parsed.problems += budget.summary(name)
+        return _validate_parsed(path, hashlib.sha256(data).hexdigest(), len(data), file_problems, parsed, gt)
 
 
 def validate_records(records: list[dict[str, Any]], gt: GroundTruth, name: str = "<submission>") -> ValidationReport:
@@ -69,21 +93,22 @@ def validate_records(records: list[dict[str, Any]], gt: GroundTruth, name: str =
 
 
 def validate_file(f: JsonlFile, gt: GroundTruth) -> ValidationReport:
-    name = str(f.path)
-    parsed = parse_records(f.records, f.lines, name, SUBMISSION)
-    problems = f.problems + parsed.problems
+    parsed = parse_records(f.records, f.lines, str(f.path), SUBMISSION)
+    return _validate_parsed(f.path, f.sha256, f.size, f.problems, parsed, gt)
+
+
+def _validate_parsed(
+    path: Path, sha256: str, size: int, file_problems: list[Problem], parsed: ParsedRecords, gt: GroundTruth
+) -> ValidationReport:
+    name = str(path)
+    problems = file_problems + parsed.problems
     lines, qids = parsed.lines, parsed.qids
     # qids of lines rejected above: not reported again as missing from the submission
-    rejected = [
-        r["qid"]
-        for r, k in zip(f.records, parsed.keep, strict=True)
-        if not k and type(r) is dict and type(r.get("qid")) in (int, str)
-    ]
-    gt_rows, qid_problems = _match_qids(qids, lines, gt, name, rejected)
+    gt_rows, qid_problems = _match_qids(qids, lines, gt, name, list(parsed.rejected_qids))
     problems += qid_problems
-    sub = Submission(f.path, f.sha256, f.size, qids, lines, gt_rows, parsed.windows)
+    sub = Submission(path, sha256, size, qids, lines, gt_rows, parsed.windows)
     problems += _window_problems(sub, gt, name)
-    if len(f.records) == 0 and not f.problems:
+    if len(parsed.keep) == 0 and not file_problems:
         problems.append(Problem(name, None, "no submission lines", "error", "empty"))
     return ValidationReport(sub, gt, sorted(problems, key=problem_order))
 
@@ -143,7 +168,7 @@ def _match_qids(
             )
         )
     matched = row_arr >= 0
-    if len(np.unique(row_arr[matched])) < matched.sum():  # some ground-truth query twice
+    if matched.any() and np.bincount(row_arr[matched]).max() > 1:  # some ground-truth query twice
         first_line: dict[int, int] = {}
         for i in np.flatnonzero(matched).tolist():
             r = rows[i]
@@ -160,7 +185,10 @@ def _match_qids(
             else:
                 first_line[r] = lines[i]
     present = [index.get(q, index.get(_other_qid_form(q), -1)) for q in rejected]
-    missing = np.setdiff1d(np.arange(len(gt)), np.concatenate([row_arr[matched], present]))
+    covered = np.zeros(len(gt), dtype=bool)
+    covered[row_arr[matched]] = True
+    covered[[p for p in present if p >= 0]] = True
+    missing = np.flatnonzero(~covered)
     if len(missing):
         listed = ", ".join(f"{gt.qids[m]!r} (gt line {gt.lines[m]})" for m in missing[:MISSING_LISTED])
         more = f" and {len(missing) - MISSING_LISTED} more" if len(missing) > MISSING_LISTED else ""
@@ -186,6 +214,24 @@ def _other_qid_form(qid: Any) -> Any:
         if s and (s.isdigit() or (s[0] == "-" and s[1:].isdigit())) and str(int(s)) == s:
             return int(s)
     return None
+
+
+def _not_listed(n: int, lines: list[int], rows: np.ndarray, name: str, severity: Severity, code: str) -> list[Problem]:
+    """One problem counting the lines of one kind beyond the first ``LISTED_PER_KIND`` (which
+    are listed one by one), so that a large file with a problem on every line costs memory in
+    proportion to the file, not to its number of problems."""
+    if n <= LISTED_PER_KIND:
+        return []
+    first = lines[int(rows[LISTED_PER_KIND])]
+    return [
+        Problem(
+            name,
+            first,
+            f"and {n - LISTED_PER_KIND} more line(s) like the {LISTED_PER_KIND} listed (from here on): not listed",
+            severity,
+            code,
+        )
+    ]
 
 
 def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Problem]:
@@ -244,7 +290,8 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
             continue
         rows_hit, first = np.unique(row[idx], return_index=True)
         per_row = np.bincount(row[idx], minlength=w.n)
-        for r, i in zip(rows_hit, idx[first], strict=True):
+        problems += _not_listed(len(rows_hit), sub.lines, rows_hit, name, severity, code)
+        for r, i in zip(rows_hit[:LISTED_PER_KIND], idx[first][:LISTED_PER_KIND], strict=True):
             extra = f" ({per_row[r] - 1} more window(s) on this line)" if per_row[r] > 1 else ""
             problems.append(
                 Problem(
@@ -253,6 +300,8 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
             )
     counts = w.counts
     many = np.flatnonzero(counts > MAX_PRED_WINDOWS)
+    problems += _not_listed(len(many), sub.lines, many, name, "warning", "too-many-windows")
+    many = many[:LISTED_PER_KIND]
     for r, c in zip(many.tolist(), counts[many].tolist(), strict=True):
         problems.append(
             Problem(
@@ -266,7 +315,9 @@ def _window_problems(sub: Submission, gt: GroundTruth, name: str) -> list[Proble
     rising = np.zeros(len(w.start), dtype=bool)
     same_row = row[1:] == row[:-1]
     rising[1:] = same_row & has_score[1:] & has_score[:-1] & (w.score[1:] > w.score[:-1])
-    for r in np.unique(row[rising]):
+    unsorted = np.flatnonzero(np.bincount(row[rising], minlength=w.n))
+    problems += _not_listed(len(unsorted), sub.lines, unsorted, name, "warning", "unsorted-scores")
+    for r in unsorted[:LISTED_PER_KIND]:
         problems.append(
             Problem(
                 name,

@@ -9,6 +9,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -281,3 +282,68 @@ def test_malformed_json_lines_never_crash_and_name_file_and_line(tmp_path_factor
         result = cli(command, str(sub), "--gt", str(gt))
         assert result.exit_code == 1, result.output
         assert re.search(rf"^{re.escape(str(sub))}(:\d+)?: error: ", result.output, re.M), result.output
+
+
+def test_window_problems_of_one_kind_are_listed_up_to_a_bound_then_counted(tmp_path, monkeypatch):
+    from amr_bench import validation
+
+    monkeypatch.setattr(validation, "LISTED_PER_KIND", 2)
+    gt = write(tmp_path / "gt.jsonl", [json.dumps({**GT[0], "qid": i}) for i in range(5)])
+    sub = write(
+        tmp_path / "run.jsonl",
+        [f'{{"qid": {i}, "pred_relevant_windows": [[1, 5, 0.1], [0, 2, 0.9]]}}' for i in range(5)],
+    )
+    unsorted = [p for p in validate(sub, gt).warnings if p.code == "unsorted-scores"]
+    assert [p.line for p in unsorted] == [1, 2, 3]
+    assert unsorted[2].message.startswith("and 3 more line(s) like the 2 listed")
+
+
+@settings(max_examples=25)
+@given(st.integers(1, 400), st.lists(malformed_lines, max_size=3), st.integers(0, 60))
+def test_reading_in_chunks_changes_nothing(tmp_path_factory, chunk_bytes, bad_lines, n_good):
+    folder = tmp_path_factory.mktemp("chunks")
+    gt_lines = [json.dumps({**GT[0], "qid": i, "relevant_windows": [[i % 7, i % 7 + 3]]}) for i in range(n_good)]
+    gt = write(folder / "gt.jsonl", [*gt_lines, json.dumps({**GT[1], "qid": "last"})])
+    good = [
+        f'{{"qid": {i}, "pred_relevant_windows": [[1, 5, 0.{i % 9}], [0, 2, 0.5]]}}'.encode() for i in range(n_good)
+    ]
+    sub = write(folder / "run.jsonl", b"\n".join(good[: n_good // 2] + bad_lines + good[n_good // 2 :]) + b"\n\n")
+    whole = validate(sub, gt)
+    original = jsonl.CHUNK_BYTES
+    try:
+        jsonl.CHUNK_BYTES = chunk_bytes
+        chunked = validate(sub, gt)
+        gt_chunked = load_ground_truth(gt)
+    finally:
+        jsonl.CHUNK_BYTES = original
+    assert chunked.problems == whole.problems
+    assert chunked.submission.lines == whole.submission.lines and chunked.submission.qids == whole.submission.qids
+    for key in ("start", "end", "score", "offsets", "has_score"):
+        assert np.array_equal(
+            getattr(chunked.submission.windows, key), getattr(whole.submission.windows, key), equal_nan=True
+        )
+    assert gt_chunked.qids == whole.ground_truth.qids and gt_chunked.lines == whole.ground_truth.lines
+
+
+def test_schema_errors_leave_no_reference_cycles_behind():
+    """The cyclic collector is off while files are read: explaining invalid lines must not leave
+    garbage only it could free (1 GB for 3,000 invalid lines before)."""
+    import gc
+
+    record = {"qid": 1, "pred_relevant_windows": [["1", "2"]] * 30 + [[1, 2, 3, 4]]}
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(20):
+            assert records.schema_problems(record, "f", 1, records.SUBMISSION)
+            assert not records.schema_accepts({"qid": [1], "pred_relevant_windows": [[1, 2]]}, records.SUBMISSION)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_a_gzip_bomb_stops_at_the_size_bound(tmp_path, monkeypatch):
+    monkeypatch.setattr(jsonl, "MAX_FILE_BYTES", 2**20)
+    bomb = write(tmp_path / "bomb.jsonl.gz", gzip.compress(b"\n" * (8 * 2**20)))
+    with pytest.raises(InputError, match="decompresses to more than"):
+        read_jsonl(bomb)

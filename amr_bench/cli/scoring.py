@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -78,9 +77,9 @@ def score(
     with hints_on_failure(submission, gt):
         result = run_score(submission, gt, edges)
     if to_stdout:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(result.to_json())
     elif output:
-        write_text_atomic(output, json.dumps(result.to_dict(), indent=2) + "\n")
+        write_text_atomic(output, result.to_json() + "\n")
     if per_query:
         frame = result.per_query
         write_csv_atomic(per_query, list(frame.columns), frame.itertuples(index=False, name=None))

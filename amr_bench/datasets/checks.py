@@ -174,7 +174,8 @@ def check_ground_truth(path: str | Path, expect_windows: bool = True) -> GroundT
     # The same schema as ``validate``: lines it rejects are errors, the others are checked for defects.
     parsed = parse_records(jf.records, jf.lines, str(path), GROUND_TRUTH)
     report = GroundTruthCheck(path, len(jf.records), [*jf.problems, *parsed.problems])
-    report.problems.extend(check_records(parsed.records, parsed.lines, str(path), expect_windows))
+    kept = [r for r, k in zip(jf.records, parsed.keep, strict=True) if k]
+    report.problems.extend(check_records(kept, parsed.lines, str(path), expect_windows))
     report.problems.sort(key=lambda p: (p.line if p.line is not None else 1 << 62, p.message))
     return report
 

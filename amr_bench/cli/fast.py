@@ -1,0 +1,147 @@
+"""The fast path of the two commands run most often, without typer, click or rich.
+
+``amr-bench score RUN --gt GT -q [-o OUT]`` and ``amr-bench validate RUN --gt GT [-q]`` are
+run here when the command line has exactly that plain form and the submission is valid (and, for
+``validate`` without ``-q``, has no warning): the output is the one the full command prints.
+Anything else (another option, ``--help``, a missing file, an output that is not a plain new or
+regular file, any problem with the input) returns None, and ``main`` hands the same command line
+to the full application, which words every message. The fast path writes nothing before it has
+succeeded, so handing over is always safe; a differential test keeps both paths' outputs equal.
+``AMR_BENCH_NO_FAST_PATH=1`` turns it off.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+COMMANDS = ("score", "validate")
+
+
+@dataclass
+class FastArgs:
+    command: str
+    submission: str
+    gt: str
+    quiet: bool = False
+    output: str | None = None
+
+
+def parse_args(argv: list[str]) -> FastArgs | None:
+    """The plain ``score``/``validate`` command line, or None for anything else."""
+    if not argv or argv[0] not in COMMANDS or os.environ.get("AMR_BENCH_NO_FAST_PATH"):
+        return None
+    command = argv[0]
+    values: dict[str, str] = {}
+    positional: list[str] = []
+    quiet = False
+    names = {"--gt": "gt"} | ({"-o": "output", "--output": "output"} if command == "score" else {})
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        flag, eq, inline = arg.partition("=")
+        if arg in ("-q", "--quiet"):
+            quiet = True
+        elif arg in names or (eq and flag.startswith("--") and flag in names):
+            key = names[flag if eq else arg]
+            if eq:
+                value = inline
+            elif i + 1 < len(argv):
+                i += 1
+                value = argv[i]
+            else:
+                return None
+            if key in values or not value or (value.startswith("-") and value != "-"):
+                return None
+            values[key] = value
+        elif arg.startswith("-") or positional:
+            return None
+        else:
+            positional.append(arg)
+        i += 1
+    if not positional or "gt" not in values or (values.get("output") == "-" and command != "score"):
+        return None
+    return FastArgs(command, positional[0], values["gt"], quiet, values.get("output"))
+
+
+def _plain_output(out: Path, inputs: list[Path]) -> bool:
+    """``out`` can be written in place of the full command's checks: a new file in an existing
+    folder, or an existing regular file that is none of the inputs."""
+    try:
+        st = out.stat()
+    except FileNotFoundError:
+        return out.parent.is_dir()
+    except OSError:
+        return False
+    if not stat.S_ISREG(st.st_mode):
+        return False
+    return not any(_same_file(out, p) for p in inputs)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def _write_atomically(out: Path, text: str) -> None:
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def run_fast(argv: list[str]) -> int | None:
+    """Run a plain ``score``/``validate``; the exit status, or None to hand over to the full app."""
+    args = parse_args(argv)
+    if args is None or (args.command == "score" and not args.quiet and args.output != "-"):
+        return None  # the score table is drawn by rich in the full command
+    submission = Path(args.submission)
+    if not submission.is_file():
+        return None
+    try:
+        return _run(args, submission)
+    except Exception:  # every error is worded by the full application, which runs next
+        return None
+
+
+def _run(args: FastArgs, submission: Path) -> int | None:
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench.jsonl import no_cyclic_gc
+
+    with no_cyclic_gc():
+        gt = load_ground_truth(args.gt)
+        if args.command == "validate":
+            from amr_bench.validation import validate
+
+            report = validate(submission, gt)
+            if report.errors or (report.problems and not args.quiet):
+                return None
+            if not args.quiet:
+                print(f"{submission}: valid ({len(report.submission.qids)} queries, 0 warning(s))")
+            return 0
+        out = None if args.output in (None, "-") else Path(args.output)
+        if out is not None and not _plain_output(out, [submission, gt.path]):
+            return None
+        from amr_bench.scoring import score
+
+        result = score(submission, gt)
+        text = result.to_json()
+    if result.warnings and not args.quiet:
+        return None  # printed one by one by the full command (nothing has been written yet)
+    if args.output == "-":
+        print(text)
+    elif out is not None:
+        _write_atomically(out, text + "\n")
+    if result.warnings:
+        print(f"{len(result.warnings)} warning(s); run `amr-bench validate` to see them", file=sys.stderr)
+    return 0
