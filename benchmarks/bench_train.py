@@ -69,9 +69,8 @@ def main() -> None:
         f"torch threads {torch.get_num_threads()}, batch {batch}, {args.frames} frames, {args.tokens} tokens"
     )
     print(f"  throughput     {r['samples_per_s']:.1f} samples/s ({r['step_s']:.3f} s/step)")
-    print(
-        f"  peak memory    {r['peak_mib']:.0f} MiB ({'CUDA allocated' if args.device.startswith('cuda') else 'process RSS'})"
-    )
+    memory_kind = "CUDA allocated" if args.device.startswith("cuda") else "process RSS"
+    print(f"  peak memory    {r['peak_mib']:.0f} MiB ({memory_kind})")
     print(f"  one epoch of Clotho-Moment train ({CLOTHO_MOMENT_TRAIN_QUERIES} queries): {epoch_s / 60:.1f} min")
     for epochs in (100, 200):
         print(f"  {epochs} epochs: {epochs * epoch_s / 3600:.1f} h (validation excluded)")
