@@ -9,7 +9,8 @@ preset's name (``config.json: "preset"``) and every resulting value. Sources:
   no early stopping, fp32, saliency labels and hinge frames from the first window, at most 5
   randomly chosen target windows, PReLU in the text-to-audio layers, separate refinement and
   output span MLPs, a final decoder LayerNorm, xavier / N(0, 1) initialisation, predictions
-  rounded to 1 s and clamped to 150 s.
+  rounded to 1 s and clamped to 300 s (lighthouse clamps to 150 s in its Clotho-Moment configs, 300 s for
+  CASTELLA; both are above every recording of those sets, so the clamp to the duration decides).
 - ``paper``: AM-DETR as the 2024 paper trains it ("Language-based Audio Moment Retrieval",
   arXiv 2409.15672): the same QD-DETR code with 100 epochs, batch 32, lr 1e-4.
 - ``lcs-report``: LCS-DETR as its technical report describes it ("Local Continuity Saliency DETR
@@ -57,7 +58,7 @@ LIGHTHOUSE: dict[str, Any] = {
     **QD_DETR_CODE,
     "train.epochs": 200,
     "predict.round_to": 1.0,
-    "predict.max_seconds": 150.0,
+    "predict.max_seconds": 300.0,  # lighthouse: 150 s (Clotho-Moment configs) or 300 s (CASTELLA)
 }
 
 PAPER: dict[str, Any] = {**QD_DETR_CODE, "train.epochs": 100}
