@@ -59,7 +59,7 @@ def test_lighthouse_preset_is_the_official_configuration() -> None:
     assert (code.continuity_target, code.text_pool, code.gate_init_beta) == ("gate", "attention", 20.0)
     assert (code.ungated_t2a_layers, code.saliency_amplifier) == (2, True)
     assert for_model("lcs-detr").preset == "lcs-report" and for_model("lcs-detr").model.continuity_target == "features"
-    assert set(PRESETS) == {"lighthouse", "paper", "lcs-report", "lcs-code", "sim-cpu"}
+    assert set(PRESETS) == {"lighthouse", "paper", "lcs-report", "lcs-code", "sim-cpu", "v0"}
 
 
 def test_an_old_config_without_the_new_keys_loads_the_old_model() -> None:

@@ -22,6 +22,9 @@ preset's name (``config.json: "preset"``) and every resulting value. Sources:
   gate, attention-pooled text for the gate, β starting at 20, two ungated text-to-audio layers
   after the gated ones, a saliency amplifier and one self-attention layer before the decoder,
   the probability matching cost.
+- ``v0``: this implementation's first behaviour (its loss normalisations, selection by R1@0.7,
+  early stopping after 20 evaluations, bf16 on CUDA, every window a target, ReLU, one shared span
+  head); the measurements made before the presets existed used it.
 - ``sim-cpu``: a small configuration that learns on the simulated benchmark on one CPU core in
   minutes: hidden 64, 4 heads, FFN 256, no dropout (the simulator's few hundred training queries
   do not learn with input dropout 0.5), batch 8, lr 1e-3, cosine schedule, 20 epochs, QD-DETR's
@@ -107,12 +110,24 @@ SIM_CPU: dict[str, Any] = {
     "loss.reduction": "qd-detr",
 }
 
+V0: dict[str, Any] = {"loss.reduction": "per-moment"}  # the dataclass defaults otherwise
+V0_LCS: dict[str, Any] = {
+    **V0,
+    "model.saliency_gate": True,
+    "model.continuity_block": True,
+    "loss.class_loss": "focal",
+    "loss.match_class_cost": "focal",
+    "train.schedule": "cosine",
+    "data.jitter": 0.1,
+}
+
 PRESETS: dict[str, dict[str, Any]] = {
     "lighthouse": LIGHTHOUSE,
     "paper": PAPER,
     "lcs-report": LCS_REPORT,
     "lcs-code": LCS_CODE,
     "sim-cpu": SIM_CPU,
+    "v0": V0,
 }
 DEFAULT_PRESET = {"am-detr": "lighthouse", "lcs-detr": "lcs-report"}
 LCS_ONLY = ("lcs-report", "lcs-code")
@@ -123,6 +138,7 @@ PRESET_HELP = {
     "lcs-report": "LCS-DETR as its technical report describes it",
     "lcs-code": "LCS-DETR as its public code does it",
     "sim-cpu": "small configuration that learns on the simulator on one CPU core in minutes",
+    "v0": "this implementation's first behaviour (before the presets)",
 }
 
 
@@ -134,9 +150,11 @@ def preset_overrides(model: str, preset: str | None = None) -> tuple[str, dict[s
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     if model == "am-detr" and name in LCS_ONLY:
-        raise ValueError(f"preset {name!r} is for lcs-detr; am-detr presets: lighthouse, paper, sim-cpu")
+        raise ValueError(f"preset {name!r} is for lcs-detr; am-detr presets: lighthouse, paper, sim-cpu, v0")
     overrides = dict(PRESETS[name])
-    if model == "lcs-detr" and name not in LCS_ONLY:
+    if model == "lcs-detr" and name == "v0":
+        overrides = dict(V0_LCS)
+    elif model == "lcs-detr" and name not in LCS_ONLY:
         # an AM-DETR preset applied to LCS-DETR: the report's LCS parts on top
         overrides = {**overrides, **{k: v for k, v in LCS_REPORT.items() if k.startswith("model.")}}
         overrides.update({"loss.class_loss": "focal", "loss.match_class_cost": "focal", "data.jitter": 0.1})
