@@ -3,8 +3,13 @@ beat clip-level retrieval (clap-cosine: raw 768-d frame/text cosine, peak/FWHM) 
 
 Not one lucky seed: every seed must beat clap-cosine and the mean of the seeds must beat it by 10
 points. Measured with the tiny configuration below (test R1@0.7, seeds 0 / 1 / 2): AM-DETR
-33.3 / 48.6 / 40.3, LCS-DETR 30.6 / 38.9 / 45.8, clap-cosine 15.3. Before
-the conditional cross-attention decoder a similar budget gave 13 ± 6.
+33.3 / 48.6 / 40.3, LCS-DETR 30.6 / 38.9 / 45.8, clap-cosine 15.3. Before the conditional
+cross-attention decoder a similar budget gave 13 ± 6.
+
+The configuration is the ``v0`` preset (the first version's loss normalisations and protocol,
+under which these numbers were measured) at a tiny size. With QD-DETR's normalisations and the
+default presets' protocol the same 6-epoch budget is not enough (measured for LCS-DETR:
+18.1 / 9.7 / 26.4); ``tests/test_detr_sim_cpu_beats_zeroshot.py`` checks the ``sim-cpu`` preset.
 """
 
 from __future__ import annotations
@@ -60,7 +65,7 @@ def test_tiny_detr_beats_clap_cosine_on_r1_at_0_7_over_seeds(
     data, zero_shot = small_benchmark
     scores = []
     for seed in SEEDS:
-        cfg = for_model(model).override({**TINY, "train.seed": seed})
+        cfg = for_model(model, "v0").override({**TINY, "train.seed": seed})
         result = train_run(cfg, data, tmp_path / f"seed-{seed}", progress=False)
         assert result.test_metrics is not None
         scores.append(result.test_metrics["R1@0.7"])

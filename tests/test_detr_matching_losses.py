@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -48,7 +49,7 @@ def test_focal_loss_matches_formula() -> None:
     logits = torch.tensor([-2.0, -0.3, 0.0, 1.7])
     targets = torch.tensor([1.0, 0.0, 1.0, 0.0])
     got = sigmoid_focal_loss(logits, targets, alpha=0.25, gamma=2.0)
-    for x, y, value in zip(logits.tolist(), targets.tolist(), got.tolist()):
+    for x, y, value in zip(logits.tolist(), targets.tolist(), got.tolist(), strict=True):
         p = 1 / (1 + math.exp(-x))
         p_t = p if y == 1 else 1 - p
         alpha_t = 0.25 if y == 1 else 0.75
@@ -88,7 +89,7 @@ def test_matcher_handles_recordings_without_moments() -> None:
     assert len(out[0][0]) == 0 and len(out[1][0]) == 1
 
 
-def fake_outputs(b: int, q: int, t: int, gen: torch.Generator) -> dict:
+def fake_outputs(b: int, q: int, t: int, gen: Any) -> dict:
     return {
         "logits": torch.randn(b, q, 2, generator=gen, requires_grad=True),
         "spans": torch.rand(b, q, 2, generator=gen).mul(0.5).add(0.1).requires_grad_(),

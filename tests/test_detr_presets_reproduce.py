@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -53,12 +54,12 @@ def test_lighthouse_preset_is_the_official_configuration() -> None:
     assert (cfg.data.saliency_labels, cfg.data.max_windows, cfg.data.pairs_without_replacement) == ("first", 5, True)
     m = cfg.model
     assert (m.t2a_activation, m.span_heads, m.decoder_norm, m.init) == ("prelu", "separate", True, "qd-detr")
-    assert (cfg.predict.round_to, cfg.predict.max_seconds, cfg.loss.reduction) == (1.0, 150.0, "qd-detr")
+    assert (cfg.predict.round_to, cfg.predict.max_seconds, cfg.loss.reduction) == (1.0, 300.0, "qd-detr")
     code = for_model("lcs-detr", "lcs-code").model
     assert (code.continuity_target, code.text_pool, code.gate_init_beta) == ("gate", "attention", 20.0)
     assert (code.ungated_t2a_layers, code.saliency_amplifier) == (2, True)
     assert for_model("lcs-detr").preset == "lcs-report" and for_model("lcs-detr").model.continuity_target == "features"
-    assert set(PRESETS) == {"lighthouse", "paper", "lcs-report", "lcs-code", "sim-cpu"}
+    assert set(PRESETS) == {"lighthouse", "paper", "lcs-report", "lcs-code", "sim-cpu", "v0"}
 
 
 def test_an_old_config_without_the_new_keys_loads_the_old_model() -> None:
@@ -183,3 +184,16 @@ def test_reproduce_runs_end_to_end_on_the_simulator(tmp_path: Path) -> None:
     assert "| test | R1@0.7 |" in (out / "reproduce.md").read_text() and "| test | R1@0.7 |" in result.output
     again = CliRunner().invoke(app, [*args, "-q", "--set", "train.epochs=1", *SMALL])
     assert again.exit_code == 2 and "exists" in again.output  # never overwritten
+
+
+def test_lighthouse_rounding_and_clamp_of_predicted_windows() -> None:
+    from amr_bench_baselines.detr.predict import windows_from_outputs
+
+    spans = np.array([[0.5, 0.2], [0.503, 0.004], [0.9, 0.3]])
+    scores = np.array([0.9, 0.5, 0.1])
+    w = windows_from_outputs(spans, scores, frames=100, duration=98.0, top_k=10, round_to=1.0, max_seconds=80.0)
+    assert w[0, :2].tolist() == [40.0, 60.0]
+    assert w[1, :2].tolist() == [50.0, 51.0]  # [50.1, 50.5] rounds to an empty window: one rounding step wide
+    assert w[2, :2].tolist() == [75.0, 80.0]  # [75, 105] clamped to max_seconds before the duration
+    raw = windows_from_outputs(spans, scores, frames=100, duration=98.0, top_k=10)
+    assert raw[1, :2].tolist() == pytest.approx([50.1, 50.5])

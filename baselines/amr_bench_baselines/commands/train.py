@@ -20,7 +20,7 @@ train_app = typer.Typer(help="Train a DETR baseline (AM-DETR, LCS-DETR) on a dat
 app.add_typer(train_app, name="train")
 
 MODEL_NAMES = ("am-detr", "lcs-detr")
-PRESET_NAMES = "lighthouse, paper, lcs-report, lcs-code, sim-cpu"
+PRESET_NAMES = "lighthouse, paper, lcs-report, lcs-code, sim-cpu, v0"
 
 
 def _require_torch() -> None:

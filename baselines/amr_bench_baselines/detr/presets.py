@@ -9,7 +9,8 @@ preset's name (``config.json: "preset"``) and every resulting value. Sources:
   no early stopping, fp32, saliency labels and hinge frames from the first window, at most 5
   randomly chosen target windows, PReLU in the text-to-audio layers, separate refinement and
   output span MLPs, a final decoder LayerNorm, xavier / N(0, 1) initialisation, predictions
-  rounded to 1 s and clamped to 150 s.
+  rounded to 1 s and clamped to 300 s (lighthouse clamps to 150 s in its Clotho-Moment configs, 300 s for
+  CASTELLA; both are above every recording of those sets, so the clamp to the duration decides).
 - ``paper``: AM-DETR as the 2024 paper trains it ("Language-based Audio Moment Retrieval",
   arXiv 2409.15672): the same QD-DETR code with 100 epochs, batch 32, lr 1e-4.
 - ``lcs-report``: LCS-DETR as its technical report describes it ("Local Continuity Saliency DETR
@@ -21,8 +22,13 @@ preset's name (``config.json: "preset"``) and every resulting value. Sources:
   gate, attention-pooled text for the gate, β starting at 20, two ungated text-to-audio layers
   after the gated ones, a saliency amplifier and one self-attention layer before the decoder,
   the probability matching cost.
+- ``v0``: this implementation's first behaviour (its loss normalisations, selection by R1@0.7,
+  early stopping after 20 evaluations, bf16 on CUDA, every window a target, ReLU, one shared span
+  head); the measurements made before the presets existed used it.
 - ``sim-cpu``: a small configuration that learns on the simulated benchmark on one CPU core in
-  minutes (hidden 64, 4 heads, FFN 256, lr 5e-4, cosine schedule, 20 epochs).
+  minutes: hidden 64, 4 heads, FFN 256, no dropout (the simulator's few hundred training queries
+  do not learn with input dropout 0.5), batch 8, lr 1e-3, cosine schedule, 20 epochs, QD-DETR's
+  losses; otherwise the dataclass defaults (selection by R1@0.7, every window as a target).
 
 Defaults: ``am-detr`` -> ``lighthouse`` (it is the configuration that produced the published DCASE
 baseline numbers, so a plain ``amr-bench train am-detr`` on the real features is comparable with
@@ -55,7 +61,7 @@ LIGHTHOUSE: dict[str, Any] = {
     **QD_DETR_CODE,
     "train.epochs": 200,
     "predict.round_to": 1.0,
-    "predict.max_seconds": 150.0,
+    "predict.max_seconds": 300.0,  # lighthouse: 150 s (Clotho-Moment configs) or 300 s (CASTELLA)
 }
 
 PAPER: dict[str, Any] = {**QD_DETR_CODE, "train.epochs": 100}
@@ -94,11 +100,25 @@ SIM_CPU: dict[str, Any] = {
     "model.hidden": 64,
     "model.ffn": 256,
     "model.heads": 4,
-    "train.lr": 5e-4,
+    "model.dropout": 0.0,
+    "model.input_dropout": 0.0,
+    "train.lr": 1e-3,
+    "train.batch_size": 8,
     "train.schedule": "cosine",
     "train.epochs": 20,
     "train.patience": 0,
     "loss.reduction": "qd-detr",
+}
+
+V0: dict[str, Any] = {"loss.reduction": "per-moment"}  # the dataclass defaults otherwise
+V0_LCS: dict[str, Any] = {
+    **V0,
+    "model.saliency_gate": True,
+    "model.continuity_block": True,
+    "loss.class_loss": "focal",
+    "loss.match_class_cost": "focal",
+    "train.schedule": "cosine",
+    "data.jitter": 0.1,
 }
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -107,6 +127,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "lcs-report": LCS_REPORT,
     "lcs-code": LCS_CODE,
     "sim-cpu": SIM_CPU,
+    "v0": V0,
 }
 DEFAULT_PRESET = {"am-detr": "lighthouse", "lcs-detr": "lcs-report"}
 LCS_ONLY = ("lcs-report", "lcs-code")
@@ -117,6 +138,7 @@ PRESET_HELP = {
     "lcs-report": "LCS-DETR as its technical report describes it",
     "lcs-code": "LCS-DETR as its public code does it",
     "sim-cpu": "small configuration that learns on the simulator on one CPU core in minutes",
+    "v0": "this implementation's first behaviour (before the presets)",
 }
 
 
@@ -128,9 +150,11 @@ def preset_overrides(model: str, preset: str | None = None) -> tuple[str, dict[s
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
     if model == "am-detr" and name in LCS_ONLY:
-        raise ValueError(f"preset {name!r} is for lcs-detr; am-detr presets: lighthouse, paper, sim-cpu")
+        raise ValueError(f"preset {name!r} is for lcs-detr; am-detr presets: lighthouse, paper, sim-cpu, v0")
     overrides = dict(PRESETS[name])
-    if model == "lcs-detr" and name not in LCS_ONLY:
+    if model == "lcs-detr" and name == "v0":
+        overrides = dict(V0_LCS)
+    elif model == "lcs-detr" and name not in LCS_ONLY:
         # an AM-DETR preset applied to LCS-DETR: the report's LCS parts on top
         overrides = {**overrides, **{k: v for k, v in LCS_REPORT.items() if k.startswith("model.")}}
         overrides.update({"loss.class_loss": "focal", "loss.match_class_cost": "focal", "data.jitter": 0.1})
