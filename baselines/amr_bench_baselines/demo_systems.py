@@ -49,7 +49,6 @@ def demo_runs(workdir: Path) -> list[dict[str, Any]]:
     return zero_shot_runs(root) + prior_runs([*PRIOR_PLAN, simulated])
 
 
-
 def zero_shot_runs(root: Path) -> list[dict[str, Any]]:
     """Simulate a small benchmark in ``root`` and run the zero-shot baselines on its test split."""
     from amr_bench.datasets.simulate import simulate
