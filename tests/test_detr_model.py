@@ -56,7 +56,13 @@ def test_defaults_are_the_reference_hyperparameters() -> None:
     assert (m.hidden, m.heads, m.ffn, m.queries, m.dropout, m.input_dropout) == (256, 8, 1024, 10, 0.1, 0.5)
     assert (t.lr, t.weight_decay, t.batch_size, t.grad_clip, t.select_metric) == (1e-4, 1e-4, 32, 0.1, "R1@0.7")
     assert (loss.cost_span, loss.cost_giou, loss.cost_class) == (10, 1, 4)
-    assert (loss.span_weight, loss.giou_weight, loss.class_weight, loss.saliency_weight, loss.saliency_margin) == (10, 1, 4, 1, 0.2)
+    assert (loss.span_weight, loss.giou_weight, loss.class_weight, loss.saliency_weight, loss.saliency_margin) == (
+        10,
+        1,
+        4,
+        1,
+        0.2,
+    )
     assert (cfg.data.max_audio_frames, cfg.data.max_text_tokens) == (300, 32)
     lcs = for_model("lcs-detr")
     assert lcs.model.saliency_gate and lcs.model.continuity_block and lcs.model.continuity_kernel == 5
