@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from amr_bench.cli.app import handles_errors
-from amr_bench.cli.leaderboard import DB_OPTION, board
+from amr_bench.cli.leaderboard import STORED_DB_OPTION, board
 from amr_bench.errors import UsageError
 
 SYSTEM_ARG = typer.Argument(..., help="TEAM/SYSTEM, or a SYSTEM name stored once.")
@@ -42,7 +42,7 @@ def _existing(db: Path) -> Path:
 @handles_errors
 def versions(
     system: str | None = typer.Argument(None, help="TEAM/SYSTEM or SYSTEM; every system if omitted."),
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
     """List every stored version: status, time, file, package version that scored it, withdrawn or not."""
     from amr_bench.leaderboard.organise import format_versions
@@ -64,7 +64,7 @@ def withdraw(
     benchmark: str | None = BENCHMARK_OPTION,
     reason: str = REASON_OPTION,
     by: str | None = BY_OPTION,
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
     """Withdraw a system or one version: kept in the store, no longer ranked (undo with restore)."""
     from amr_bench.leaderboard.store import Store
@@ -86,7 +86,7 @@ def restore(
     benchmark: str | None = BENCHMARK_OPTION,
     reason: str = REASON_OPTION,
     by: str | None = BY_OPTION,
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
     """Undo a withdrawal of a system or of one version."""
     from amr_bench.leaderboard.store import Store
@@ -94,7 +94,14 @@ def restore(
     with Store(_existing(db)) as store:
         team, name = store.find_system(system)
         change = store.restore(team, name, version=version, benchmark=benchmark, reason=reason, actor=_actor(by))
-    print(f"{change.target}: {'restored' if change.rows else 'not withdrawn, nothing changed'}")
+        system_withdrawn = any(v.system_withdrawn_at for v in store.versions(team, name))
+    if change.rows:
+        print(f"{change.target}: restored")
+    elif version is not None and system_withdrawn:
+        print(f"{change.target}: not withdrawn itself, nothing changed; the whole system {team}/{name} is withdrawn")
+        print(f'  restore it: amr-bench leaderboard restore "{team}/{name}" --reason ... --db {db}')
+    else:
+        print(f"{change.target}: not withdrawn, nothing changed")
 
 
 @board.command(
@@ -108,7 +115,7 @@ def remove_version(
     benchmark: str | None = BENCHMARK_OPTION,
     reason: str = REASON_OPTION,
     by: str | None = BY_OPTION,
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
     """Delete one version (its scores and per-query rows) for good; the audit table keeps what was removed."""
     from amr_bench.leaderboard.store import Store
@@ -121,7 +128,7 @@ def remove_version(
 
 @board.command("audit", epilog="Example: amr-bench leaderboard audit --db board.sqlite")
 @handles_errors
-def audit(db: Path = DB_OPTION) -> None:
+def audit(db: Path = STORED_DB_OPTION) -> None:
     """Print the audit table: every withdraw, restore and remove, with who, when and why."""
     from amr_bench.leaderboard.organise import format_audit
     from amr_bench.leaderboard.store import Store

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from amr_bench.cli.app import app, err, handles_errors
+from amr_bench.cli.app import GT_HELP, app, err, handles_errors
 from amr_bench.errors import AmrBenchError, InputError, UsageError, did_you_mean
 
 features_app = typer.Typer(help="Extract MS-CLAP features in the official layout.", no_args_is_help=True)
@@ -351,8 +351,8 @@ def tune_sliding_clap(
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Grid-search window, threshold and median filter on a split by a declared metric."""
+    _require_extra("baseline tune sliding-clap")  # before the settings path: its default name needs torch
     settings_path = _check_out(_settings_path(data, out), data)
-    _require_extra("baseline tune sliding-clap")
     from amr_bench_baselines.sliding_clap import tune
     from amr_bench_baselines.zeroshot import load_split_data, require_features
 
@@ -383,8 +383,10 @@ def tune_sliding_clap(
 )
 @handles_errors
 def baseline_prior(
-    fit: str = typer.Option(..., "--fit", help="Ground truth to fit on (train or val): a file or DATASET/SPLIT."),
-    gt: str = typer.Option(..., "--gt", help="Queries to answer: a ground-truth file or DATASET/SPLIT."),
+    fit: str = typer.Option(
+        ..., "--fit", help="The split the windows are fitted on (train or val, never the one answered). " + GT_HELP
+    ),
+    gt: str = typer.Option(..., "--gt", help="The queries to answer. " + GT_HELP),
     out: Path = typer.Option(..., "--out", help=OUT_HELP),
     method: str = typer.Option(
         "best-windows",
@@ -397,22 +399,36 @@ def baseline_prior(
     seed: int = typer.Option(0, "--seed", min=0, help="Random seed of --method sample (a non-negative integer)."),
 ) -> None:
     """The prior-only control: windows that ignore the audio and the query (what listening to nothing scores)."""
-    from amr_bench.groundtruth import load_ground_truth
     from amr_bench.outputs import check_output_file
     from amr_bench_baselines.prior import METHODS, fit_prior, prior_records
 
     if method not in METHODS:
         raise UsageError(
-            f"--method: unknown method {method!r}{did_you_mean(method, METHODS)}; use {' or '.join(METHODS)}"
+            f"unknown --method {method!r}{did_you_mean(method, METHODS)}; choose one of {', '.join(METHODS)}"
         )
     check_output_file(out, "--out", [("--fit ground truth", _gt_file(fit)), ("--gt ground truth", _gt_file(gt))])
-    fitted_on = load_ground_truth(fit)
+    fitted_on = _load_gt_option(fit, "--fit")
     if not fitted_on.has_windows:
-        raise UsageError(f"--fit {fit} has no relevant windows to fit on (use a train or val split)")
-    target = load_ground_truth(gt)
+        raise UsageError(f"--fit {fit}: no relevant windows to fit on (a blind split); use a train or val split")
+    target = _load_gt_option(gt, "--gt")
+    if fitted_on.sha256 == target.sha256:
+        err(
+            f"warning: --fit and --gt are the same ground truth ({fitted_on.name}): the windows are fitted on "
+            "the answers they are scored on, an upper bound rather than a control; fit on train or val"
+        )
     fitted = fit_prior(fitted_on, method, k, theta)
     err(f"prior fitted on {fitted_on.name} ({len(fitted_on)} queries): {fitted.describe()}")
     _finish(prior_records(fitted, target, k, seed), target, out, f"prior {method}")
+
+
+def _load_gt_option(spec: str, option: str) -> Any:
+    """The ground truth of ``--fit``/``--gt``; a name that is no split is reported with the option."""
+    from amr_bench.groundtruth import load_ground_truth
+
+    try:
+        return load_ground_truth(spec)
+    except UsageError as exc:
+        raise UsageError(f"{option}: {exc}") from None
 
 
 def _gt_file(spec: str) -> Path | None:
