@@ -126,6 +126,14 @@ def test_baseline_out_is_never_a_split_of_the_dataset_folder(
     assert victim.read_bytes() == before
 
 
+def test_a_missing_data_folder_is_named_as_such_before_the_outputs_in_it(tmp_path: Path) -> None:
+    """``tune`` used to report its default ``--out`` (DATA/sliding-clap.settings.json) instead."""
+    result = invoke(["baseline", "tune", "sliding-clap", "--data", tmp_path / "nowhere"])
+    assert result.exit_code == 2 and "--data" in result.output and "--out" not in result.output
+    result = invoke(["baseline", "clap-cosine", "--data", tmp_path / "nowhere", "--out", tmp_path / "o.jsonl"])
+    assert result.exit_code == 2 and "--data" in result.output and "does not exist" in result.output
+
+
 def test_features_extract_refuses_a_file_as_out_before_loading_a_model(data: Path) -> None:
     target = data / "test.jsonl"
     before = target.read_bytes()

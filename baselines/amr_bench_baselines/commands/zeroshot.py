@@ -38,6 +38,14 @@ PROJECTION_HELP = "Weights with the projection heads (.pth or .npz); default DAT
 EXTRA_HINT = "pip install 'amr-bench[baselines]'"
 
 
+def _check_data(data: Path) -> Path:
+    """``--data`` must be a folder (checked first: other defaults, like tune's --out, live in it)."""
+    if not data.is_dir():
+        what = "is not a folder" if data.exists() else "the dataset folder does not exist"
+        raise UsageError(f"--data {data}: {what}; {DATA_HELP}")
+    return data
+
+
 def _check_out(out: Path, data: Path) -> Path:
     """Refuse ``--out`` before any work: a folder, a device, a missing folder, or a split file of
     the dataset folder (``DATA/*.jsonl``: writing there would destroy a ground truth)."""
@@ -150,7 +158,7 @@ def features_extract(
     if framing not in FRAMINGS:
         raise UsageError(f"unknown --framing {framing!r}; choose one of {', '.join(FRAMINGS)}")
     if audio_dir is None and queries is None:
-        raise UsageError("give an audio folder, --queries FILE, or both")
+        raise UsageError("nothing to extract: give an audio folder (AUDIO_DIR), --queries FILE, or both")
     files = extract.audio_files(audio_dir) if audio_dir is not None else []
     query_list = extract.read_queries(queries) if queries is not None else []
     adapter = _model(clap_weights, text_model, random_weights)
@@ -197,7 +205,7 @@ def baseline_jointproj(
     ),
 ) -> None:
     """JointProj: projected per-second cosine, FWHM peaks (needs only the projection heads, not msclap)."""
-    _check_out(out, data)
+    _check_out(out, _check_data(data))
     _require_extra("baseline jointproj")
     from dataclasses import replace
 
@@ -240,7 +248,7 @@ def baseline_clap_cosine(
     text_model: str | None = typer.Option(None, "--text-model", help=TOKENS_HELP + "."),
 ) -> None:
     """The control: raw 768-d cosine with the pooled (end-of-text) token, JointProj's localisation (s1)."""
-    _check_out(out, data)
+    _check_out(out, _check_data(data))
     _require_extra("baseline clap-cosine")
     from amr_bench_baselines.clap_cosine import clap_cosine
     from amr_bench_baselines.zeroshot import load_split_data
@@ -300,7 +308,7 @@ def baseline_sliding_clap(
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Sliding-window CLAP: threshold + median filter, moments = runs."""
-    _check_out(out, data)
+    _check_out(out, _check_data(data))
     _require_extra("baseline sliding-clap")
     from amr_bench_baselines.sliding_clap import SlidingSettings, sliding_clap
     from amr_bench_baselines.zeroshot import load_split_data, require_features
@@ -310,7 +318,9 @@ def baseline_sliding_clap(
         chosen = SlidingSettings.load(path)
         err(f"settings from {path}")
     elif settings is not None:
-        raise UsageError(f"settings file {settings} does not exist")
+        raise UsageError(
+            f"--settings {settings}: the file does not exist (write one with amr-bench baseline tune sliding-clap)"
+        )
     else:
         chosen = SlidingSettings()
     for name, value in (("window", window), ("threshold", threshold), ("median", median)):
@@ -351,6 +361,7 @@ def tune_sliding_clap(
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Grid-search window, threshold and median filter on a split by a declared metric."""
+    _check_data(data)
     _require_extra("baseline tune sliding-clap")  # before the settings path: its default name needs torch
     settings_path = _check_out(_settings_path(data, out), data)
     from amr_bench_baselines.sliding_clap import tune
