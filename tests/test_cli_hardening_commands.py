@@ -240,3 +240,10 @@ def test_organiser_commands_say_the_store_must_exist(tmp_path: Path) -> None:
         help_text = re.sub(r"[\s\u2500-\u257f]+", "", invoke(["leaderboard", args[0], "--help"]).output)
         assert "createdonfirstuse" not in help_text and "anexistingone" in help_text
     assert not missing.exists()
+
+
+def test_prior_on_a_blind_split_says_it_is_not_scored(tmp_path: Path) -> None:
+    out = tmp_path / "p.jsonl"
+    result = invoke(["baseline", "prior", "--fit", "castella/val", "--gt", "dcase2026/eval", "--out", out])
+    assert result.exit_code == 0 and "not scored: dcase2026/eval has no relevant windows" in result.output
+    assert len(out.read_text().splitlines()) == 177

@@ -117,6 +117,8 @@ def _finish(records: list[dict[str, Any]], gt: Any, out: Path, name: str) -> Non
     if gt.has_windows:
         brief = score_records(records, gt).brief
         print("  " + "  ".join(f"{k.removeprefix('MR-full-')} {v:.2f}" for k, v in brief.items()))
+    else:
+        print(f"  not scored: {gt.name} has no relevant windows (a blind split)")
 
 
 @features_app.command(
