@@ -400,7 +400,8 @@ def test_one_wording_for_gt() -> None:
     def flat(text: str) -> str:
         return re.sub(r"[\s\u2500-\u257f]+", "", text)
 
-    for command in (["score"], ["validate"], ["compare"], ["leaderboard", "add"], ["leaderboard", "ingest"]):
+    commands = (["score"], ["validate"], ["compare"], ["leaderboard", "add"], ["leaderboard", "ingest"])
+    for command in (*commands, ["baseline", "prior"]):
         assert flat(GT_HELP) in flat(invoke([*command, "--help"]).output), command
 
 

@@ -77,7 +77,7 @@ def test_organiser_workflow(tmp_path: Path) -> None:
     code, out = _run("leaderboard", "withdraw", "T/nope", "--reason", "x", "--db", db)
     assert code == 2 and "no system 'T/nope'" in out
     code, out = _run("leaderboard", "withdraw", "T/s", "--version", "7", "--reason", "x", "--db", db)
-    assert code == 2 and "version 7 exists on no benchmark" in out
+    assert code == 2 and "--version 7: no such version of this system; its versions: 1 " in out
 
 
 def test_read_only_commands_on_an_old_store_leave_the_file_as_it_was(tmp_path: Path) -> None:

@@ -21,6 +21,9 @@ app.add_typer(board, name="leaderboard")
 
 DEFAULT_DB = Path("leaderboard.sqlite")
 DB_OPTION = typer.Option(DEFAULT_DB, "--db", help="The SQLite result store (created on first use).")
+STORED_DB_OPTION = typer.Option(
+    DEFAULT_DB, "--db", help="The SQLite result store (an existing one, filled by leaderboard add or ingest)."
+)
 BENCH_GT_HELP = GT_HELP + " NAME=PATH names the benchmark of a file (dcase2026-eval=gt.jsonl)."
 TESTS = ("bootstrap", "signflip")
 
@@ -170,7 +173,7 @@ def rank(
     fmt: str = typer.Option(
         "table", "--format", help="table (terminal), json, csv, markdown or latex: the data the site exports."
     ),
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
     """Print the ranking of every group (benchmark x ground-truth hash x metric signature).
 
@@ -190,9 +193,13 @@ def rank(
         rankings = rank_store(store, settings, dataset)
         if not rankings:
             known = sorted({g.benchmark for g in store.groups()})
-            hint = did_you_mean(dataset, known) if dataset else ""
+            if dataset is None:
+                raise UsageError(
+                    f"--db {db}: nothing to rank: no valid result that is not withdrawn "
+                    f"(amr-bench leaderboard versions --db {db} lists what is stored)"
+                )
             raise UsageError(
-                f"--dataset: no results for {dataset!r} in {db}{hint}"
+                f"--dataset: no results for {dataset!r} in {db}{did_you_mean(dataset, known)}"
                 + (f"; stored: {', '.join(known)}" if known else "")
             )
     problem = baseline_problem(rankings, baseline)
@@ -220,7 +227,7 @@ def render(
         help="Ground-truth file whose query texts and windows the per-query explorer shows (matched by hash; "
         "bundled splits are found without it). Repeatable.",
     ),
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
     """Write the static site: the cross-dataset index, a page per benchmark and per system, results.json, CSVs.
 

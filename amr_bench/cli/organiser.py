@@ -13,7 +13,7 @@ from pathlib import Path
 import typer
 
 from amr_bench.cli.app import handles_errors
-from amr_bench.cli.leaderboard import DB_OPTION, board
+from amr_bench.cli.leaderboard import STORED_DB_OPTION, board
 from amr_bench.errors import UsageError
 
 SYSTEM_ARG = typer.Argument(..., help="TEAM/SYSTEM, or a SYSTEM name stored once.")
@@ -34,20 +34,17 @@ def _actor(by: str | None) -> str:
 
 def _existing(db: Path) -> Path:
     if not db.exists():
-        raise UsageError(f"no result store at {db}; add results first (amr-bench leaderboard add)")
+        raise UsageError(f"--db {db}: no result store there; add results first (amr-bench leaderboard add)")
     return db
 
 
-@board.command("versions")
+@board.command("versions", epilog="Example: amr-bench leaderboard versions Doe_UNI/Doe_UNI_task6_1 --db board.sqlite")
 @handles_errors
 def versions(
     system: str | None = typer.Argument(None, help="TEAM/SYSTEM or SYSTEM; every system if omitted."),
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
-    """List every stored version: status, time, file, package version that scored it, withdrawn or not.
-
-    Example: amr-bench leaderboard versions Doe_UNI/Doe_UNI_task6_1 --db board.sqlite
-    """
+    """List every stored version: status, time, file, package version that scored it, withdrawn or not."""
     from amr_bench.leaderboard.organise import format_versions
     from amr_bench.leaderboard.store import Store
 
@@ -56,7 +53,10 @@ def versions(
         print(format_versions(store.versions(team, name)))
 
 
-@board.command("withdraw")
+@board.command(
+    "withdraw",
+    epilog='Example: amr-bench leaderboard withdraw Doe_UNI/Doe_UNI_task6_2 --version 3 --reason "late upload"',
+)
 @handles_errors
 def withdraw(
     system: str = SYSTEM_ARG,
@@ -64,12 +64,9 @@ def withdraw(
     benchmark: str | None = BENCHMARK_OPTION,
     reason: str = REASON_OPTION,
     by: str | None = BY_OPTION,
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
-    """Withdraw a system or one version: kept in the store, no longer ranked (undo with restore).
-
-    Example: amr-bench leaderboard withdraw Doe_UNI/Doe_UNI_task6_2 --version 3 --reason "late upload"
-    """
+    """Withdraw a system or one version: kept in the store, no longer ranked (undo with restore)."""
     from amr_bench.leaderboard.store import Store
 
     with Store(_existing(db)) as store:
@@ -78,7 +75,10 @@ def withdraw(
     print(f"{change.target}: {'withdrawn' if change.rows else 'already withdrawn, nothing changed'}")
 
 
-@board.command("restore")
+@board.command(
+    "restore",
+    epilog='Example: amr-bench leaderboard restore Doe_UNI/Doe_UNI_task6_2 --version 3 --reason "appeal accepted"',
+)
 @handles_errors
 def restore(
     system: str = SYSTEM_ARG,
@@ -86,21 +86,28 @@ def restore(
     benchmark: str | None = BENCHMARK_OPTION,
     reason: str = REASON_OPTION,
     by: str | None = BY_OPTION,
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
-    """Undo a withdrawal of a system or of one version.
-
-    Example: amr-bench leaderboard restore Doe_UNI/Doe_UNI_task6_2 --version 3 --reason "appeal accepted"
-    """
+    """Undo a withdrawal of a system or of one version."""
     from amr_bench.leaderboard.store import Store
 
     with Store(_existing(db)) as store:
         team, name = store.find_system(system)
         change = store.restore(team, name, version=version, benchmark=benchmark, reason=reason, actor=_actor(by))
-    print(f"{change.target}: {'restored' if change.rows else 'not withdrawn, nothing changed'}")
+        system_withdrawn = any(v.system_withdrawn_at for v in store.versions(team, name))
+    if change.rows:
+        print(f"{change.target}: restored")
+    elif version is not None and system_withdrawn:
+        print(f"{change.target}: not withdrawn itself, nothing changed; the whole system {team}/{name} is withdrawn")
+        print(f'  restore it: amr-bench leaderboard restore "{team}/{name}" --reason ... --db {db}')
+    else:
+        print(f"{change.target}: not withdrawn, nothing changed")
 
 
-@board.command("remove-version")
+@board.command(
+    "remove-version",
+    epilog='Example: amr-bench leaderboard remove-version Doe_UNI/Doe_UNI_task6_2 --version 2 --reason "duplicate"',
+)
 @handles_errors
 def remove_version(
     system: str = SYSTEM_ARG,
@@ -108,12 +115,9 @@ def remove_version(
     benchmark: str | None = BENCHMARK_OPTION,
     reason: str = REASON_OPTION,
     by: str | None = BY_OPTION,
-    db: Path = DB_OPTION,
+    db: Path = STORED_DB_OPTION,
 ) -> None:
-    """Delete one version (its scores and per-query rows) for good; the audit table keeps what was removed.
-
-    Example: amr-bench leaderboard remove-version T/s --version 2 --benchmark castella/test --reason "duplicate"
-    """
+    """Delete one version (its scores and per-query rows) for good; the audit table keeps what was removed."""
     from amr_bench.leaderboard.store import Store
 
     with Store(_existing(db)) as store:
@@ -122,13 +126,10 @@ def remove_version(
     print(f"{change.target}: removed ({change.rows} stored result(s))")
 
 
-@board.command("audit")
+@board.command("audit", epilog="Example: amr-bench leaderboard audit --db board.sqlite")
 @handles_errors
-def audit(db: Path = DB_OPTION) -> None:
-    """Print the audit table: every withdraw, restore and remove, with who, when and why.
-
-    Example: amr-bench leaderboard audit --db board.sqlite
-    """
+def audit(db: Path = STORED_DB_OPTION) -> None:
+    """Print the audit table: every withdraw, restore and remove, with who, when and why."""
     from amr_bench.leaderboard.organise import format_audit
     from amr_bench.leaderboard.store import Store
 

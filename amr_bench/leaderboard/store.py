@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from amr_bench.errors import UsageError
+from amr_bench.errors import UsageError, did_you_mean
 from amr_bench.leaderboard.dcase_meta import SystemSummary, summarise
 from amr_bench.leaderboard.store_files import (
     StoreError,
@@ -570,8 +570,9 @@ class Store:
             return found[0]
         if found:
             raise UsageError(f"{spec!r} names several systems: {', '.join(f'{t}/{s}' for t, s in found)}")
-        known = ", ".join(f"{t}/{s}" for t, s in names[:20]) or "none"
-        raise UsageError(f"no system {spec!r} in {self.path}; stored: {known}")
+        labels = [f"{t}/{s}" for t, s in names]
+        hint = did_you_mean(spec, labels + [s for _, s in names])
+        raise UsageError(f"no system {spec!r} in {self.path}{hint}; stored: {', '.join(labels[:20]) or 'none'}")
 
     def _system_id(self, team: str, system: str) -> int:
         row = self.db.execute(
@@ -592,11 +593,24 @@ class Store:
         ]
         if benchmark is not None:
             if benchmark not in found:
-                raise UsageError(f"no version {version} on {benchmark!r}; it exists on: {', '.join(found) or 'none'}")
+                raise UsageError(
+                    f"--benchmark: no version {version} on {benchmark!r}{did_you_mean(benchmark, found)}; "
+                    f"it exists on: {', '.join(found) or 'none'}"
+                )
             return benchmark
+        if not found:
+            stored = sorted(
+                {int(r[0]) for r in self.db.execute("SELECT version FROM submissions WHERE system_id=?", (system_id,))}
+            )
+            raise UsageError(
+                f"--version {version}: no such version of this system; its versions: "
+                + (", ".join(str(v) for v in stored) or "none")
+                + " (amr-bench leaderboard versions lists them)"
+            )
         if len(found) != 1:
-            where = "no benchmark" if not found else "several benchmarks: " + ", ".join(found)
-            raise UsageError(f"version {version} exists on {where}; name one with --benchmark")
+            raise UsageError(
+                f"--version {version} exists on several benchmarks ({', '.join(found)}); name one with --benchmark"
+            )
         return found[0]
 
     def _audit(

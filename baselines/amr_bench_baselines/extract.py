@@ -60,7 +60,7 @@ def read_audio(path: str | Path, rate: int = SAMPLE_RATE, framing: str = DEFAULT
 def audio_files(folder: str | Path) -> list[Path]:
     folder = Path(folder)
     if not folder.is_dir():
-        raise UsageError(f"the audio folder {folder} does not exist")
+        raise UsageError(f"the audio folder {folder} does not exist (or is not a folder)")
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
         raise UsageError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {folder}")

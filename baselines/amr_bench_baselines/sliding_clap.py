@@ -62,10 +62,9 @@ class SlidingSettings:
     tuned_on: dict[str, Any] = field(default_factory=dict)
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({"baseline": "sliding-clap", **asdict(self)}, indent=2) + "\n")
-        return path
+        from amr_bench.outputs import write_text_atomic
+
+        return write_text_atomic(path, json.dumps({"baseline": "sliding-clap", **asdict(self)}, indent=2) + "\n")
 
     @classmethod
     def load(cls, path: str | Path) -> SlidingSettings:

@@ -17,13 +17,13 @@ def submission_records(gt: GroundTruth, windows: list[list[list[float]]]) -> lis
 
 
 def write_submission(records: list[dict[str, Any]], path: str | Path) -> Path:
+    """Write a submission atomically: ``path`` is replaced only once every line is written (a
+    failure leaves the previous file as it was; a folder or a device is never replaced)."""
     import orjson
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    from amr_bench.outputs import atomic_writer
+
+    with atomic_writer(path, "wb") as f:
         for r in records:
             f.write(orjson.dumps(r) + b"\n")
-    tmp.replace(path)
-    return path
+    return Path(path)

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from amr_bench.errors import InputError, UsageError
+from amr_bench.errors import InputError, UsageError, did_you_mean
 from amr_bench.groundtruth import GroundTruth, load_ground_truth
 from amr_bench_baselines.submission import submission_records as submission_records  # re-exported
 from amr_bench_baselines.submission import write_submission as write_submission  # re-exported
@@ -57,10 +57,13 @@ def load_split_data(root: str | Path, split: str) -> SplitData:
     root = Path(root)
     path = root / f"{split}.jsonl"
     if not root.is_dir():
-        raise UsageError(f"the dataset folder {root} does not exist")
+        raise UsageError(f"the dataset folder {root} does not exist (or is not a folder)")
     if not path.is_file():
         present = sorted(p.stem for p in root.glob("*.jsonl"))
-        raise UsageError(f"no split {split!r} in {root} (no {path.name}); splits there: {', '.join(present) or 'none'}")
+        raise UsageError(
+            f"no split {split!r} in {root} (no {path.name}){did_you_mean(split, present)}; "
+            f"splits there: {', '.join(present) or 'none'}"
+        )
     return SplitData(root, split, load_ground_truth(path))
 
 

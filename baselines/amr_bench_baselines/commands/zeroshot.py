@@ -13,8 +13,8 @@ from typing import Any
 
 import typer
 
-from amr_bench.cli.app import app, err, handles_errors
-from amr_bench.errors import InputError, UsageError
+from amr_bench.cli.app import GT_HELP, app, err, handles_errors
+from amr_bench.errors import AmrBenchError, InputError, UsageError, did_you_mean
 
 features_app = typer.Typer(help="Extract MS-CLAP features in the official layout.", no_args_is_help=True)
 baseline_app = typer.Typer(
@@ -32,7 +32,27 @@ TOKENS_HELP = (
     "GPT-2 hub id or local folder: its tokenizer counts a query's tokens to find the end-of-text row "
     "of text features padded to 77 rows without a mask"
 )
+SPLIT_HELP = "Split to answer: DATA/<split>.jsonl (test, val...)."
+OUT_HELP = "Submission JSON Lines file to write (its folder must exist; never one of the inputs)."
+PROJECTION_HELP = "Weights with the projection heads (.pth or .npz); default DATA/clap_projection.npz."
 EXTRA_HINT = "pip install 'amr-bench[baselines]'"
+
+
+def _check_data(data: Path) -> Path:
+    """``--data`` must be a folder (checked first: other defaults, like tune's --out, live in it)."""
+    if not data.is_dir():
+        what = "is not a folder" if data.exists() else "the dataset folder does not exist"
+        raise UsageError(f"--data {data}: {what}; {DATA_HELP}")
+    return data
+
+
+def _check_out(out: Path, data: Path) -> Path:
+    """Refuse ``--out`` before any work: a folder, a device, a missing folder, or a split file of
+    the dataset folder (``DATA/*.jsonl``: writing there would destroy a ground truth)."""
+    from amr_bench.outputs import check_output_file
+
+    splits = sorted(data.glob("*.jsonl")) if data.is_dir() else []
+    return check_output_file(out, "--out", [(f"split file {p.name} of --data", p) for p in splits])
 
 
 def _require_extra(what: str, *modules: str) -> None:
@@ -97,9 +117,14 @@ def _finish(records: list[dict[str, Any]], gt: Any, out: Path, name: str) -> Non
     if gt.has_windows:
         brief = score_records(records, gt).brief
         print("  " + "  ".join(f"{k.removeprefix('MR-full-')} {v:.2f}" for k, v in brief.items()))
+    else:
+        print(f"  not scored: {gt.name} has no relevant windows (a blind split)")
 
 
-@features_app.command("extract")
+@features_app.command(
+    "extract",
+    epilog="Example: amr-bench features extract ./audio --queries test.jsonl --out ./castella",
+)
 @handles_errors
 def features_extract(
     audio_dir: Path | None = typer.Argument(None, help="Folder of audio files (vid = file stem)."),
@@ -109,7 +134,12 @@ def features_extract(
     ),
     clap_weights: Path | None = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
     text_model: str | None = typer.Option(None, "--text-model", help="GPT-2 hub id or local folder (default gpt2)."),
-    batch_size: int = typer.Option(16, "--batch-size", min=1),
+    batch_size: int = typer.Option(
+        16,
+        "--batch-size",
+        min=1,
+        help="Clips per forward pass (text: 4x as many queries); lower it if memory runs out.",
+    ),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Skip files already written."),
     framing: str = typer.Option(
         "lighthouse",
@@ -120,6 +150,9 @@ def features_extract(
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Per-second MS-CLAP audio features (and query token features) in the official layout."""
+    from amr_bench.outputs import check_output_folder
+
+    check_output_folder(out, "--out")
     _require_extra("features extract", "soundfile")
     from amr_bench_baselines import extract
     from amr_bench_baselines.audio_framing import FRAMINGS
@@ -127,7 +160,7 @@ def features_extract(
     if framing not in FRAMINGS:
         raise UsageError(f"unknown --framing {framing!r}; choose one of {', '.join(FRAMINGS)}")
     if audio_dir is None and queries is None:
-        raise UsageError("give an audio folder, --queries FILE, or both")
+        raise UsageError("nothing to extract: give an audio folder (AUDIO_DIR), --queries FILE, or both")
     files = extract.audio_files(audio_dir) if audio_dir is not None else []
     query_list = extract.read_queries(queries) if queries is not None else []
     adapter = _model(clap_weights, text_model, random_weights)
@@ -143,18 +176,20 @@ def features_extract(
         raise InputError(problems, f"{len(problems)} audio file(s) gave no features")
 
 
-@baseline_app.command("jointproj")
+@baseline_app.command(
+    "jointproj", epilog="Example: amr-bench baseline jointproj --data ./castella --split test --out jointproj.jsonl"
+)
 @handles_errors
 def baseline_jointproj(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),
-    split: str = typer.Option("test", "--split"),
-    out: Path = typer.Option(..., "--out", help="Submission file to write."),
+    split: str = typer.Option("test", "--split", help=SPLIT_HELP),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     variant: str = typer.Option("s1", "--variant", help="s1 (smooth_k=5), s2 (smooth_k=7), s3 (rel_height=0.45)."),
     smooth_k: int | None = typer.Option(None, "--smooth-k", min=1, help="Override the variant's smoothing width."),
-    rel_height: float | None = typer.Option(None, "--rel-height", min=0.0, max=1.0),
-    projection: Path | None = typer.Option(
-        None, "--projection", help="Weights with the projection heads (.pth or .npz); default DATA/clap_projection.npz."
+    rel_height: float | None = typer.Option(
+        None, "--rel-height", min=0.0, max=1.0, help="Override the variant's peak width height (0 to 1 of the peak)."
     ),
+    projection: Path | None = typer.Option(None, "--projection", help=PROJECTION_HELP),
     clap_weights: Path | None = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
     reencode_text: bool = typer.Option(
         False,
@@ -172,6 +207,7 @@ def baseline_jointproj(
     ),
 ) -> None:
     """JointProj: projected per-second cosine, FWHM peaks (needs only the projection heads, not msclap)."""
+    _check_out(out, _check_data(data))
     _require_extra("baseline jointproj")
     from dataclasses import replace
 
@@ -203,15 +239,18 @@ def baseline_jointproj(
     _finish(records, ds.gt, out, f"jointproj {variant}")
 
 
-@baseline_app.command("clap-cosine")
+@baseline_app.command(
+    "clap-cosine", epilog="Example: amr-bench baseline clap-cosine --data ./castella --split test --out cosine.jsonl"
+)
 @handles_errors
 def baseline_clap_cosine(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),
-    split: str = typer.Option("test", "--split"),
-    out: Path = typer.Option(..., "--out", help="Submission file to write."),
+    split: str = typer.Option("test", "--split", help=SPLIT_HELP),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     text_model: str | None = typer.Option(None, "--text-model", help=TOKENS_HELP + "."),
 ) -> None:
     """The control: raw 768-d cosine with the pooled (end-of-text) token, JointProj's localisation (s1)."""
+    _check_out(out, _check_data(data))
     _require_extra("baseline clap-cosine")
     from amr_bench_baselines.clap_cosine import clap_cosine
     from amr_bench_baselines.zeroshot import load_split_data
@@ -244,12 +283,16 @@ def _window_banks(
     return adapter, audio_window_banks(adapter, files, windows)
 
 
-@baseline_app.command("sliding-clap")
+@baseline_app.command(
+    "sliding-clap",
+    epilog="Example: amr-bench baseline sliding-clap --data ./castella --split test --out sliding.jsonl  "
+    "(after: amr-bench baseline tune sliding-clap --data ./castella)",
+)
 @handles_errors
 def baseline_sliding_clap(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),
-    split: str = typer.Option("test", "--split"),
-    out: Path = typer.Option(..., "--out", help="Submission file to write."),
+    split: str = typer.Option("test", "--split", help=SPLIT_HELP),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     settings: Path | None = typer.Option(
         None, "--settings", help="Settings from `baseline tune sliding-clap` (default DATA/sliding-clap.settings.json)."
     ),
@@ -261,12 +304,13 @@ def baseline_sliding_clap(
         "--audio-dir",
         help="Raw audio (vid.<ext>): embed windows with the audio encoder instead of pooling features.",
     ),
-    projection: Path | None = typer.Option(None, "--projection"),
+    projection: Path | None = typer.Option(None, "--projection", help=PROJECTION_HELP),
     clap_weights: Path | None = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
     text_model: str | None = typer.Option(None, "--text-model", hidden=True),
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Sliding-window CLAP: threshold + median filter, moments = runs."""
+    _check_out(out, _check_data(data))
     _require_extra("baseline sliding-clap")
     from amr_bench_baselines.sliding_clap import SlidingSettings, sliding_clap
     from amr_bench_baselines.zeroshot import load_split_data, require_features
@@ -276,7 +320,9 @@ def baseline_sliding_clap(
         chosen = SlidingSettings.load(path)
         err(f"settings from {path}")
     elif settings is not None:
-        raise UsageError(f"settings file {settings} does not exist")
+        raise UsageError(
+            f"--settings {settings}: the file does not exist (write one with amr-bench baseline tune sliding-clap)"
+        )
     else:
         chosen = SlidingSettings()
     for name, value in (("window", window), ("threshold", threshold), ("median", median)):
@@ -297,24 +343,29 @@ def baseline_sliding_clap(
     _finish(records, ds.gt, out, f"sliding-clap ({chosen.source})")
 
 
-@tune_app.command("sliding-clap")
+@tune_app.command(
+    "sliding-clap",
+    epilog="Example: amr-bench baseline tune sliding-clap --data ./castella --split val --windows 1,4,7",
+)
 @handles_errors
 def tune_sliding_clap(
     data: Path = typer.Option(..., "--data", help=DATA_HELP),
-    split: str = typer.Option("val", "--split"),
+    split: str = typer.Option("val", "--split", help="Split to tune on: DATA/<split>.jsonl (never the test split)."),
     metric: str = typer.Option("R1@0.7", "--metric", help="R1@0.5, R1@0.7, mAP, mAP@0.5 or mAP@0.75."),
     windows: str = typer.Option("1,4,7", "--windows", help="Window lengths to try, seconds."),
     out: Path | None = typer.Option(
         None, "--out", help="Settings file to write (default DATA/sliding-clap.settings.json)."
     ),
     audio_dir: Path | None = typer.Option(None, "--audio-dir", help="Raw audio: embed windows with the audio encoder."),
-    projection: Path | None = typer.Option(None, "--projection"),
+    projection: Path | None = typer.Option(None, "--projection", help=PROJECTION_HELP),
     clap_weights: Path | None = typer.Option(None, "--clap-weights", help=WEIGHTS_HELP),
     text_model: str | None = typer.Option(None, "--text-model", hidden=True),
     random_weights: bool = typer.Option(False, "--random-weights", hidden=True),
 ) -> None:
     """Grid-search window, threshold and median filter on a split by a declared metric."""
-    _require_extra("baseline tune sliding-clap")
+    _check_data(data)
+    _require_extra("baseline tune sliding-clap")  # before the settings path: its default name needs torch
+    settings_path = _check_out(_settings_path(data, out), data)
     from amr_bench_baselines.sliding_clap import tune
     from amr_bench_baselines.zeroshot import load_split_data, require_features
 
@@ -331,7 +382,7 @@ def tune_sliding_clap(
     counter = _token_counter(text_model)
     result = tune(ds, heads, metric=metric, windows=window_list, window_banks=banks, count_tokens=counter)
     best = result.best
-    path = best.save(_settings_path(data, out))
+    path = best.save(settings_path)
     print(
         f"tuned on {data}/{split} by {metric} ({len(result.table)} candidates): window "
         f"{best.window} s, threshold {best.threshold:.6g}, median filter {best.median} -> "
@@ -340,12 +391,16 @@ def tune_sliding_clap(
     print(f"settings written to {path}")
 
 
-@baseline_app.command("prior")
+@baseline_app.command(
+    "prior", epilog="Example: amr-bench baseline prior --fit castella/train --gt castella/test --out prior.jsonl"
+)
 @handles_errors
 def baseline_prior(
-    fit: str = typer.Option(..., "--fit", help="Ground truth to fit on (train or val): a file or DATASET/SPLIT."),
-    gt: str = typer.Option(..., "--gt", help="Queries to answer: a ground-truth file or DATASET/SPLIT."),
-    out: Path = typer.Option(..., "--out", help="Submission file to write."),
+    fit: str = typer.Option(
+        ..., "--fit", help="The split the windows are fitted on (train or val, never the one answered). " + GT_HELP
+    ),
+    gt: str = typer.Option(..., "--gt", help="The queries to answer. " + GT_HELP),
+    out: Path = typer.Option(..., "--out", help=OUT_HELP),
     method: str = typer.Option(
         "best-windows",
         "--method",
@@ -354,18 +409,46 @@ def baseline_prior(
     ),
     k: int = typer.Option(10, "--k", min=1, max=100, help="Windows per query."),
     theta: float = typer.Option(0.7, "--theta", min=0.05, max=1.0, help="IoU threshold best-windows fits R1 at."),
-    seed: int = typer.Option(0, "--seed", help="Random seed of --method sample."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed of --method sample (a non-negative integer)."),
 ) -> None:
     """The prior-only control: windows that ignore the audio and the query (what listening to nothing scores)."""
-    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench.outputs import check_output_file
     from amr_bench_baselines.prior import METHODS, fit_prior, prior_records
 
     if method not in METHODS:
-        raise UsageError(f"unknown --method {method!r}; choose one of {', '.join(METHODS)}")
-    fitted_on = load_ground_truth(fit)
+        raise UsageError(
+            f"unknown --method {method!r}{did_you_mean(method, METHODS)}; choose one of {', '.join(METHODS)}"
+        )
+    check_output_file(out, "--out", [("--fit ground truth", _gt_file(fit)), ("--gt ground truth", _gt_file(gt))])
+    fitted_on = _load_gt_option(fit, "--fit")
     if not fitted_on.has_windows:
-        raise UsageError(f"--fit {fit} has no relevant windows to fit on (use a train or val split)")
-    target = load_ground_truth(gt)
+        raise UsageError(f"--fit {fit}: no relevant windows to fit on (a blind split); use a train or val split")
+    target = _load_gt_option(gt, "--gt")
+    if fitted_on.sha256 == target.sha256:
+        err(
+            f"warning: --fit and --gt are the same ground truth ({fitted_on.name}): the windows are fitted on "
+            "the answers they are scored on, an upper bound rather than a control; fit on train or val"
+        )
     fitted = fit_prior(fitted_on, method, k, theta)
     err(f"prior fitted on {fitted_on.name} ({len(fitted_on)} queries): {fitted.describe()}")
     _finish(prior_records(fitted, target, k, seed), target, out, f"prior {method}")
+
+
+def _load_gt_option(spec: str, option: str) -> Any:
+    """The ground truth of ``--fit``/``--gt``; a name that is no split is reported with the option."""
+    from amr_bench.groundtruth import load_ground_truth
+
+    try:
+        return load_ground_truth(spec)
+    except UsageError as exc:
+        raise UsageError(f"{option}: {exc}") from None
+
+
+def _gt_file(spec: str) -> Path | None:
+    """The file a ``--gt``-style spec names, or None when it names none (reported when it is read)."""
+    from amr_bench.datasets.registry import resolve_ground_truth
+
+    try:
+        return resolve_ground_truth(spec)[0]
+    except AmrBenchError:
+        return None

@@ -1,0 +1,249 @@
+"""The hardening of the commands merged last: the baseline commands (``baseline ...``, ``features
+extract``) and the organiser's (``leaderboard versions|withdraw|restore|remove-version``), each bug
+pinned by a test. :mod:`tests.test_hostile_cli` runs every command against the generic hostile
+arguments; these are the cases particular to these commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from amr_bench.cli import app
+from amr_bench.errors import UsageError
+
+runner = CliRunner()
+
+GT_LINES: list[dict[str, Any]] = [
+    {"qid": 1, "query": "a dog barks", "duration": 30, "vid": "v1", "relevant_windows": [[1, 5]]},
+    {"qid": 2, "query": "rain", "duration": 30, "vid": "v2", "relevant_windows": [[0, 10], [20, 25]]},
+    {"qid": "x3", "query": "a car", "duration": 30, "vid": "v3", "relevant_windows": [[3, 9]]},
+]
+RUN_LINES: list[dict[str, Any]] = [
+    {"qid": 1, "pred_relevant_windows": [[1, 5, 0.9], [0, 2, 0.5]]},
+    {"qid": 2, "pred_relevant_windows": [[0, 10, 0.8]]},
+    {"qid": "x3", "pred_relevant_windows": [[3, 9, 1.0]]},
+]
+
+
+def _jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+def invoke(args: list[Any]) -> Any:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result
+
+
+@pytest.fixture()
+def data(tmp_path: Path) -> Path:
+    """A dataset folder with two splits (no features: nothing here gets as far as reading them)."""
+    root = tmp_path / "data"
+    root.mkdir()
+    _jsonl(root / "test.jsonl", GT_LINES)
+    _jsonl(root / "val.jsonl", GT_LINES)
+    return root
+
+
+def _fifo(tmp_path: Path) -> Path:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    return fifo
+
+
+# --- submissions and settings files of the baselines ---------------------------------------------
+
+
+def test_write_submission_never_replaces_a_special_file(tmp_path: Path) -> None:
+    """It used to write a temporary file and rename it over the target: as root, over /dev/full."""
+    from amr_bench_baselines.submission import write_submission
+
+    fifo = _fifo(tmp_path)
+    with pytest.raises(UsageError, match="not a regular file"):
+        write_submission([{"qid": 1, "pred_relevant_windows": [[0, 1]]}], fifo)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_write_submission_failing_half_way_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    from amr_bench_baselines.submission import write_submission
+
+    out = tmp_path / "run.jsonl"
+    out.write_text("old\n")
+    records = [{"qid": 1, "pred_relevant_windows": [[0, 1]]}, {"qid": object()}]  # the second cannot be written
+    with pytest.raises(TypeError):
+        write_submission(records, out)
+    assert out.read_text() == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.jsonl"]
+
+
+def test_sliding_clap_settings_are_replaced_atomically_not_rewritten_in_place(tmp_path: Path) -> None:
+    from amr_bench_baselines.sliding_clap import SlidingSettings
+
+    path = tmp_path / "s.json"
+    path.write_text("old")
+    keep = tmp_path / "hard-link-to-old"
+    os.link(path, keep)  # an in-place write would change the linked file too
+    SlidingSettings(window=4, threshold=0.2, median=3).save(path)
+    assert SlidingSettings.load(path).window == 4
+    assert keep.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hard-link-to-old", "s.json"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["baseline", "jointproj"],
+        ["baseline", "clap-cosine"],
+        ["baseline", "sliding-clap"],
+        ["baseline", "tune", "sliding-clap"],
+    ],
+)
+def test_baseline_out_is_never_a_split_of_the_dataset_folder(
+    command: list[str], data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--out DATA/val.jsonl`` while answering (or tuning on) another split would destroy a ground
+    truth; it is refused before the split is even read."""
+    import amr_bench_baselines.zeroshot
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("read the split before checking --out")
+
+    monkeypatch.setattr(amr_bench_baselines.zeroshot, "load_split_data", refuse)
+    victim = data / ("test.jsonl" if command[1] == "tune" else "val.jsonl")  # tune uses val by default
+    before = victim.read_bytes()
+    result = invoke([*command, "--data", data, "--out", victim])
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and f"split file {victim.name} of --data" in result.output
+    assert victim.read_bytes() == before
+
+
+def test_a_missing_data_folder_is_named_as_such_before_the_outputs_in_it(tmp_path: Path) -> None:
+    """``tune`` used to report its default ``--out`` (DATA/sliding-clap.settings.json) instead."""
+    result = invoke(["baseline", "tune", "sliding-clap", "--data", tmp_path / "nowhere"])
+    assert result.exit_code == 2 and "--data" in result.output and "--out" not in result.output
+    result = invoke(["baseline", "clap-cosine", "--data", tmp_path / "nowhere", "--out", tmp_path / "o.jsonl"])
+    assert result.exit_code == 2 and "--data" in result.output and "does not exist" in result.output
+
+
+def test_features_extract_refuses_a_file_as_out_before_loading_a_model(data: Path) -> None:
+    target = data / "test.jsonl"
+    before = target.read_bytes()
+    result = invoke(["features", "extract", data, "--out", target, "--random-weights"])
+    assert result.exit_code == 2 and "--out" in result.output and "not a folder" in result.output
+    assert target.read_bytes() == before
+
+
+# --- baseline prior -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", ["file", "root/split"])
+def test_prior_never_writes_over_its_ground_truth(spec: str, data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The submission used to replace the --gt file; also when --gt names it as ROOT/SPLIT."""
+    import amr_bench_baselines.prior
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("fitted before checking --out")
+
+    monkeypatch.setattr(amr_bench_baselines.prior, "fit_prior", refuse)
+    victim = data / "test.jsonl"
+    before = victim.read_bytes()
+    gt = str(victim) if spec == "file" else f"{data}/test"
+    result = invoke(["baseline", "prior", "--fit", data / "val.jsonl", "--gt", gt, "--out", victim])
+    assert result.exit_code == 2, result.output
+    assert "--out" in result.output and "--gt ground truth" in result.output
+    assert victim.read_bytes() == before
+
+
+def test_prior_names_the_option_of_a_mistyped_split(tmp_path: Path) -> None:
+    result = invoke(
+        ["baseline", "prior", "--fit", "castella/trian", "--gt", "castella/val", "--out", tmp_path / "p.jsonl"]
+    )
+    assert result.exit_code == 2
+    assert "--fit: " in result.output and "did you mean 'castella/train'?" in result.output
+    result = invoke(["baseline", "prior", "--fit", "castella/val", "--gt", "castella/tset", "--out", tmp_path / "p"])
+    assert result.exit_code == 2 and "--gt: " in result.output
+
+
+def test_prior_warns_when_fitted_on_the_split_it_answers(data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "p.jsonl"
+    same = invoke(["baseline", "prior", "--fit", data / "test.jsonl", "--gt", data / "test.jsonl", "--out", out])
+    assert same.exit_code == 0 and "warning: --fit and --gt are the same ground truth" in same.output
+    other = invoke(["baseline", "prior", "--fit", "castella/val", "--gt", data / "test.jsonl", "--out", out])
+    assert other.exit_code == 0 and "warning" not in other.output
+    assert len(out.read_text().splitlines()) == len(GT_LINES)
+
+
+def test_prior_method_did_you_mean(tmp_path: Path) -> None:
+    args = ["baseline", "prior", "--fit", "castella/val", "--gt", "castella/test", "--out", tmp_path / "p"]
+    result = invoke([*args, "--method", "smaple"])
+    assert result.exit_code == 2 and "--method" in result.output and "did you mean 'sample'?" in result.output
+
+
+# --- the organiser's commands ---------------------------------------------------------------------
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> Path:
+    gt = _jsonl(tmp_path / "gt.jsonl", GT_LINES)
+    run = _jsonl(tmp_path / "run.jsonl", RUN_LINES)
+    db = tmp_path / "s.sqlite"
+    added = invoke(["leaderboard", "add", run, "--gt", f"bench={gt}", "--team", "T", "--system", "s", "--db", db])
+    assert added.exit_code == 0, added.output
+    return db
+
+
+def test_rank_with_every_system_withdrawn_says_so(store: Path) -> None:
+    """It used to say "--dataset: no results for None" (no --dataset was given)."""
+    assert invoke(["leaderboard", "withdraw", "T/s", "--reason", "left", "--db", store]).exit_code == 0
+    result = invoke(["leaderboard", "rank", "--db", store, "--resamples", "100"])
+    assert result.exit_code == 2
+    assert "None" not in result.output and "nothing to rank" in result.output and "versions" in result.output
+
+
+def test_a_missing_version_lists_the_stored_ones(store: Path) -> None:
+    """It used to say "version 9 exists on no benchmark; name one with --benchmark"."""
+    result = invoke(["leaderboard", "withdraw", "T/s", "--version", "9", "--reason", "x", "--db", store])
+    assert result.exit_code == 2
+    assert "--version 9: no such version" in result.output and "its versions: 1 " in result.output
+    assert "--benchmark" not in result.output
+
+
+def test_mistyped_system_and_benchmark_get_a_did_you_mean(store: Path) -> None:
+    result = invoke(["leaderboard", "withdraw", "T/S", "--reason", "x", "--db", store])
+    assert result.exit_code == 2 and "did you mean 'T/s'?" in result.output
+    args = ["leaderboard", "remove-version", "T/s", "--version", "1", "--benchmark", "bnech", "--reason", "x"]
+    result = invoke([*args, "--db", store])
+    assert result.exit_code == 2 and "did you mean 'bench'?" in result.output
+
+
+def test_restoring_a_version_of_a_withdrawn_system_says_how_to_restore_it(store: Path) -> None:
+    assert invoke(["leaderboard", "withdraw", "T/s", "--reason", "left", "--db", store]).exit_code == 0
+    result = invoke(["leaderboard", "restore", "T/s", "--version", "1", "--reason", "back", "--db", store])
+    assert result.exit_code == 0 and "the whole system T/s is withdrawn" in result.output
+    assert "amr-bench leaderboard restore" in result.output
+
+
+def test_organiser_commands_say_the_store_must_exist(tmp_path: Path) -> None:
+    missing = tmp_path / "none.sqlite"
+    for args in (["versions"], ["audit"], ["withdraw", "T/s", "--reason", "x"]):
+        result = invoke(["leaderboard", *args, "--db", missing])
+        assert result.exit_code == 2 and f"--db {missing}: no result store there" in result.output
+        help_text = re.sub(r"[\s\u2500-\u257f]+", "", invoke(["leaderboard", args[0], "--help"]).output)
+        assert "createdonfirstuse" not in help_text and "anexistingone" in help_text
+    assert not missing.exists()
+
+
+def test_prior_on_a_blind_split_says_it_is_not_scored(tmp_path: Path) -> None:
+    out = tmp_path / "p.jsonl"
+    result = invoke(["baseline", "prior", "--fit", "castella/val", "--gt", "dcase2026/eval", "--out", out])
+    assert result.exit_code == 0 and "not scored: dcase2026/eval has no relevant windows" in result.output
+    assert len(out.read_text().splitlines()) == 177
