@@ -2,8 +2,9 @@
 benchmark with every seed: 300 Clotho-Moment-style recordings from a simulation seed that was not
 used while choosing the preset's values.
 
-Measured (test R1@0.7, percent): see the assertion messages of a failing run, or the numbers in
-``baselines/amr_bench_baselines/detr/README.md``.
+Measured with the same configuration through the CLI (``amr-bench train am-detr --preset sim-cpu
+--seed S``; test R1@0.7, percent): seeds 0 / 1 / 2: 49.28 / 55.07 / 53.62, clap-cosine 11.59;
+about 85 s of CPU per seed on one thread.
 """
 
 from __future__ import annotations
