@@ -60,3 +60,22 @@ def built_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert build.returncode == 0, build.stderr[-2000:]
     return next(out.glob("amr_bench-*.whl"))
+
+
+@pytest.fixture(scope="session")
+def dev_full(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A device that refuses writes, for "never replace a special file" tests.
+
+    As root (CI), a private character device with /dev/full's numbers is made in a temporary
+    folder, so a regression that renames a file over its target replaces that node, never the
+    machine's /dev/full. Without root, mknod is not allowed; the real /dev/full is used (and a
+    non-root process cannot replace it).
+    """
+    import os
+    import stat
+
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        node = tmp_path_factory.mktemp("devices") / "full"
+        os.mknod(node, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+        return node
+    return Path("/dev/full")

@@ -71,18 +71,18 @@ def _no_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.parametrize("option", ["-o", "--per-query"])
-def test_score_output_problems_are_found_before_scoring(files, tmp_path, monkeypatch, option) -> None:
+def test_score_output_problems_are_found_before_scoring(files, tmp_path, monkeypatch, option, dev_full) -> None:
     _no_scoring(monkeypatch)
     base = ["score", files["run"], "--gt", files["gt"], option]
     for target, needle in [
         (tmp_path, "is a folder"),
         (tmp_path / "missing" / "dir" / "m.json", "does not exist"),
-        (Path("/dev/full"), "not a regular file"),
+        (dev_full, "not a regular file"),
     ]:
         result = invoke([*base, target])
         assert result.exit_code == 2, result.output
         assert option in result.output and needle in result.output
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert stat.S_ISCHR(os.stat(dev_full).st_mode)
 
 
 @pytest.mark.parametrize("option, victim", [("-o", "run"), ("--per-query", "gt"), ("-o", "gt")])
@@ -131,13 +131,13 @@ def test_check_output_file_refuses_a_path_under_a_file(tmp_path) -> None:
         check_output_file(f / "out.json", "-o")
 
 
-def test_write_clean_is_checked_first_and_never_the_checked_file(tmp_path, files) -> None:
+def test_write_clean_is_checked_first_and_never_the_checked_file(tmp_path, files, dev_full) -> None:
     before = files["gt"].read_bytes()
-    for target, needle in [(files["gt"], "input"), (tmp_path, "is a folder"), (Path("/dev/full"), "regular file")]:
+    for target, needle in [(files["gt"], "input"), (tmp_path, "is a folder"), (dev_full, "regular file")]:
         result = invoke(["datasets", "check", files["gt"], "--write-clean", target])
         assert result.exit_code == 2 and "--write-clean" in result.output and needle in result.output
     assert files["gt"].read_bytes() == before
-    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    assert stat.S_ISCHR(os.stat(dev_full).st_mode)
 
 
 @pytest.mark.parametrize("command", [["leaderboard", "render", "--out"], ["demo"], ["simulate"]])

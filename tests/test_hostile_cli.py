@@ -179,9 +179,9 @@ def _jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fx(tmp_path_factory: pytest.TempPathFactory) -> Fixture:
+def fx(tmp_path_factory: pytest.TempPathFactory, dev_full: Path) -> Fixture:
     root = tmp_path_factory.mktemp("hostile")
-    p: dict[str, Path] = {}
+    p: dict[str, Path] = {"dev_full": dev_full}
     p["gt"] = _jsonl(root / "gt.jsonl", GT_LINES)
     p["run"] = _jsonl(root / "run.jsonl", RUN_LINES)
     p["run2"] = _jsonl(root / "run2.jsonl", [{**r, "pred_relevant_windows": [[0, 1]]} for r in RUN_LINES])
@@ -236,11 +236,11 @@ def _slot_values(slot: str) -> list[tuple[str, str]]:
         return [
             ("folder", "{tmp}/a-folder"),
             ("missing-parent", "{tmp}/no/such/folder/out.json"),
-            ("dev-full", "/dev/full"),
+            ("dev-full", "{dev_full}"),
             ("is-an-input", "{run}"),
         ]
     if slot in OUTPUT_DIRS:
-        return [("a-file", "{run}"), ("under-a-file", "{run}/sub"), ("dev-full", "/dev/full")]
+        return [("a-file", "{run}"), ("under-a-file", "{run}/sub"), ("dev-full", "{dev_full}")]
     if slot in STORES:
         return [("folder", "{tmp}/a-folder"), ("dev-null", "/dev/null"), ("under-a-file", "{run}/store.sqlite")]
     raise AssertionError(f"no hostile values for slot {slot!r}")
@@ -327,7 +327,8 @@ def test_hostile_argument(case: Case, fx: Fixture, tmp_path: Path, request: pyte
     if reason:
         request.applymarker(pytest.mark.xfail(strict=False, reason=reason))
     before = fx.inputs()
-    devices = {d: os.stat(d).st_mode for d in ("/dev/null", "/dev/full", "/dev/zero") if os.path.exists(d)}
+    watched = ("/dev/null", "/dev/full", "/dev/zero", fx.paths["dev_full"])
+    devices = {d: os.stat(d).st_mode for d in watched if os.path.exists(d)}
     args, hostile = _invoke(case, fx, tmp_path)
     result = runner.invoke(app, args)
     output = result.output
@@ -343,7 +344,7 @@ def test_hostile_argument(case: Case, fx: Fixture, tmp_path: Path, request: pyte
     assert fx.inputs() == before, "an input file changed"
     for d, mode in devices.items():
         assert os.stat(d).st_mode == mode, f"{d} was replaced"
-    assert not stat.S_ISREG(os.stat("/dev/full").st_mode)
+    assert stat.S_ISCHR(os.stat(fx.paths["dev_full"]).st_mode)
 
 
 def _param_names(case: Case) -> list[str]:
