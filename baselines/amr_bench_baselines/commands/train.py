@@ -7,7 +7,6 @@ command; DistributedDataParallel is set up from the environment.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,14 +41,14 @@ def _make_train_command(model_name: str) -> Callable[..., None]:
         ),
         device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1 ..."),
         epochs: int | None = typer.Option(None, "--epochs", help="Default: the preset's."),
-        seed: int = typer.Option(0, "--seed"),
+        seed: int = typer.Option(0, "--seed", min=0, help="Random seed of initialisation, batches and sampling."),
         seeds: str | None = typer.Option(
             None,
             "--seeds",
             help="Several seeds, e.g. 0,1,2,3,4: runs in OUT/seed-S and mean ± std in OUT/summary.json.",
         ),
-        batch_size: int | None = typer.Option(None, "--batch-size"),
-        lr: float | None = typer.Option(None, "--lr"),
+        batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Default: the preset's."),
+        lr: float | None = typer.Option(None, "--lr", help="AdamW learning rate (default: the preset's)."),
         select: str | None = typer.Option(
             None, "--select", help="Validation metric for model selection (default: the preset's, e.g. mAP)."
         ),
@@ -67,8 +66,11 @@ def _make_train_command(model_name: str) -> Callable[..., None]:
         _require_torch()
         import torch
 
+        from amr_bench.outputs import check_output_folder
         from amr_bench_baselines.detr.settings import parse_overrides, parse_seeds, resolve_config, run_training
         from amr_bench_baselines.detr.train import TrainSettings
+
+        check_output_folder(out, "--out")
 
         cfg = resolve_config(
             model_name,
@@ -111,18 +113,19 @@ def _check_device(device: str) -> None:
 
 
 for _name in MODEL_NAMES:
-    train_app.command(_name)(handles_errors(_make_train_command(_name)))
+    _example = f"Example: amr-bench train {_name} --data sim --out runs/{_name} --preset sim-cpu --seeds 0,1,2"
+    train_app.command(_name, epilog=_example)(handles_errors(_make_train_command(_name)))
 
 
-@app.command()
+@app.command(epilog="Example: amr-bench predict runs/am-detr --data sim --split test --out am-detr_test.jsonl")
 @handles_errors
 def predict(
     run: Path = typer.Argument(..., help="A run folder (uses its best/) or a checkpoint folder."),
     data: Path = typer.Option(..., "--data", help="Dataset folder with <split>.jsonl and the features."),
-    split: str = typer.Option("test", "--split"),
+    split: str = typer.Option("test", "--split", help="Which DATA/<split>.jsonl to predict."),
     out: Path = typer.Option(..., "--out", help="Submission JSON Lines file to write."),
-    device: str = typer.Option("cpu", "--device"),
-    batch_size: int = typer.Option(64, "--batch-size"),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1 ..."),
+    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Queries per forward pass."),
     no_scores: bool = typer.Option(
         False, "--no-scores", help="DCASE format: windows [start, end] in rank order, no scores."
     ),
@@ -134,13 +137,16 @@ def predict(
 ) -> None:
     """Write a submission (10 windows per query, seconds, sorted by score) from a trained DETR."""
     _require_torch()
+    from amr_bench.outputs import check_output_file
     from amr_bench_baselines.detr.checkpoint import load_checkpoint
     from amr_bench_baselines.detr.data import MomentDataset, open_store, read_split
     from amr_bench_baselines.detr.predict import predict_records
     from amr_bench_baselines.detr.train import resolve_checkpoint
+    from amr_bench_baselines.submission import write_submission
 
     if out.exists() and not force:
         raise UsageError(f"{out} exists; pass --force to overwrite it or choose another --out")
+    check_output_file(out, "--out", [("split file", data / f"{split}.jsonl")])
     folder = resolve_checkpoint(run)
     model, cfg, _meta = load_checkpoint(folder, device)
     dataset = MomentDataset(read_split(data, split), open_store(data), cfg.data, train=False, cache=False)
@@ -155,14 +161,11 @@ def predict(
         round_to=cfg.predict.round_to,
         max_seconds=cfg.predict.max_seconds,
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w") as f:
-        for rec in records:
-            f.write(json.dumps(rec) + "\n")
+    write_submission(records, out)
     print(f"{out}: {len(records)} queries from {folder}")
 
 
-@app.command()
+@app.command(epilog="Example: amr-bench reproduce am-detr --data castella --preset lighthouse --seeds 0,1,2,3,4")
 @handles_errors
 def reproduce(
     model: str = typer.Argument(..., help="am-detr or lcs-detr."),
@@ -170,7 +173,7 @@ def reproduce(
     preset: str | None = typer.Option(None, "--preset", help=f"{PRESET_NAMES} (default: the model's)."),
     seeds: str = typer.Option("0,1,2,3,4", "--seeds", help="Comma-separated seeds (one training run each)."),
     out: Path | None = typer.Option(None, "--out", help="Output folder (default reproduce-MODEL-PRESET)."),
-    device: str = typer.Option("cpu", "--device"),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1 ..."),
     set_: list[str] = typer.Option([], "--set", help="Override any config value (model.hidden=64 ...)."),
     published: str | None = typer.Option(
         None, "--published", help="Published entry to compare test.jsonl with (default: guessed from DATA's name)."
@@ -182,6 +185,7 @@ def reproduce(
     _require_torch()
     import torch
 
+    from amr_bench.outputs import check_output_folder
     from amr_bench_baselines.detr.reproduce import reproduce as run_reproduction
     from amr_bench_baselines.detr.settings import parse_overrides, parse_seeds, resolve_config
 
@@ -193,6 +197,7 @@ def reproduce(
         torch.set_num_threads(threads)
     _check_device(device)
     folder = out or Path(f"reproduce-{model}-{cfg.preset}")
+    check_output_folder(folder, "--out")
     result = run_reproduction(
         model, cfg, data, folder, seed_list, device, published, progress=not quiet, log=None if quiet else err
     )
