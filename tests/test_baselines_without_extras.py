@@ -87,3 +87,27 @@ def test_the_prior_runs_without_torch(tiny: Path, tmp_path: Path) -> None:
     assert "LOADED []" in r.stdout
     test_qids = [json.loads(line)["qid"] for line in (tiny / "test.jsonl").read_text().splitlines()]
     assert [json.loads(line)["qid"] for line in out.read_text().splitlines()] == test_qids
+
+
+DEMO_RUNS = """
+import importlib.abc, json, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch":
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)", name=name)
+        return None
+sys.meta_path.insert(0, Block())
+from amr_bench_baselines.demo_systems import PRIOR_PLAN, demo_runs
+runs = demo_runs(sys.argv[1])
+print(json.dumps(sorted({r["system"] for r in runs})), len(runs) == len(PRIOR_PLAN))
+"""
+
+
+def test_the_demo_keeps_the_prior_on_a_core_install(tmp_path: Path) -> None:
+    """Without torch the zero-shot runs cannot run; the prior (numpy only) must still reach the demo."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "baselines")])}
+    r = subprocess.run(
+        [sys.executable, "-c", DEMO_RUNS, str(tmp_path)], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ['["prior', "(best", "fixed", 'windows)"]', "True"]

@@ -44,7 +44,6 @@ RUN_LINES: list[dict[str, Any]] = [
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-
 def walk_commands() -> dict[str, Any]:
     """Every leaf command of the app (``leaderboard add``...), found from typer's command tree."""
     out: dict[str, Any] = {}
