@@ -29,6 +29,7 @@ import shutil
 import time
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -154,6 +155,30 @@ def prepare_output(out: Path, force: bool, echo: Echo) -> Path:
     return db
 
 
+@dataclass
+class DemoStore:
+    """The demo's store, with one way to add a generated system's records."""
+
+    store: Store
+
+    def put(
+        self, bench: str, gt: Any, team: str, system: str, records: Records, why: str, synthetic: bool = True, **kw: Any
+    ) -> None:
+        fname = "".join(c if c.isalnum() or c in "-_." else "_" for c in system) + ".jsonl"
+        add_records(
+            self.store,
+            records,
+            gt,
+            team=team,
+            system=system,
+            benchmark=bench,
+            file_name=fname,
+            synthetic=synthetic,
+            system_meta={"description": why},
+            **kw,
+        )
+
+
 def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bool = False) -> Path:
     """Build the demo store and site in ``out``; returns the index page."""
     from amr_bench.datasets.registry import find_split
@@ -163,157 +188,22 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bo
     out = Path(out)
     db = prepare_output(out, force, echo)
     out.mkdir(parents=True, exist_ok=True)
-    ref_dir = Path(__file__).resolve().parent.parent / "data" / "reference_runs"
     extra_truths: list[Path] = []
     with Store(db) as store:
-
-        def put(
-            bench: str, gt: Any, team: str, system: str, records: Records, why: str, synthetic: bool = True, **kw: Any
-        ) -> None:
-            fname = "".join(c if c.isalnum() or c in "-_." else "_" for c in system) + ".jsonl"
-            add_records(
-                store,
-                records,
-                gt,
-                team=team,
-                system=system,
-                benchmark=bench,
-                file_name=fname,
-                synthetic=synthetic,
-                system_meta={"description": why},
-                **kw,
-            )
-
-        # CASTELLA val: the real reference run and systems generated around it
+        demo = DemoStore(store)
         val = find_split("castella/val")
         assert val is not None
-        gt = load_ground_truth("castella/val")
-        gt_rec = _read(val.path)
-        ref_file = ref_dir / "qddetr_castella_val_preds.jsonl"
-        add_file(
-            store,
-            ref_file,
-            gt,
-            team="lighthouse (reference run)",
-            system="QD-DETR",
-            benchmark="castella/val",
-            baseline=True,
-            system_meta={
-                "description": "real predictions bundled with amr-bench (QD-DETR trained on CASTELLA, lighthouse)"
-            },
-        )
-        ref = _read(ref_file)
-        durations = {g["qid"]: float(g["duration"]) for g in gt_rec}
-        put("castella/val", gt, "synthetic", "oracle", oracle(gt_rec), "the ground truth itself (upper bound)")
-        put(
-            "castella/val",
-            gt,
-            "synthetic",
-            "QD-DETR duplicate",
-            ref,
-            "an identical copy of the reference run: shares its rank",
-        )
-        put(
-            "castella/val",
-            gt,
-            "synthetic",
-            "QD-DETR shifted +3 s",
-            shifted(ref, durations, 3.0),
-            "reference run with every window moved 3 s later",
-        )
-        for sigma, seed in ((1.0, 11), (4.0, 12), (10.0, 13)):
-            put(
-                "castella/val",
-                gt,
-                "synthetic",
-                f"oracle jitter {sigma:g} s",
-                jittered(gt_rec, sigma, seed),
-                f"ground truth + N(0, {sigma:g} s) boundary noise, seed {seed}",
-            )
-        put(
-            "castella/val",
-            gt,
-            "synthetic",
-            "whole recording",
-            whole_recording(gt_rec),
-            "one window covering the whole recording",
-        )
-        put(
-            "castella/val",
-            gt,
-            "synthetic",
-            "random windows",
-            random_windows(gt_rec, 7),
-            "five random windows per query, seed 7",
-        )
-        put(
-            "castella/val",
-            gt,
-            "synthetic",
-            "broken <b>run</b>",
-            oracle(gt_rec)[:-5],
-            "deliberately invalid (5 queries missing): listed last",
-        )
-
-        # later versions, for the version history on the system pages
-        put(
-            "castella/val",
-            gt,
-            "synthetic",
-            "whole recording",
-            whole_recording(gt_rec)[:-3],
-            "one window covering the whole recording",
-        )  # a failed attempt after the valid version 1: listed as failed, version 1 still ranks
-        put(
-            "castella/val",
-            gt,
-            "synthetic",
-            "oracle jitter 10 s",
-            oracle(gt_rec),
-            "ground truth + N(0, 10 s) boundary noise, seed 13",
-        )  # version 2 is the ground truth itself: an organiser withdraws it, version 1 ranks again
-        store.withdraw(
-            "synthetic",
-            "oracle jitter 10 s",
-            version=2,
-            benchmark="castella/val",
-            reason="the file is the ground truth itself, not the system described (demo)",
-            actor="amr-bench demo",
-        )
-
-        # every other bundled split with a ground truth (dcase2026/eval is blind: nothing to score)
+        gt, gt_rec = load_ground_truth("castella/val"), _read(val.path)
+        _castella_val_systems(demo, gt, gt_rec)
+        _later_versions(demo, gt, gt_rec)
         for name in QUICK_SPLITS if quick else FULL_SPLITS:
             entry = find_split(name)
-            if entry is None or not entry.has_windows:
-                continue
-            g = load_ground_truth(name)
-            recs = _read(entry.path)
-            for sigma, seed in ((1.0, 11), (4.0, 12)):
-                put(
-                    name,
-                    g,
-                    "synthetic",
-                    f"oracle jitter {sigma:g} s",
-                    jittered(recs, sigma, seed),
-                    f"ground truth + N(0, {sigma:g} s) boundary noise, seed {seed}",
-                )
-            put(
-                name,
-                g,
-                "synthetic",
-                "whole recording",
-                whole_recording(recs),
-                "one window covering the whole recording",
-            )
-            put(
-                name, g, "synthetic", "random windows", random_windows(recs, 8), "five random windows per query, seed 8"
-            )
+            if entry is not None and entry.has_windows:
+                _generated_systems(demo, name, load_ground_truth(name), _read(entry.path))
         echo("note: dcase2026/eval is blind (queries only, no windows): no system can be scored on it here")
-
         _ingest_demo_package(store, out, gt, gt_rec, echo)
         if not quick:
-            extra_truths += _plugin_systems(store, out, echo, put)
-
+            extra_truths += _plugin_systems(store, out, echo, demo.put)
         settings = RankSettings()
         rankings = rank_store(store, settings)
         files = render_site(store, out / SITE_DIR, settings, rankings, ground_truths=extra_truths)
@@ -324,6 +214,92 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bo
     echo(f"site:  {files[0].resolve()}  (open it in a browser; works from file://)")
     echo(f"demo finished in {time.perf_counter() - t0:.1f} s")
     return files[0]
+
+
+REFERENCE_RUN_DESCRIPTION = "real predictions bundled with amr-bench (QD-DETR trained on CASTELLA, lighthouse)"
+WHOLE = "one window covering the whole recording"
+
+
+def _castella_val_systems(demo: DemoStore, gt: Any, gt_rec: Records) -> None:
+    """CASTELLA val: the real reference run (the baseline) and systems generated around it."""
+    ref_file = Path(__file__).resolve().parent.parent / "data" / "reference_runs" / "qddetr_castella_val_preds.jsonl"
+    add_file(
+        demo.store,
+        ref_file,
+        gt,
+        team="lighthouse (reference run)",
+        system="QD-DETR",
+        benchmark="castella/val",
+        baseline=True,
+        system_meta={
+            "description": "real predictions bundled with amr-bench (QD-DETR trained on CASTELLA, lighthouse)"
+        },
+    )
+    ref = _read(ref_file)
+    durations = {g["qid"]: float(g["duration"]) for g in gt_rec}
+    systems: list[tuple[str, Records, str]] = [
+        ("oracle", oracle(gt_rec), "the ground truth itself (upper bound)"),
+        ("QD-DETR duplicate", ref, "an identical copy of the reference run: shares its rank"),
+        ("QD-DETR shifted +3 s", shifted(ref, durations, 3.0), "reference run with every window moved 3 s later"),
+        *_jitter_systems(gt_rec, ((1.0, 11), (4.0, 12), (10.0, 13))),
+        ("whole recording", whole_recording(gt_rec), WHOLE),
+        ("random windows", random_windows(gt_rec, 7), "five random windows per query, seed 7"),
+        ("broken <b>run</b>", oracle(gt_rec)[:-5], "deliberately invalid (5 queries missing): listed last"),
+    ]
+    for system, records, why in systems:
+        demo.put("castella/val", gt, "synthetic", system, records, why)
+
+
+def _jitter_systems(recs: Records, noise: tuple[tuple[float, int], ...]) -> list[tuple[str, Records, str]]:
+    return [
+        (
+            f"oracle jitter {sigma:g} s",
+            jittered(recs, sigma, seed),
+            f"ground truth + N(0, {sigma:g} s) boundary noise, seed {seed}",
+        )
+        for sigma, seed in noise
+    ]
+
+
+def _later_versions(demo: DemoStore, gt: Any, gt_rec: Records) -> None:
+    """Later versions on CASTELLA val, so the system pages show a version history."""
+    # a failed attempt after the valid version 1: listed as failed, version 1 still ranks
+    demo.put(
+        "castella/val",
+        gt,
+        "synthetic",
+        "whole recording",
+        whole_recording(gt_rec)[:-3],
+        "one window covering the whole recording",
+    )
+    # version 2 is the ground truth itself: an organiser withdraws it, version 1 ranks again
+    demo.put(
+        "castella/val",
+        gt,
+        "synthetic",
+        "oracle jitter 10 s",
+        oracle(gt_rec),
+        "ground truth + N(0, 10 s) boundary noise, seed 13",
+    )
+    demo.store.withdraw(
+        "synthetic",
+        "oracle jitter 10 s",
+        version=2,
+        benchmark="castella/val",
+        reason="the file is the ground truth itself, not the system described (demo)",
+        actor="amr-bench demo",
+    )
+
+
+def _generated_systems(demo: DemoStore, name: str, gt: Any, recs: Records) -> None:
+    """The generated reference systems of every other bundled split with a ground truth."""
+    systems = [
+        *_jitter_systems(recs, ((1.0, 11), (4.0, 12))),
+        ("whole recording", whole_recording(recs), WHOLE),
+        ("random windows", random_windows(recs, 8), "five random windows per query, seed 8"),
+    ]
+    for system, records, why in systems:
+        demo.put(name, gt, "synthetic", system, records, why)
 
 
 # ---- a DCASE package in the real layout --------------------------------------------------
