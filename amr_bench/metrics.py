@@ -37,9 +37,13 @@ BLOCK_QUERIES = 16384
 RECALL_AT_K = 5
 GT_MIN_LENGTH = 0.0  # exclusive
 GT_MAX_LENGTH = 1500.0  # inclusive
+# What makes two results comparable, built from the constants above (a test pins the exact text:
+# stored results are grouped by it, so it must never change without a new version name).
 METRIC_DEFINITION = (
-    "mr-official-v1:thr=0.50:0.95:0.05,iou=union(map)/hull(r1),r1=first-window,"
-    "ap=voc-all-point,topk=10,sort=stable-score-desc|list-order,gt-len=(0,1500]"
+    f"mr-official-v1:thr={THRESHOLDS[0]:.2f}:{THRESHOLDS[-1]:.2f}:{THRESHOLDS[1] - THRESHOLDS[0]:.2f},"
+    "iou=union(map)/hull(r1),r1=first-window,"
+    f"ap=voc-all-point,topk={MAX_PRED_WINDOWS},sort=stable-score-desc|list-order,"
+    f"gt-len=({GT_MIN_LENGTH:g},{GT_MAX_LENGTH:g}]"
 )
 
 

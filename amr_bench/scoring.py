@@ -23,6 +23,7 @@ from amr_bench.errors import InputError, Problem
 from amr_bench.groundtruth import GroundTruth, ground_truth_from_records, load_ground_truth
 from amr_bench.jsonl import no_cyclic_gc
 from amr_bench.metrics import (
+    GT_MAX_LENGTH,
     METRIC_DEFINITION,
     THRESHOLD_KEYS,
     THRESHOLDS,
@@ -145,7 +146,7 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
                 Problem(
                     gt.name,
                     None,
-                    "no query of this ground truth has a window of length in (0, 1500] s, the only ones "
+                    f"no query of this ground truth has a window of length in (0, {GT_MAX_LENGTH:g}] s, the only ones "
                     "the official scorer keeps: nothing to score",
                     "error",
                     "nothing-to-score",
@@ -271,7 +272,7 @@ def _length_breakdown(
     out: dict[str, Any] = {}
     full_gt = gt_windows.take(gt_rows)
     for name, (lo, hi) in zip(names, itertools.pairwise(bounds), strict=True):
-        in_range, has = filter_ground_truth(full_gt, lo, min(hi, 1500.0))
+        in_range, has = filter_ground_truth(full_gt, lo, min(hi, GT_MAX_LENGTH))
         rows = np.flatnonzero(has)
         entry: dict[str, Any] = {"range_s": [lo, hi if np.isfinite(hi) else None]}
         if len(rows):

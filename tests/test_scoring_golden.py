@@ -68,3 +68,13 @@ def test_breakdowns_partition_queries_by_moment_count_and_cover_lengths():
     assert set(lengths) == {"short", "middle", "long"}
     # every query has a window in at least one length bucket
     assert sum(b["queries"] for b in lengths.values()) >= 352
+
+
+def test_the_metric_definition_text_never_changes() -> None:
+    """Stored results are grouped by this text: built from the constants, it must stay exactly this."""
+    from amr_bench.metrics import METRIC_DEFINITION
+
+    assert METRIC_DEFINITION == (
+        "mr-official-v1:thr=0.50:0.95:0.05,iou=union(map)/hull(r1),r1=first-window,"
+        "ap=voc-all-point,topk=10,sort=stable-score-desc|list-order,gt-len=(0,1500]"
+    )

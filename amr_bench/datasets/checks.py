@@ -29,6 +29,7 @@ import orjson
 
 from amr_bench.errors import InputError, Problem
 from amr_bench.jsonl import read_jsonl
+from amr_bench.metrics import GT_MAX_LENGTH
 from amr_bench.outputs import write_bytes_atomic
 from amr_bench.records import GROUND_TRUTH, parse_records
 
@@ -36,7 +37,7 @@ from amr_bench.records import GROUND_TRUTH, parse_records
 #: off-by-one (CASTELLA has ends at duration+1 and duration+2).
 END_TOLERANCE_S = 2.0
 #: The official scorer drops ground-truth windows longer than this (docs/scorer.md).
-OFFICIAL_MAX_LEN_S = 1500.0
+OFFICIAL_MAX_LEN_S = GT_MAX_LENGTH  # the official scorer drops longer ground-truth windows
 
 
 @dataclass
