@@ -42,6 +42,20 @@ WARNINGS_PER_KIND = 20
 LENGTH_BUCKET_NAMES = ("short", "middle", "long")
 
 
+def result_signature(
+    gt_name: str, gt_sha256: str, submission_sha256: str, edges: Sequence[float] = DEFAULT_LENGTH_EDGES
+) -> dict[str, Any]:
+    """What every result is stamped with: the scorer, the metric definition and the two files' hashes."""
+    return {
+        "scorer": f"amr-bench {__version__}",
+        "metric": METRIC_DEFINITION,
+        "length_edges": list(edges),
+        "ground_truth": gt_name,
+        "ground_truth_sha256": gt_sha256,
+        "submission_sha256": submission_sha256,
+    }
+
+
 @dataclass
 class ScoreResult:
     """Everything ``amr-bench score`` reports. Values in ``raw`` are fractions in [0, 1]."""
@@ -194,14 +208,7 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
         "submission_lines": len(sub.qids),
         "submission_windows": len(sub.windows.start),
     }
-    signature = {
-        "scorer": f"amr-bench {__version__}",
-        "metric": METRIC_DEFINITION,
-        "length_edges": list(edges),
-        "ground_truth": gt.name,
-        "ground_truth_sha256": gt.sha256,
-        "submission_sha256": sub.sha256,
-    }
+    signature = result_signature(gt.name, gt.sha256, sub.sha256, edges)
     sub_lines = sub.lines
 
     def build_per_query() -> pd.DataFrame:

@@ -185,18 +185,9 @@ def add_invalid(
 
 def invalid_signature(gt: Any, sha256: str) -> dict[str, Any]:
     """The signature the scorer would have stamped, so the entry lands in the same group."""
-    from amr_bench import __version__
-    from amr_bench.metrics import METRIC_DEFINITION
-    from amr_bench.scoring import DEFAULT_LENGTH_EDGES
+    from amr_bench.scoring import result_signature
 
-    return {
-        "scorer": f"amr-bench {__version__}",
-        "metric": METRIC_DEFINITION,
-        "length_edges": list(DEFAULT_LENGTH_EDGES),
-        "ground_truth": gt.name,
-        "ground_truth_sha256": gt.sha256,
-        "submission_sha256": sha256,
-    }
+    return result_signature(gt.name, gt.sha256, sha256)
 
 
 def add_file(
