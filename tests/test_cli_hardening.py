@@ -26,24 +26,10 @@ from amr_bench.datasets.registry import find_split, splits
 from amr_bench.errors import UsageError
 from amr_bench.names import check_name
 from amr_bench.outputs import atomic_writer, check_output_file, spreadsheet_safe, write_csv_atomic
+from tests.cli_fixtures import GT_LINES, RUN_LINES
+from tests.cli_fixtures import write_jsonl as _jsonl
 
 runner = CliRunner()
-
-GT_LINES: list[dict[str, Any]] = [
-    {"qid": 1, "query": "a dog barks", "duration": 30, "vid": "v1", "relevant_windows": [[1, 5]]},
-    {"qid": 2, "query": "rain", "duration": 30, "vid": "v2", "relevant_windows": [[0, 10], [20, 25]]},
-    {"qid": "x3", "query": "a car", "duration": 30, "vid": "v3", "relevant_windows": [[3, 9]]},
-]
-RUN_LINES: list[dict[str, Any]] = [
-    {"qid": 1, "pred_relevant_windows": [[1, 5, 0.9], [0, 2, 0.5]]},
-    {"qid": 2, "pred_relevant_windows": [[0, 10, 0.8]]},
-    {"qid": "x3", "pred_relevant_windows": [[3, 9, 1.0]]},
-]
-
-
-def _jsonl(path: Path, records: list[dict[str, Any]]) -> Path:
-    path.write_text("".join(json.dumps(r) + "\n" for r in records))
-    return path
 
 
 @pytest.fixture()
