@@ -3,8 +3,8 @@
 ``amr-bench score RUN --gt GT -q [-o OUT]`` and ``amr-bench validate RUN --gt GT [-q]`` are
 run here when the command line has exactly that plain form and the submission is valid (and, for
 ``validate`` without ``-q``, has no warning): the output is the one the full command prints.
-Anything else (another option, ``--help``, a missing file, an output that is not a plain new or
-regular file, any problem with the input) returns None, and ``main`` hands the same command line
+Anything else (another option, ``--help``, a missing file, an output the full command refuses,
+any problem with the input) returns None, and ``main`` hands the same command line
 to the full application, which words every message. The fast path writes nothing before it has
 succeeded, so handing over is always safe; a differential test keeps both paths' outputs equal.
 ``AMR_BENCH_NO_FAST_PATH=1`` turns it off.
@@ -13,7 +13,6 @@ succeeded, so handing over is always safe; a differential test keeps both paths'
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,39 +66,6 @@ def parse_args(argv: list[str]) -> FastArgs | None:
     return FastArgs(command, positional[0], values["gt"], quiet, values.get("output"))
 
 
-def _plain_output(out: Path, inputs: list[Path]) -> bool:
-    """``out`` can be written in place of the full command's checks: a new file in an existing
-    folder, or an existing regular file that is none of the inputs."""
-    try:
-        st = out.stat()
-    except FileNotFoundError:
-        return out.parent.is_dir()
-    except OSError:
-        return False
-    if not stat.S_ISREG(st.st_mode):
-        return False
-    return not any(_same_file(out, p) for p in inputs)
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.samefile(b)
-    except OSError:
-        return False
-
-
-def _write_atomically(out: Path, text: str) -> None:
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def run_fast(argv: list[str]) -> int | None:
     """Run a plain ``score``/``validate``; the exit status, or None to hand over to the full app."""
     args = parse_args(argv)
@@ -130,8 +96,10 @@ def _run(args: FastArgs, submission: Path) -> int | None:
                 print(f"{submission}: valid ({len(report.submission.qids)} queries, 0 warning(s))")
             return 0
         out = None if args.output in (None, "-") else Path(args.output)
-        if out is not None and not _plain_output(out, [submission, gt.path]):
-            return None
+        if out is not None:  # the full command's own output checks; a refusal hands over to it
+            from amr_bench.outputs import check_output_file
+
+            check_output_file(out, "--output", [("submission", submission), ("ground truth", gt.path)])
         from amr_bench.scoring import score
 
         result = score(submission, gt)
@@ -141,7 +109,9 @@ def _run(args: FastArgs, submission: Path) -> int | None:
     if args.output == "-":
         print(text)
     elif out is not None:
-        _write_atomically(out, text + "\n")
+        from amr_bench.outputs import write_text_atomic
+
+        write_text_atomic(out, text + "\n")
     if result.warnings:
         print(f"{len(result.warnings)} warning(s); run `amr-bench validate` to see them", file=sys.stderr)
     return 0
