@@ -207,6 +207,56 @@ def test_optional_and_null_fields_and_a_2026_template_without_complexity(
     assert any("no system/complexity block" in n for n in checked.package.notes)
 
 
+def test_template_placeholders_null_and_empty_lists_are_accepted_wherever_optional(
+    tmp_path: Path, gt_records: list[dict]
+) -> None:
+    """Real teams' files keep the template's ``- name: !!null`` / ``url: !!null`` placeholders."""
+    files = _members(gt_records, 3)
+    _edit(
+        files,
+        1,
+        "    - name: Clotho\n      url: https://zenodo.org/records/4783391\n      total_audio_length: 24 hours\n",
+        "    - name: !!null\n      url: !!null\n      total_audio_length: !!null\n",
+    )
+    _edit(files, 2, "        department: Signal Processing", "        department: !!null")
+    _edit(files, 2, "        abbreviation: UNI", "        abbreviation:")
+    _edit(files, 2, "      corresponding: false", "      corresponding: !!null")
+    _edit(files, 2, "    total_parameters: 2000", "    total_parameters: !!null")
+    text = _edit(files, 3, "  external_datasets:\n", "  external_datasets: []\n  unused:\n")
+    assert "unused:\n    - name: Clotho" in text
+    _edit(files, 3, "  source_code: !!null", "  source_code: []")
+    _edit(files, 3, "    data_augmentation: [time shift, mixup]", "    data_augmentation: []")
+    _edit(files, 3, "    machine_learning_method: AM-DETR", "    machine_learning_method: !!null")
+    pkg = _zip(tmp_path / "p.zip", files)
+    with Store(tmp_path / "b.sqlite") as st:
+        _, stored = intake.ingest(st, pkg, load_ground_truth(GT), "dcase-like")
+        assert len(stored) == 3
+        infos = {i.system: i.summary for i in st.systems_with_metadata()}
+    one = infos[f"{TEAM}_task6_1"]
+    assert one is not None and one.external_datasets == []  # the placeholder means "none"
+    three = infos[f"{TEAM}_task6_3"]
+    assert three is not None and three.source_code is None and three.description["machine_learning_method"] is None
+
+
+def test_yaml_1_1_retyping_does_not_change_what_the_team_wrote(tmp_path: Path, gt_records: list[dict]) -> None:
+    files = _members(gt_records, 1)
+    _edit(files, 1, "        location: Tampere, Finland", "        location: NO")
+    _edit(files, 1, "    external_data_usage: pre-trained model", "    external_data_usage: yes\n    version: 1.10")
+    _edit(files, 1, "      total_audio_length: 24 hours", "      total_audio_length: 1:30:00")
+    _edit(files, 1, "    mAP: 18.0", "    mAP: 18.10")
+    pkg = _zip(tmp_path / "p.zip", files)
+    with Store(tmp_path / "b.sqlite") as st:
+        intake.ingest(st, pkg, load_ground_truth(GT), "dcase-like")
+        (entry,) = st.entries(st.groups()[0])
+    meta = entry.meta
+    assert meta["submission"]["authors"][0]["affiliation"]["location"] == "NO"
+    assert meta["system"]["description"]["external_data_usage"] == "yes"
+    assert meta["system"]["description"]["version"] == "1.10"
+    assert meta["system"]["external_datasets"][0]["total_audio_length"] == "1:30:00"
+    assert meta["system"]["complexity"]["total_parameters"] == 1000  # numbers where numbers are meant
+    assert meta["results"]["development_dataset"]["mAP"] == 18.1
+
+
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [

@@ -136,3 +136,19 @@ def test_result_warnings_are_summarised_per_kind():
     result = score_records(sub, gt)
     assert len([w for w in result.warnings if "only the first 10" in w]) == 20
     assert result.warnings[-1] == "... and 10 more warning(s) of kind 'too-many-windows'"
+
+
+def test_warnings_cut_off_at_10_say_where_the_rest_are(tmp_path):
+    lines = [json.loads(x) for x in open(PREDS, encoding="utf-8")]
+    for rec in lines:
+        rec["pred_relevant_windows"] = (rec["pred_relevant_windows"] * 11)[:11]
+    sub = tmp_path / "many.jsonl"
+    sub.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    r = runner.invoke(app, ["score", str(sub), "--gt", "castella/val"])
+    more = [line for line in r.stderr.splitlines() if line.startswith("... and")]
+    assert more and "--output" not in more[0] and "--all` lists every one" in more[0], r.stderr
+    assert f"amr-bench validate {sub} --gt castella/val --all" in more[0]
+    out = tmp_path / "m.json"
+    r = runner.invoke(app, ["score", str(sub), "--gt", "castella/val", "-o", str(out)])
+    more = [line for line in r.stderr.splitlines() if line.startswith("... and")]
+    assert more and f"(in {out}, under \"warnings\")" in more[0], r.stderr

@@ -90,9 +90,17 @@ def score(
             for w in result.warnings[:PER_KIND_SHOWN]:
                 err(w)
             if len(result.warnings) > PER_KIND_SHOWN:
-                err(f"... and {len(result.warnings) - PER_KIND_SHOWN} more warning(s) (in --output)")
+                err(more_warnings(len(result.warnings) - PER_KIND_SHOWN, submission, gt, output))
     if not quiet and not to_stdout:
         _print_result(result)
+
+
+def more_warnings(n: int, submission: Path, gt: str, output: Path | None) -> str:
+    """The line after the first warnings: how many are left and where to read them (no --output, no mention of it)."""
+    every = f"`amr-bench validate {submission} --gt {gt} --all` lists every one"
+    if output is None or str(output) == "-":
+        return f"... and {n} more warning(s); {every}"
+    return f"... and {n} more warning(s) (in {output}, under \"warnings\"); {every}"
 
 
 def _gt_file(gt: str) -> Path | None:

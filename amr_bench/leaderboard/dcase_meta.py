@@ -72,6 +72,15 @@ def parse_label(text: str) -> Label | str:
     return Label(text, m["team"], m["subtask"], int(number))
 
 
+def numeric_position(path: safe_yaml.Path) -> bool:
+    """Numbers are numbers under ``results`` and ``system/complexity``; elsewhere metadata is text as written.
+
+    So ``location: NO``, ``duration: 1:30:00`` and ``version: 1.10`` reach the pages as the team
+    wrote them, while reported scores and ``total_parameters`` stay numbers.
+    """
+    return bool(path) and (path[0] == "results" or tuple(path[:2]) == ("system", "complexity"))
+
+
 @dataclass
 class MetaCheck:
     """The parsed meta (None when it has errors), its problems and the notes on what was assumed."""
@@ -86,7 +95,7 @@ def check_meta(data: bytes, display: str, label: Label) -> MetaCheck:
     from amr_bench.schemas import validator
 
     try:
-        meta, node = safe_yaml.load(data)
+        meta, node = safe_yaml.load(data, numeric=numeric_position)
     except safe_yaml.YamlProblem as exc:
         return MetaCheck(None, [Problem(display, exc.line, exc.message)])
     if not isinstance(meta, dict):
@@ -203,6 +212,7 @@ def summarise(meta: dict[str, Any]) -> SystemSummary | None:
     authors = submission.get("authors")
     datasets = system.get("external_datasets")
     code = system.get("source_code")
+    code = None if isinstance(code, list) else code
     return SystemSummary(
         label=str(submission.get("label", "")),
         name=str(submission.get("name", "")),
@@ -210,10 +220,15 @@ def summarise(meta: dict[str, Any]) -> SystemSummary | None:
         authors=[_author(a) for a in authors if isinstance(a, dict)] if isinstance(authors, list) else [],
         description=_mapping(system.get("description")),
         complexity=_mapping(system.get("complexity")),
-        external_datasets=[d for d in datasets if isinstance(d, dict)] if isinstance(datasets, list) else [],
+        external_datasets=[d for d in datasets if _applicable(d)] if isinstance(datasets, list) else [],
         source_code=str(code) if code not in (None, "") else None,
         reported_results=_mapping(meta.get("results")),
     )
+
+
+def _applicable(dataset: Any) -> bool:
+    """A dataset entry with something in it (the template's ``- name: !!null`` placeholder means none)."""
+    return isinstance(dataset, dict) and any(v not in (None, "", []) for v in dataset.values())
 
 
 def _mapping(value: Any) -> dict[str, Any]:

@@ -269,8 +269,9 @@ def to_table(rankings: Sequence[Ranking]) -> str:
 
 
 def markdown_escape(text: str) -> str:
+    """Text for a Markdown table cell (``$`` too: GitHub and many renderers start maths at it)."""
     out = text.replace("\\", "\\\\").replace("|", "\\|")
-    for ch in "*_`[]<>#":
+    for ch in "*_`[]<>#$~":
         out = out.replace(ch, "\\" + ch)
     return " ".join(out.split())
 
@@ -297,6 +298,9 @@ LATEX_SPECIAL = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "<": r"\textless{}",  # in the default OT1 encoding a bare < prints as an inverted exclamation mark
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
 }
 
 
@@ -304,26 +308,90 @@ def latex_escape(text: str) -> str:
     return "".join(LATEX_SPECIAL.get(ch, ch if ch.isprintable() else " ") for ch in text)
 
 
-def to_latex(rankings: Sequence[Ranking]) -> str:
-    """One ``tabular`` per group (booktabs rules), ready for ``\\input`` in a paper or report."""
+def latex_label(ranking: Ranking) -> str:
+    """``tab:amr-<benchmark>``: letters, digits and dashes only (safe in ``\\label`` and ``\\ref``)."""
+    text = "".join(c if c.isascii() and c.isalnum() else "-" for c in ranking.group.benchmark.lower())
+    return "tab:amr-" + "-".join(p for p in text.split("-") if p) + "-" + ranking.group.gt_sha256[:6]
+
+
+def latex_caption(ranking: Ranking, compact: bool) -> str:
+    """The caption: what is ranked, by what, and what the brackets and tiers mean (escaped for LaTeX)."""
+    s = ranking.settings
+    level = int(s.level * 100)
+    parts = [
+        f"{ranking.group.benchmark}: language-based audio moment retrieval, ranked by {s.metric} (%), "
+        f"then {', then '.join(s.tie_breaks)}; {ranking.n_queries} queries"
+    ]
+    if compact:
+        parts.append(f"{level}% bootstrap interval of {s.metric} in brackets")
+    else:
+        test = "paired bootstrap" if s.test == "bootstrap" else "sign-flip randomisation"
+        parts.append(
+            f"{level}% bootstrap interval ({s.resamples} resamples, seed {s.seed}); tier and p-values: "
+            f"{test} test on {s.metric}, Holm-corrected"
+        )
+    excluded = [w for w, on in (("failed", ranking.excluded_invalid), ("synthetic", ranking.excluded_synthetic)) if on]
+    if excluded:
+        parts.append(f"{' and '.join(excluded)} entries left out")
+    return latex_escape("; ".join(parts)) + "."
+
+
+def compact_rows(ranking: Ranking, digits: int = 1) -> list[list[str]]:
+    """Rank, system, primary metric with its interval, the tie-breaks: what fits one column of a paper."""
+    s = ranking.settings
+    lines = []
+    for r in ranking.rows:
+        if not r.ok:
+            lines.append(["--", r.label, r.entry.status, *[""] * len(s.tie_breaks)])
+            continue
+        v, ci = r.values.get(s.metric), r.ci.get(s.metric)
+        main = pct(v, digits) + (f" [{ci[0] * 100:.{digits}f}, {ci[1] * 100:.{digits}f}]" if ci else "")
+        rank = f"{r.rank}=" if r.shared_rank else str(r.rank)
+        lines.append([rank, r.label, main, *[pct(r.values.get(t), digits) for t in s.tie_breaks]])
+    return lines
+
+
+def to_latex(rankings: Sequence[Ranking], compact: bool = False) -> str:
+    """One ``table`` float per group, with caption and label, ready for ``\\input`` in a paper.
+
+    The rules need ``\\usepackage{booktabs}`` (said in a comment above each table). ``compact``
+    keeps rank, system, the primary metric with its interval and the tie-breaks, in a footnote-size
+    font: it fits one column of a two-column template (IEEE, the DCASE workshop's).
+    """
     parts = []
     for r in rankings:
-        head = table_header(r)
-        cols = "".join("l" if k == 2 else "r" for k in range(len(head)))
+        if compact:
+            head = ["Rank", "System", f"{r.settings.metric} [CI]", *r.settings.tie_breaks]
+            rows = compact_rows(r)
+            cols = "rlr" + "r" * len(r.settings.tie_breaks)
+        else:
+            head = table_header(r)
+            rows = table_rows(r)
+            cols = "".join("l" if k == 2 else "r" for k in range(len(head)))
         lines = [
             f"% {latex_escape(group_title(r))}",
+            "% Needs \\usepackage{booktabs} in the preamble (\\toprule, \\midrule, \\bottomrule).",
+            "% Written by amr-bench leaderboard rank --format latex" + (" --compact" if compact else "") + ".",
+            "\\begin{table}[t]",
+            "\\centering",
+        ]
+        if compact:
+            lines += ["\\footnotesize", "\\setlength{\\tabcolsep}{3pt}"]
+        lines += [
+            f"\\caption{{{latex_caption(r, compact)}}}",
+            f"\\label{{{latex_label(r)}}}",
             f"\\begin{{tabular}}{{{cols}}}",
             "\\toprule",
             " & ".join(latex_escape(h) for h in head) + r" \\",
             "\\midrule",
         ]
-        lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table_rows(r)]
-        lines += ["\\bottomrule", "\\end{tabular}"]
+        lines += [" & ".join(latex_escape(c) for c in row) + r" \\" for row in rows]
+        lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 
 
-def render_rankings(rankings: Sequence[Ranking], settings: RankSettings, fmt: str) -> str:
+def render_rankings(rankings: Sequence[Ranking], settings: RankSettings, fmt: str, compact: bool = False) -> str:
     """``leaderboard rank --format FMT``: the rankings as text in one of :data:`FORMATS`."""
     if fmt == "table":
         return to_table(rankings)
@@ -334,7 +402,7 @@ def render_rankings(rankings: Sequence[Ranking], settings: RankSettings, fmt: st
     if fmt == "markdown":
         return to_markdown(rankings)
     if fmt == "latex":
-        return to_latex(rankings)
+        return to_latex(rankings, compact)
     raise UsageError(f"unknown --format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 

@@ -97,6 +97,8 @@ class Ranking:
     n_queries: int
     baseline_label: str | None
     notes: list[str] = field(default_factory=list)
+    excluded_invalid: bool = False  # failed entries left out (``rank --exclude-invalid``)
+    excluded_synthetic: bool = False  # synthetic entries left out before ranking (``--exclude-synthetic``)
 
     def signature(self) -> dict[str, Any]:
         return self.settings.signature()
@@ -111,15 +113,25 @@ def per_query_column(metric: str) -> str:
     return metric
 
 
-def rank_group(store: Store, group: GroupKey, settings: RankSettings = RankSettings()) -> Ranking:
-    entries = store.entries(group)
+def rank_group(
+    store: Store,
+    group: GroupKey,
+    settings: RankSettings = RankSettings(),
+    exclude_invalid: bool = False,
+    exclude_synthetic: bool = False,
+) -> Ranking:
+    """Rank one group; ``exclude_synthetic`` leaves synthetic entries out *before* ranking (ranks,
+    intervals' rows, p-values and tiers are those of the rest), ``exclude_invalid`` drops failed rows."""
+    entries = [e for e in store.entries(group) if not (exclude_synthetic and e.synthetic)]
     good = [e for e in entries if e.status == "ok"]
-    bad = sorted((e for e in entries if e.status != "ok"), key=lambda e: (e.team, e.system))
+    bad = sorted((e for e in entries if e.status != "ok" and not exclude_invalid), key=lambda e: (e.team, e.system))
     keys = (settings.metric, *settings.tie_breaks)
     cells = tuple(dict.fromkeys((*keys, *settings.ci_metrics)))
     ids = [e.submission_id for e in good]
     matrices = {m: store.matrix(ids, per_query_column(m)) for m in cells} if good else {}
-    return rank_matrices(group, good, bad, matrices, settings)
+    ranking = rank_matrices(group, good, bad, matrices, settings)
+    ranking.excluded_invalid, ranking.excluded_synthetic = exclude_invalid, exclude_synthetic
+    return ranking
 
 
 def rank_matrices(
@@ -225,6 +237,17 @@ def _baseline_tests(rows: list[Row], pvalues: PValues, settings: RankSettings) -
     return rows[base].label, []
 
 
-def rank_store(store: Store, settings: RankSettings = RankSettings(), benchmark: str | None = None) -> list[Ranking]:
-    """Every group (optionally of one benchmark), ranked; sorted by group key."""
-    return [rank_group(store, g, settings) for g in store.groups() if benchmark is None or g.benchmark == benchmark]
+def rank_store(
+    store: Store,
+    settings: RankSettings = RankSettings(),
+    benchmark: str | None = None,
+    exclude_invalid: bool = False,
+    exclude_synthetic: bool = False,
+) -> list[Ranking]:
+    """Every group (optionally of one benchmark), ranked; sorted by group key (see :func:`rank_group`)."""
+    ranked = [
+        rank_group(store, g, settings, exclude_invalid, exclude_synthetic)
+        for g in store.groups()
+        if benchmark is None or g.benchmark == benchmark
+    ]
+    return [r for r in ranked if r.rows]

@@ -8,7 +8,12 @@ What PyYAML's ``safe_load`` would do and this refuses or changes, each with the 
 - duplicate keys are refused (``safe_load`` keeps the last one silently);
 - ``!!set``, ``!!omap``, ``!!pairs``, ``!!binary`` and local tags (``!foo``) are refused;
   NaN and infinities are refused (they are not JSON);
-- dates and times (``submitted: 2026-06-01``) stay the text that was written;
+- plain scalars are typed by the YAML 1.2 core schema, not PyYAML's YAML 1.1 one: only
+  ``true``/``false`` are booleans (``location: NO`` and ``on: yes`` stay text), only ``null``, ``~``
+  and nothing are null, and sexagesimal (``1:30:00``), ``0b``/underscored numbers and dates
+  (``submitted: 2026-06-01``) stay the text that was written;
+- where the caller says a position holds text (``numeric`` returns False for its path), a number
+  is the text as written too (``version: 1.10`` stays ``"1.10"``, not ``1.1``);
 - scalar keys that are not strings (``2026: x``, ``true: y``) become the text that was written.
 
 The result is JSON-serialisable by construction; the composed node tree is returned too, so callers
@@ -18,6 +23,8 @@ can point at the line of any value (:func:`line_of`).
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +59,22 @@ class YamlProblem(Exception):
         return self.message
 
 
+Path = Sequence[str | int]
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution): (tag, pattern, first characters)
+_CORE: tuple[tuple[str, str, str], ...] = (
+    ("bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+    ("null", r"^(?:~|null|Null|NULL|)$", "~nN"),
+    ("int", r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$", "-+0123456789"),
+    (
+        "float",
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+        "-+0123456789.",
+    ),
+)
+_CORE_RE = {_TAG + name: re.compile(pattern) for name, pattern, _ in _CORE}
+
+
 class _BoundedLoader(yaml.SafeLoader):
     """Composes nodes only: no alias, no anchor, at most MAX_NODES nodes and MAX_DEPTH levels."""
 
@@ -79,8 +102,18 @@ class _BoundedLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
-def load(data: bytes) -> tuple[Any, yaml.Node | None]:
-    """Parse one YAML document into JSON-like data; raises :class:`YamlProblem`."""
+_BoundedLoader.yaml_implicit_resolvers = {}
+for _name, _pattern, _first in _CORE:
+    _BoundedLoader.add_implicit_resolver(_TAG + _name, re.compile(_pattern), [*_first, *([""] * (_name == "null"))])
+
+
+def load(data: bytes, numeric: Callable[[Path], bool] | None = None) -> tuple[Any, yaml.Node | None]:
+    """Parse one YAML document into JSON-like data; raises :class:`YamlProblem`.
+
+    ``numeric(path)`` (keys and list indices from the top) says whether a plain number at that
+    position is a number; where it returns False the number stays the text as written. Without it
+    every plain number is a number.
+    """
     if len(data) > MAX_BYTES:
         raise YamlProblem(None, f"{len(data)} bytes; a meta file has at most {MAX_BYTES}")
     try:
@@ -100,7 +133,11 @@ def load(data: bytes) -> tuple[Any, yaml.Node | None]:
         raise YamlProblem(None, f"invalid YAML: {exc}") from None
     finally:
         loader.dispose()
-    return (None if node is None else _value(node)), node
+    return (None if node is None else _value(node, (), numeric or _always)), node
+
+
+def _always(path: Path) -> bool:
+    return True
 
 
 def _located(exc: yaml.MarkedYAMLError) -> YamlProblem:
@@ -111,21 +148,24 @@ def _located(exc: yaml.MarkedYAMLError) -> YamlProblem:
     return YamlProblem(None if mark is None else mark.line + 1, f"invalid YAML: {reason}")
 
 
-def _value(node: yaml.Node) -> Any:
+def _value(node: yaml.Node, path: tuple[str | int, ...], numeric: Callable[[Path], bool]) -> Any:
     line = node.start_mark.line + 1
     if node.tag in _REFUSED_TAGS:
         raise YamlProblem(line, _REFUSED_TAGS[node.tag])
     if isinstance(node, yaml.ScalarNode):
-        return _scalar(node, line)
+        value = _scalar(node, line)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not numeric(path):
+            return str(node.value)  # metadata text as the team wrote it ("1.10", not 1.1)
+        return value
     if isinstance(node, yaml.SequenceNode) and node.tag == _TAG + "seq":
-        return [_value(item) for item in node.value]
+        return [_value(item, (*path, k), numeric) for k, item in enumerate(node.value)]
     if isinstance(node, yaml.MappingNode) and node.tag == _TAG + "map":
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
             key = _key(key_node)
             if key in out:
                 raise YamlProblem(key_node.start_mark.line + 1, f"duplicate key {key!r}")
-            out[key] = _value(value_node)
+            out[key] = _value(value_node, (*path, key), numeric)
         return out
     raise YamlProblem(line, f"YAML tag {node.tag} is not accepted")
 
@@ -133,9 +173,22 @@ def _value(node: yaml.Node) -> Any:
 def _scalar(node: yaml.ScalarNode, line: int) -> Any:
     if node.tag not in _SCALAR_TAGS:
         raise YamlProblem(line, f"YAML tag {node.tag} is not accepted")
+    text = str(node.value)
     if node.tag in (_TAG + "str", _TAG + "timestamp"):
-        return str(node.value)  # a date stays the text that was written
-    value = yaml.SafeLoader.yaml_constructors[node.tag](_CONSTRUCTOR, node)
+        return text  # a date stays the text that was written
+    core = _CORE_RE[node.tag].match(text)
+    if core is None:  # an explicit tag on a value the core schema would not type so (``!!int 1_000``)
+        value = yaml.SafeLoader.yaml_constructors[node.tag](_CONSTRUCTOR, node)
+    elif node.tag == _TAG + "null":
+        value = None
+    elif node.tag == _TAG + "bool":
+        value = text.lower() == "true"
+    elif node.tag == _TAG + "int":
+        value = int(text[2:], 8) if text.startswith("0o") else int(text[2:], 16) if text.startswith("0x") else int(text)
+    elif text.lower().endswith((".inf", ".nan")):
+        value = math.inf
+    else:
+        value = float(text)
     if isinstance(value, float) and not math.isfinite(value):
         raise YamlProblem(line, f"{node.value!r} is not a finite number")
     return value
