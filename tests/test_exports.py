@@ -103,7 +103,7 @@ def test_markdown_and_latex_escape_names(tmp_path: Path) -> None:
     row = next(line for line in md.splitlines() if "a\\|b" in line)
     assert row.count(" | ") == len(exports.table_header(rankings[0])) - 1  # the name adds no column
     tex = exports.to_latex(rankings)
-    assert r"a|b\_c/50\% \& \$x\$ \#1 \{y\}" in tex
+    assert r"a\textbar{}b\_c/50\% \& \$x\$ \#1 \{y\}" in tex
     assert tex.count(r"\begin{tabular}") == 1 and tex.count(r"\\") == 2  # header + one row
 
 
@@ -140,3 +140,82 @@ def test_rank_shows_the_baseline_column_and_names_valid_entries_on_a_miss(tmp_pa
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert "'nobody' matches no valid entry" in res.output and "team B/system B" in res.output
     assert "broken team/broken" not in res.output  # only valid entries are offered
+
+
+def add_synthetic(path: Path, hits: int, q: int = 50) -> None:
+    r1 = np.zeros(q)
+    r1[:hits] = 1
+    with Store(path) as st:
+        st.add(
+            team="synthetic",
+            system="oracle",
+            benchmark="castella/test",
+            sha256="sha-oracle",
+            size=1,
+            file_name="o.jsonl",
+            gt_sha256="e" * 64,
+            signature={"scorer": "t", "metric": "m", "submission_sha256": "x"},
+            qids=[f"q{i}" for i in range(q)],
+            per_query={"R1@0.7": r1, "R1@0.5": r1, "mAP": r1 / 2, "AP@0.5": r1, "AP@0.75": r1 / 4},
+            metrics={},
+            added_at="2026-01-01T00:00:00Z",
+            synthetic=True,
+        )
+
+
+def test_latex_is_a_table_float_with_caption_label_booktabs_note_and_escapes(tmp_path: Path) -> None:
+    add_named(tmp_path / "s.sqlite", "<lab>", "a>b", 10)
+    with Store(tmp_path / "s.sqlite") as st:
+        rankings = rank_store(st, SETTINGS)
+    tex = exports.to_latex(rankings)
+    assert "\\begin{table}" in tex and "\\end{table}" in tex and "\\centering" in tex
+    assert "\\caption{castella/test: " in tex and "ranked by R1@0.7 (\\%)" in tex
+    assert "\\label{tab:amr-castella-test-eeeeee}" in tex
+    comment = next(line for line in tex.splitlines() if "booktabs" in line)
+    assert comment.startswith("%") and "\\usepackage{booktabs}" in comment
+    assert "\\textless{}lab\\textgreater{}/a\\textgreater{}b" in tex
+    body = tex[tex.index("\\begin{tabular}") :]
+    assert "<" not in body and ">" not in body
+
+
+def test_latex_compact_fits_a_column_and_exclusions_re_rank(tmp_path: Path) -> None:
+    db = tmp_path / "s.sqlite"
+    add_named(db, "team", "real", 10)
+    add_synthetic(db, 40)
+    with Store(db) as st:
+        st.add(
+            team="broken",
+            system="b",
+            benchmark="castella/test",
+            sha256="bad",
+            size=1,
+            file_name="bad.jsonl",
+            gt_sha256="e" * 64,
+            signature={"scorer": "t", "metric": "m"},
+            status="invalid",
+            problems=["x: error"],
+            added_at="2026-01-02T00:00:00Z",
+        )
+    runner = CliRunner()
+    base = ["leaderboard", "rank", "--db", str(db), "--resamples", "200", "--format", "latex"]
+    full = runner.invoke(app, base)
+    assert full.exit_code == 0, full.output
+    assert "synthetic/oracle" in full.stdout and "broken/b" in full.stdout
+    res = runner.invoke(app, [*base, "--compact", "--exclude-invalid", "--exclude-synthetic"])
+    assert res.exit_code == 0, res.output
+    tex = res.stdout
+    assert "synthetic/oracle" not in tex and "broken/b" not in tex
+    assert "\\footnotesize" in tex and "\\begin{tabular}{rlrrr}" in tex
+    row = next(line for line in tex.splitlines() if "team/real" in line)
+    assert row.startswith("1 & team/real & 20.0 [")  # re-ranked: first once the oracle is left out
+    assert "failed and synthetic entries left out" in tex
+    assert "p(next)" not in tex and "tier" not in tex.lower().split("\\caption")[0]
+    bad = runner.invoke(app, ["leaderboard", "rank", "--db", str(db), "--compact"])
+    assert bad.exit_code == 2 and "--compact is a form of --format latex" in bad.output
+
+
+def test_markdown_escapes_dollar_signs(tmp_path: Path) -> None:
+    add_named(tmp_path / "s.sqlite", "$x$", "cost $5~", 10)
+    with Store(tmp_path / "s.sqlite") as st:
+        md = exports.to_markdown(rank_store(st, SETTINGS))
+    assert "\\$x\\$/cost \\$5\\~" in md and "| $" not in md

@@ -80,6 +80,16 @@ def test_yaml_1_2_core_typing_and_text_positions() -> None:
     from amr_bench.leaderboard import safe_yaml
 
     data, _ = safe_yaml.load(b"a: NO\nb: 1:30:00\nc: 1.10\nd: on\ne: !!null\nf: ~\ng: 0123\nh: True\ni: 1e3\n")
-    assert data == {"a": "NO", "b": "1:30:00", "c": 1.1, "d": "on", "e": None, "f": None, "g": 123, "h": True, "i": 1000.0}
+    assert data == {
+        "a": "NO",
+        "b": "1:30:00",
+        "c": 1.1,
+        "d": "on",
+        "e": None,
+        "f": None,
+        "g": 123,
+        "h": True,
+        "i": 1000.0,
+    }
     data, _ = safe_yaml.load(b"v: 1.10\nr: {x: 41.10, n: 3}\n", numeric=lambda path: path[:1] == ("r",))
     assert data == {"v": "1.10", "r": {"x": 41.1, "n": 3}}

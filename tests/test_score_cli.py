@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 from typer.testing import CliRunner
@@ -139,7 +140,7 @@ def test_result_warnings_are_summarised_per_kind():
 
 
 def test_warnings_cut_off_at_10_say_where_the_rest_are(tmp_path):
-    lines = [json.loads(x) for x in open(PREDS, encoding="utf-8")]
+    lines = [json.loads(x) for x in Path(PREDS).read_text(encoding="utf-8").splitlines()]
     for rec in lines:
         rec["pred_relevant_windows"] = (rec["pred_relevant_windows"] * 11)[:11]
     sub = tmp_path / "many.jsonl"
@@ -151,4 +152,4 @@ def test_warnings_cut_off_at_10_say_where_the_rest_are(tmp_path):
     out = tmp_path / "m.json"
     r = runner.invoke(app, ["score", str(sub), "--gt", "castella/val", "-o", str(out)])
     more = [line for line in r.stderr.splitlines() if line.startswith("... and")]
-    assert more and f"(in {out}, under \"warnings\")" in more[0], r.stderr
+    assert more and f'(in {out}, under "warnings")' in more[0], r.stderr

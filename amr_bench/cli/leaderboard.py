@@ -20,9 +20,17 @@ board = typer.Typer(help="The result store, DCASE package intake, ranking and th
 app.add_typer(board, name="leaderboard")
 
 DEFAULT_DB = Path("leaderboard.sqlite")
-DB_OPTION = typer.Option(DEFAULT_DB, "--db", help="The SQLite result store (created on first use).")
+DB_ENV = "AMR_BENCH_DB"
+DB_OPTION = typer.Option(
+    DEFAULT_DB, "--db", envvar=DB_ENV, help=f"The SQLite result store (created on first use; or set {DB_ENV})."
+)
 STORED_DB_OPTION = typer.Option(
-    DEFAULT_DB, "--db", help="The SQLite result store (an existing one, filled by leaderboard add or ingest)."
+    None,
+    "--db",
+    envvar=DB_ENV,
+    show_default=False,
+    help=f"The SQLite result store (an existing one). Default: ${DB_ENV}, else ./{DEFAULT_DB}, else the one "
+    f"store in a subfolder of this folder (amr-bench-demo/{DEFAULT_DB} after amr-bench demo).",
 )
 BENCH_GT_HELP = GT_HELP + " NAME=PATH names the benchmark of a file (dcase2026-eval=gt.jsonl)."
 TESTS = ("bootstrap", "signflip")
@@ -77,9 +85,32 @@ def _require_baseline(baseline: str | None, rankings: list[Any]) -> None:
         raise UsageError(f"--baseline {baseline!r}: no such system in the store{did_you_mean(baseline, sorted(names))}")
 
 
-def _existing_store(db: Path) -> None:
-    if not db.is_file():
-        raise UsageError(f"--db {db}: no result store there; add results first (amr-bench leaderboard add)")
+def existing_store(db: Path | None) -> Path:
+    """The store a reading command uses: ``--db`` (or ``$AMR_BENCH_DB``), else ``./leaderboard.sqlite``,
+    else the only ``*/leaderboard.sqlite`` one folder down (the demo's); an error naming the way out otherwise."""
+    if db is not None:
+        if not db.is_file():
+            raise UsageError(f"--db {db}: no result store there; add results first (amr-bench leaderboard add)")
+        return db
+    if DEFAULT_DB.is_file():
+        return DEFAULT_DB
+    try:
+        found = sorted(p for p in Path().glob(f"*/{DEFAULT_DB}") if p.is_file())
+    except OSError:
+        found = []
+    if len(found) == 1:
+        err(f"note: using the result store {found[0]} (the only one here; --db or ${DB_ENV} chooses another)")
+        return found[0]
+    if found:
+        listed = ", ".join(str(p) for p in found[:10]) + (f" and {len(found) - 10} more" if len(found) > 10 else "")
+        raise UsageError(
+            f"no ./{DEFAULT_DB} and {len(found)} stores in subfolders ({listed}): pass --db PATH or set ${DB_ENV}"
+        )
+    raise UsageError(
+        f"no result store: ./{DEFAULT_DB} does not exist and no subfolder holds one. Pass --db PATH or set "
+        f"${DB_ENV}; after `amr-bench demo DIR` the store is DIR/{DEFAULT_DB} "
+        f"(amr-bench leaderboard rank --db amr-bench-demo/{DEFAULT_DB})"
+    )
 
 
 def _store_path(db: Path) -> None:
@@ -161,7 +192,7 @@ def ingest(
         print(line)
 
 
-@board.command("rank", epilog="Example: amr-bench leaderboard rank --dataset castella/test --metric mAP --seed 1")
+@board.command("rank")
 @handles_errors
 def rank(
     dataset: str | None = typer.Option(None, "--dataset", help="Benchmark name (castella/test); all if omitted."),
@@ -173,11 +204,18 @@ def rank(
     fmt: str = typer.Option(
         "table", "--format", help="table (terminal), json, csv, markdown or latex: the data the site exports."
     ),
-    db: Path = STORED_DB_OPTION,
+    compact: bool = typer.Option(
+        False, "--compact", help="With --format latex: rank, system, the metric with its interval, tie-breaks."
+    ),
+    exclude_invalid: bool = typer.Option(False, "--exclude-invalid", help="Leave out entries that failed validation."),
+    exclude_synthetic: bool = typer.Option(
+        False, "--exclude-synthetic", help="Leave out synthetic entries before ranking (the rest is re-ranked)."
+    ),
+    db: Path | None = STORED_DB_OPTION,
 ) -> None:
     """Print the ranking of every group (benchmark x ground-truth hash x metric signature).
 
-    Example: amr-bench leaderboard rank --dataset castella/val --baseline QD-DETR --format markdown
+    Example: amr-bench leaderboard rank --dataset castella/test --format latex --compact --exclude-synthetic
     """
     from amr_bench.leaderboard.exports import FORMATS, baseline_problem, render_rankings
     from amr_bench.leaderboard.ranking import rank_store
@@ -187,10 +225,12 @@ def rank(
         raise UsageError(
             f"--format: unknown format {fmt!r}; use one of {', '.join(FORMATS)}{did_you_mean(fmt, FORMATS)}"
         )
+    if compact and fmt != "latex":
+        raise UsageError(f"--compact is a form of --format latex, not of --format {fmt}")
     settings = _settings(metric, seed, resamples, baseline, test)
-    _existing_store(db)
+    db = existing_store(db)
     with Store(db, readonly=True) as store:
-        rankings = rank_store(store, settings, dataset)
+        rankings = rank_store(store, settings, dataset, exclude_invalid, exclude_synthetic)
         if not rankings:
             known = sorted({g.benchmark for g in store.groups()})
             if dataset is None:
@@ -205,13 +245,13 @@ def rank(
     problem = baseline_problem(rankings, baseline)
     if problem:
         raise UsageError(problem)
-    sys.stdout.write(render_rankings(rankings, settings, fmt))
+    sys.stdout.write(render_rankings(rankings, settings, fmt, compact))
     for r in rankings:
         for note in r.notes:
             err(f"{r.group.benchmark}: {note}")
 
 
-@board.command("render", epilog="Example: amr-bench leaderboard render --db leaderboard.sqlite --out site/")
+@board.command("render")
 @handles_errors
 def render(
     out: Path = typer.Option(Path("leaderboard-site"), "--out", help="Folder for the HTML pages."),
@@ -227,7 +267,7 @@ def render(
         help="Ground-truth file whose query texts and windows the per-query explorer shows (matched by hash; "
         "bundled splits are found without it). Repeatable.",
     ),
-    db: Path = STORED_DB_OPTION,
+    db: Path | None = STORED_DB_OPTION,
 ) -> None:
     """Write the static site: the cross-dataset index, a page per benchmark and per system, results.json, CSVs.
 
@@ -239,7 +279,7 @@ def render(
     from amr_bench.outputs import check_output_folder
 
     settings = _settings(metric, seed, resamples, baseline, "bootstrap")
-    _existing_store(db)
+    db = existing_store(db)
     check_output_folder(out, "--out", [("--db store", db)])
     with Store(db, readonly=True) as store:
         rankings = rank_store(store, settings)

@@ -13,8 +13,7 @@ from pathlib import Path
 import typer
 
 from amr_bench.cli.app import handles_errors
-from amr_bench.cli.leaderboard import STORED_DB_OPTION, board
-from amr_bench.errors import UsageError
+from amr_bench.cli.leaderboard import STORED_DB_OPTION, board, existing_store
 
 SYSTEM_ARG = typer.Argument(..., help="TEAM/SYSTEM, or a SYSTEM name stored once.")
 VERSION_OPTION = typer.Option(None, "--version", min=1, help="One version (default: the whole system).")
@@ -32,23 +31,17 @@ def _actor(by: str | None) -> str:
         return "unknown"
 
 
-def _existing(db: Path) -> Path:
-    if not db.exists():
-        raise UsageError(f"--db {db}: no result store there; add results first (amr-bench leaderboard add)")
-    return db
-
-
 @board.command("versions", epilog="Example: amr-bench leaderboard versions Doe_UNI/Doe_UNI_task6_1 --db board.sqlite")
 @handles_errors
 def versions(
     system: str | None = typer.Argument(None, help="TEAM/SYSTEM or SYSTEM; every system if omitted."),
-    db: Path = STORED_DB_OPTION,
+    db: Path | None = STORED_DB_OPTION,
 ) -> None:
     """List every stored version: status, time, file, package version that scored it, withdrawn or not."""
     from amr_bench.leaderboard.organise import format_versions
     from amr_bench.leaderboard.store import Store
 
-    with Store(_existing(db), readonly=True) as store:
+    with Store(existing_store(db), readonly=True) as store:
         team, name = store.find_system(system) if system else (None, None)
         print(format_versions(store.versions(team, name)))
 
@@ -64,12 +57,12 @@ def withdraw(
     benchmark: str | None = BENCHMARK_OPTION,
     reason: str = REASON_OPTION,
     by: str | None = BY_OPTION,
-    db: Path = STORED_DB_OPTION,
+    db: Path | None = STORED_DB_OPTION,
 ) -> None:
     """Withdraw a system or one version: kept in the store, no longer ranked (undo with restore)."""
     from amr_bench.leaderboard.store import Store
 
-    with Store(_existing(db)) as store:
+    with Store(existing_store(db)) as store:
         team, name = store.find_system(system)
         change = store.withdraw(team, name, version=version, benchmark=benchmark, reason=reason, actor=_actor(by))
     print(f"{change.target}: {'withdrawn' if change.rows else 'already withdrawn, nothing changed'}")
@@ -86,12 +79,13 @@ def restore(
     benchmark: str | None = BENCHMARK_OPTION,
     reason: str = REASON_OPTION,
     by: str | None = BY_OPTION,
-    db: Path = STORED_DB_OPTION,
+    db: Path | None = STORED_DB_OPTION,
 ) -> None:
     """Undo a withdrawal of a system or of one version."""
     from amr_bench.leaderboard.store import Store
 
-    with Store(_existing(db)) as store:
+    db = existing_store(db)
+    with Store(db) as store:
         team, name = store.find_system(system)
         change = store.restore(team, name, version=version, benchmark=benchmark, reason=reason, actor=_actor(by))
         system_withdrawn = any(v.system_withdrawn_at for v in store.versions(team, name))
@@ -115,12 +109,12 @@ def remove_version(
     benchmark: str | None = BENCHMARK_OPTION,
     reason: str = REASON_OPTION,
     by: str | None = BY_OPTION,
-    db: Path = STORED_DB_OPTION,
+    db: Path | None = STORED_DB_OPTION,
 ) -> None:
     """Delete one version (its scores and per-query rows) for good; the audit table keeps what was removed."""
     from amr_bench.leaderboard.store import Store
 
-    with Store(_existing(db)) as store:
+    with Store(existing_store(db)) as store:
         team, name = store.find_system(system)
         change = store.remove_version(team, name, version=version, benchmark=benchmark, reason=reason, actor=_actor(by))
     print(f"{change.target}: removed ({change.rows} stored result(s))")
@@ -128,10 +122,10 @@ def remove_version(
 
 @board.command("audit", epilog="Example: amr-bench leaderboard audit --db board.sqlite")
 @handles_errors
-def audit(db: Path = STORED_DB_OPTION) -> None:
+def audit(db: Path | None = STORED_DB_OPTION) -> None:
     """Print the audit table: every withdraw, restore and remove, with who, when and why."""
     from amr_bench.leaderboard.organise import format_audit
     from amr_bench.leaderboard.store import Store
 
-    with Store(_existing(db), readonly=True) as store:
+    with Store(existing_store(db), readonly=True) as store:
         print(format_audit(store.audit_log()))

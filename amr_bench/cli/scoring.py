@@ -100,7 +100,7 @@ def more_warnings(n: int, submission: Path, gt: str, output: Path | None) -> str
     every = f"`amr-bench validate {submission} --gt {gt} --all` lists every one"
     if output is None or str(output) == "-":
         return f"... and {n} more warning(s); {every}"
-    return f"... and {n} more warning(s) (in {output}, under \"warnings\"); {every}"
+    return f'... and {n} more warning(s) (in {output}, under "warnings"); {every}'
 
 
 def _gt_file(gt: str) -> Path | None:

@@ -210,7 +210,7 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bo
     for r in rankings:
         echo(f"\n== {r.group.benchmark}  (ground truth {r.group.gt_sha256[:12]}, {r.n_queries} queries)")
         echo(format_table(r))
-    echo(f"\nstore: {db}")
+    echo(f"\nstore: {db}  (amr-bench leaderboard rank --db {db}; or set AMR_BENCH_DB={db})")
     echo(f"site:  {files[0].resolve()}  (open it in a browser; works from file://)")
     echo(f"demo finished in {time.perf_counter() - t0:.1f} s")
     return files[0]
