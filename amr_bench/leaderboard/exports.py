@@ -63,6 +63,8 @@ def row_cell(ranking: Ranking, row: Row) -> dict[str, Any]:
         "p_next": row.p_next,
         "p_baseline": row.p_baseline,
         "p_leader": row.p_leader,
+        "p_tier_start": row.p_tier_start,
+        "p_at_resampling_floor": sorted(row.p_floor),
         "synthetic": e.synthetic,
         "baseline": e.baseline,
         "version": e.version,
@@ -93,6 +95,16 @@ def group_document(ranking: Ranking) -> dict[str, Any]:
     }
 
 
+EVALUATION_SPLITS = ("test", "eval", "evaluation")
+
+
+def counts_toward_mean_rank(benchmark: str) -> bool:
+    """Evaluation and test benchmarks (``castella/test``, ``dcase2026/eval``, ``dcase2026-eval``) count
+    toward the mean rank; development, validation and training splits never do."""
+    last = benchmark.rsplit("/", 1)[-1].lower()
+    return any(last == s or last.endswith(("-" + s, "_" + s, "." + s)) for s in EVALUATION_SPLITS)
+
+
 @dataclass
 class SystemSummary:
     """One system (team/system) across every benchmark group it entered."""
@@ -102,6 +114,7 @@ class SystemSummary:
     ranks: dict[int, int] = field(default_factory=dict)  # ranking index -> rank there (valid entries only)
     synthetic: bool = False
     baseline: bool = False
+    counted: set[int] = field(default_factory=set)  # the ranking indices that count toward the mean rank
 
     @property
     def label(self) -> str:
@@ -109,13 +122,21 @@ class SystemSummary:
 
     @property
     def mean_rank(self) -> float | None:
-        return sum(self.ranks.values()) / len(self.ranks) if self.ranks else None
+        """Mean of the ranks on evaluation/test benchmarks (:func:`counts_toward_mean_rank`) only."""
+        ranks = [v for k, v in self.ranks.items() if k in self.counted]
+        return sum(ranks) / len(ranks) if ranks else None
+
+    @property
+    def ranked_anywhere(self) -> bool:
+        return bool(self.ranks)
 
 
 def system_summaries(rankings: Sequence[Ranking]) -> list[SystemSummary]:
-    """Every system seen in ``rankings``, sorted by mean rank over the groups it entered, then by name.
+    """Every system seen in ``rankings``, sorted by mean rank over the evaluation/test groups it entered,
+    then by the number of groups, then by name.
 
-    A system whose entries all failed validation has no mean rank and comes last.
+    Each system's rank in a group is its ranked (valid) version's, also when a later version failed.
+    A system without a mean rank (no evaluation/test entry, or every entry failed) comes after.
     """
     found: dict[tuple[str, str], SystemSummary] = {}
     for k, r in enumerate(rankings):
@@ -126,9 +147,11 @@ def system_summaries(rankings: Sequence[Ranking]) -> list[SystemSummary]:
             s.baseline = s.baseline or e.baseline
             if row.ok and row.rank is not None:
                 s.ranks[k] = row.rank
+                if counts_toward_mean_rank(r.group.benchmark):
+                    s.counted.add(k)
     return sorted(
         found.values(),
-        key=lambda s: (s.mean_rank is None, s.mean_rank or 0.0, -len(s.ranks), s.team, s.system),
+        key=lambda s: (s.mean_rank is None, s.mean_rank or 0.0, not s.ranks, -len(s.ranks), s.team, s.system),
     )
 
 
@@ -144,6 +167,7 @@ def results_document(rankings: Sequence[Ranking], settings: RankSettings) -> dic
                 "team": s.team,
                 "system": s.system,
                 "mean_rank": s.mean_rank,
+                "mean_rank_over": sorted(rankings[k].group.benchmark for k in s.counted),
                 "benchmarks_entered": len(s.ranks),
                 "ranks": {
                     rankings[k].group.benchmark + "@" + rankings[k].group.gt_sha256[:12]: v for k, v in s.ranks.items()
@@ -233,11 +257,11 @@ def table_rows(ranking: Ranking, digits: int = 2) -> list[list[str]]:
                 pct(r.values.get(m), digits, r.hits.get(m), ranking.n_queries),
                 f"[{ci[0] * 100:.{digits}f}, {ci[1] * 100:.{digits}f}]" if ci else "",
                 *[pct(r.values.get(t), digits) for t in s.tie_breaks],
-                pvalue(r.p_next),
+                pvalue(r.p_next, "next" in r.p_floor),
             ]
         if has_baseline(ranking):
             is_base = ranking.baseline_label == r.label
-            line.append("(baseline)" if is_base else pvalue(r.p_baseline))
+            line.append("(baseline)" if is_base else pvalue(r.p_baseline, "baseline" in r.p_floor))
         lines.append(line)
     return lines
 
@@ -249,8 +273,14 @@ def pct(value: float | None, digits: int, hits: int | None = None, q: int = 0) -
     return f"{text} ({hits}/{q})" if hits is not None and q else text
 
 
-def pvalue(p: float | None) -> str:
-    return "" if p is None else f"{p:.3f}"
+def pvalue(p: float | None, at_floor: bool = False) -> str:
+    """A p-value as text: ``< 0.011`` when no resample was as extreme (the floor, Holm-multiplied:
+    the true value is smaller), ``< 0.001`` below that, else three decimals."""
+    if p is None:
+        return ""
+    if at_floor:
+        return f"< {math.ceil(p * 1000 - 1e-9) / 1000:.3f}"
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def format_table(ranking: Ranking, digits: int = 2) -> str:
@@ -264,8 +294,20 @@ def group_title(ranking: Ranking) -> str:
     return f"{ranking.group.benchmark} (ground truth {ranking.group.gt_sha256[:12]}, {ranking.n_queries} queries)"
 
 
+def tests_note(ranking: Ranking) -> str:
+    """Why a tier can change where p(next) is not significant: the two columns test different pairs."""
+    s = ranking.settings
+    return (
+        f"tier: each row against its tier's leader, Holm over the rows below that leader; p(next): each row "
+        f"against the next one, Holm over the neighbouring pairs (same {s.test} test on {s.metric}). A new tier "
+        f"can start where p(next) >= {s.alpha}: the gap to the tier's leader is larger than to the row above."
+    )
+
+
 def to_table(rankings: Sequence[Ranking]) -> str:
-    return "\n\n".join(f"== {group_title(r)}\n{format_table(r)}" for r in rankings) + "\n"
+    tables = [f"== {group_title(r)}\n{format_table(r)}" for r in rankings]
+    notes = list(dict.fromkeys(tests_note(r) for r in rankings))
+    return "\n\n".join([*tables, *notes]) + "\n"
 
 
 def markdown_escape(text: str) -> str:
@@ -283,6 +325,7 @@ def to_markdown(rankings: Sequence[Ranking]) -> str:
         lines = [f"### {markdown_escape(group_title(r))}", "", "| " + " | ".join(map(markdown_escape, head)) + " |"]
         lines.append("|" + "|".join("---" if k == 2 else "---:" for k in range(len(head))) + "|")
         lines += ["| " + " | ".join(markdown_escape(c) for c in row) + " |" for row in table_rows(r)]
+        lines += ["", markdown_escape(tests_note(r))]
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 
@@ -328,7 +371,8 @@ def latex_caption(ranking: Ranking, compact: bool) -> str:
         test = "paired bootstrap" if s.test == "bootstrap" else "sign-flip randomisation"
         parts.append(
             f"{level}% bootstrap interval ({s.resamples} resamples, seed {s.seed}); tier and p-values: "
-            f"{test} test on {s.metric}, Holm-corrected"
+            f"{test} test on {s.metric}, Holm-corrected; a tier tests each row against its tier's leader, "
+            "p(next) against the next row, so a tier can change where p(next) is not significant"
         )
     excluded = [w for w, on in (("failed", ranking.excluded_invalid), ("synthetic", ranking.excluded_synthetic)) if on]
     if excluded:

@@ -79,6 +79,10 @@ class Row:
     p_next: float | None = None  # Holm-adjusted, against the next ranked row
     p_baseline: float | None = None  # Holm-adjusted, against the baseline
     p_leader: float | None = None  # Holm-adjusted, against the leader of the row's tier
+    p_tier_start: float | None = None  # a tier leader's Holm-adjusted p against the previous tier's leader
+    # which of those p-values are at the resampling floor ("next", "baseline", "leader", "tier_start"):
+    # no resample was as extreme, so the true p-value is below the one written
+    p_floor: set[str] = field(default_factory=set)
 
     @property
     def ok(self) -> bool:
@@ -198,17 +202,44 @@ def _uncertainty(
     primary = names.index(settings.metric)
     boot = resampled[:, primary * n : (primary + 1) * n]
     observed = stacked[primary * n : (primary + 1) * n].sum(axis=1)
-    pvalues = _pvalue_fn(settings, boot, observed, matrices[settings.metric][order])
+    tested = _pvalue_fn(settings, boot, observed, matrices[settings.metric][order])
+    raw: dict[tuple[int, int], float] = {}
+
+    def pvalues(pairs: list[tuple[int, int]]) -> np.ndarray:
+        p = tested(pairs)
+        raw.update(zip(pairs, p.tolist(), strict=True))
+        return p
+
+    floor = resampling_floor(settings) * (1 + 1e-9)
     if n > 1:
         p_next = stats.holm(pvalues([(pos, pos + 1) for pos in range(n - 1)]))
         for pos in range(n - 1):
             rows[pos].p_next = float(p_next[pos])
+            if raw[(pos, pos + 1)] <= floor:
+                rows[pos].p_floor.add("next")
     tiers = stats.significance_tiers(n, pvalues, settings.alpha)
+    leader = 0
     for pos in range(n):
         rows[pos].tier = int(tiers.tier[pos])
         lp = tiers.leader_p[pos]
         rows[pos].p_leader = None if np.isnan(lp) else float(lp)
+        if pos and tiers.tier[pos] != tiers.tier[pos - 1]:
+            # the test that started this tier: against the previous leader, Holm over the rows below it
+            family = [(leader, k) for k in range(leader + 1, n)]
+            adjusted = stats.holm([raw[pair] for pair in family])
+            rows[pos].p_tier_start = float(adjusted[pos - leader - 1])
+            if raw[(leader, pos)] <= floor:
+                rows[pos].p_floor.add("tier_start")
+            leader = pos
+        elif pos and raw.get((leader, pos), 1.0) <= floor:
+            rows[pos].p_floor.add("leader")
     return pvalues
+
+
+def resampling_floor(settings: RankSettings) -> float:
+    """The smallest p-value the test can give: 1 / (resamples + 1) (or permutations + 1)."""
+    draws = settings.resamples if settings.test == "bootstrap" else settings.permutations
+    return 1.0 / (draws + 1)
 
 
 def _pvalue_fn(settings: RankSettings, boot: np.ndarray, observed: np.ndarray, x: np.ndarray) -> PValues:
@@ -231,9 +262,13 @@ def _baseline_tests(rows: list[Row], pvalues: PValues, settings: RankSettings) -
         base = found[0]
     others = [pos for pos in range(len(rows)) if pos != base and rows[pos].ok]
     if others:
-        p = stats.holm(pvalues([(pos, base) for pos in others]))
-        for pos, pk in zip(others, p, strict=True):
+        raw = pvalues([(pos, base) for pos in others])
+        p = stats.holm(raw)
+        floor = resampling_floor(settings) * (1 + 1e-9)
+        for pos, pk, rk in zip(others, p, raw, strict=True):
             rows[pos].p_baseline = float(pk)
+            if rk <= floor:
+                rows[pos].p_floor.add("baseline")
     return rows[base].label, []
 
 

@@ -38,14 +38,16 @@ from amr_bench.leaderboard.store import PackageInfo, Store, SystemInfo
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 # Pages in this order; a benchmark belongs to the first dataset key its name starts with.
+# The challenge's evaluation set first; within a page, evaluation/test groups come before the others.
 PAGES: tuple[tuple[str, str], ...] = (
-    ("clotho-moment", "Clotho-Moment"),
+    ("dcase2026", "DCASE 2026 eval"),
     ("castella", "CASTELLA"),
+    ("clotho-moment", "Clotho-Moment"),
     ("unav100-subset", "UnAV-100"),
     ("tut2017", "TUT Sound Events 2017"),
-    ("dcase2026", "DCASE 2026 eval"),
     ("simulated", "Simulated"),
 )
+SPLIT_ORDER = ("eval", "evaluation", "test", "val", "validation", "dev", "development", "train")
 BUILTIN = {key for key, _ in PAGES}
 THRESHOLDS = systems.THRESHOLDS
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
@@ -102,7 +104,7 @@ class Page:
 
 def build_pages(rankings: Sequence[Ranking]) -> list[Page]:
     pages = {key: Page(key, title) for key, title in PAGES}
-    for r in sorted(rankings, key=lambda r: (r.group.benchmark, r.group.gt_sha256, r.group.metric_signature)):
+    for r in sorted(rankings, key=group_order):
         key = page_key(r.group.benchmark)
         if key not in BUILTIN:
             head = r.group.benchmark.split("/")[0]
@@ -148,7 +150,7 @@ def render_site(
         raise UsageError(f"{out} exists and is not a folder; the site needs a folder of its own")
     out.mkdir(parents=True, exist_ok=True)
     rankings = list(rankings) if rankings is not None else rank_store(store, settings)
-    rankings.sort(key=lambda r: (_page_order(r), r.group.benchmark, r.group.gt_sha256, r.group.metric_signature))
+    rankings.sort(key=group_order)
     pages = build_pages(rankings)
     summaries = exports.system_summaries(rankings)
     off_board = _off_board(store, summaries)
@@ -201,6 +203,20 @@ def render_site(
     return written
 
 
+def group_order(r: Ranking) -> tuple[int, int, str, str, str]:
+    """Page order, then evaluation/test splits before validation and training ones, then by name."""
+    split = r.group.benchmark.rsplit("/", 1)[-1].lower()
+    rank = next((k for k, name in enumerate(SPLIT_ORDER) if split == name or split.endswith("-" + name)), 3)
+    g = r.group
+    return (
+        _page_order(r),
+        0 if exports.counts_toward_mean_rank(g.benchmark) else rank + 1,
+        g.benchmark,
+        g.gt_sha256,
+        g.metric_signature,
+    )
+
+
 def _page_order(r: Ranking) -> int:
     key = page_key(r.group.benchmark)
     return next((k for k, (name, _) in enumerate(PAGES) if name == key), len(PAGES))
@@ -234,8 +250,10 @@ def _matrix(
     anchors: dict[int, str],
 ) -> dict[str, Any]:
     names = [r.group.benchmark for r in rankings]
+    # the primary benchmark: the first evaluation/test group in page order (the challenge's eval set first)
+    primary = next((k for k, r in enumerate(rankings) if exports.counts_toward_mean_rank(r.group.benchmark)), 0)
     columns = []
-    for r in rankings:
+    for k, r in enumerate(rankings):
         ambiguous = names.count(r.group.benchmark) > 1
         columns.append(
             {
@@ -245,12 +263,22 @@ def _matrix(
                 "metric": r.settings.metric,
                 "queries": r.n_queries,
                 "entries": sum(row.ok for row in r.rows),
+                "counted": exports.counts_toward_mean_rank(r.group.benchmark),
+                "primary": k == primary,
             }
         )
     cells: dict[tuple[str, str], dict[int, Row]] = {}
     for k, r in enumerate(rankings):
         for row in r.rows:
-            cells.setdefault((row.entry.team, row.entry.system), {})[k] = row
+            mine = cells.setdefault((row.entry.team, row.entry.system), {})
+            if k not in mine or (row.ok and not mine[k].ok):
+                mine[k] = row  # the ranked version; a failed attempt after it never replaces it
+    later_failed = {
+        (row.entry.team, row.entry.system)
+        for k, r in enumerate(rankings)
+        for row in r.rows
+        if not row.ok and cells[(row.entry.team, row.entry.system)][k] is not row
+    }
     rows = []
     for i, s in enumerate(summaries):
         mine = cells.get((s.team, s.system), {})
@@ -260,14 +288,27 @@ def _matrix(
                 "s": s,
                 "file": system_file(s.team, s.system),
                 "cells": [mine.get(k) for k in range(len(rankings))],
+                "later_failed": (s.team, s.system) in later_failed,
             }
         )
+
+    def by_primary(row: dict[str, Any]) -> tuple[Any, ...]:
+        cell = row["cells"][primary] if rankings else None
+        ranked = cell is not None and cell.ok and cell.rank is not None
+        s = row["s"]
+        return (not ranked, cell.rank if ranked else 0, s.mean_rank is None, s.mean_rank or 0.0, row["i"])
+
+    rows.sort(key=by_primary)
+    for i, row in enumerate(rows):
+        row["i"] = i  # data-i: the default (primary benchmark) order, restored on ties when sorting
     metric = rankings[0].settings.metric if rankings else "R1@0.7"
     return {
         "columns": columns,
         "rows": rows,
         "metric": metric,
         "level": int(rankings[0].settings.level * 100) if rankings else 95,
+        "primary": primary,
+        "counted": [c["benchmark"] for c in columns if c["counted"]],
     }
 
 
@@ -630,7 +671,6 @@ def meta_rows(value: Any, prefix: str = "") -> list[tuple[str, str]]:
     return [(prefix.replace("_", " "), meta_text(value))]
 
 
-def pval(value: float | None) -> str:
-    if value is None:
-        return ""
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+def pval(value: float | None, at_floor: bool = False) -> str:
+    """As the exports write it: ``< 0.011`` at the resampling floor (see :func:`exports.pvalue`)."""
+    return exports.pvalue(value, at_floor)
