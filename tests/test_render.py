@@ -384,7 +384,7 @@ def test_explorer_data_is_inert_inside_the_page(tmp_path: Path) -> None:
     assert data[0][5] == 1.0 and data[4][5] == 0.5  # top-1 IoU: [2, 10] against [2, 6]
     assert data[0][6] == (1 << 10) - 1 and data[4][6] == 1  # hits at every θ; at θ = 0.5 only
     # breakdown by moment count, from the stored per-query scores: IoU 4/(4+i) hits θ=0.5 always, θ=0.7 for i<2
-    assert "<th>one moment</th><td>5</td><td>100.0</td><td>40.0</td>" in page
+    assert "<th>one moment</th><td>5</td><td>100.00</td><td>40.00</td>" in page  # 2 decimals, as every table
     assert "<th>several moments</th><td>0</td>" in page
 
 

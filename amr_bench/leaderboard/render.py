@@ -484,23 +484,29 @@ def _map_plot(rows: Sequence[Row]) -> dict[str, Any]:
     pw, ph = w - left - right, h - top - bottom
     xs = [left + pw * k / (len(THRESHOLDS) - 1) for k in range(len(THRESHOLDS))]
     series: list[dict[str, Any]] = []
+    shorts = distinct_labels([row.label for row in rows], 40)
+    drawn: dict[str, str] = {}  # points -> the label of the first curve drawn there
     for k, row in enumerate(rows):
         vals = [row.values.get(f"mAP@{t}") for t in THRESHOLDS]
         if any(v is None for v in vals):
             continue
         pts = [(x, top + ph * (1 - float(v))) for x, v in zip(xs, vals, strict=True)]  # type: ignore[arg-type]
+        points = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+        same_as = drawn.setdefault(points, shorts[k])
         series.append(
             {
                 "label": row.label,
-                "short": _clip(row.label, 40),
+                "short": shorts[k] if same_as == shorts[k] else f"{shorts[k]} (= {same_as})",
+                # a curve on top of an earlier one is dashed, so both stay visible
+                "dash": "" if same_as == shorts[k] else "5 4",
                 "color": PALETTE[k % len(PALETTE)],
-                "points": " ".join(f"{x:.1f},{y:.1f}" for x, y in pts),
+                "points": points,
                 "dots": [
                     (f"{x:.1f}", f"{y:.1f}", f"{100 * float(v):.2f}", t)  # type: ignore[arg-type]
                     for (x, y), v, t in zip(pts, vals, THRESHOLDS, strict=True)
                 ],
-                "lx": f"{8 + (len(series) % 2) * (w / 2):.1f}",
-                "ly": f"{h + 14 + 18 * (len(series) // 2):.1f}",
+                "lx": "8.0",
+                "ly": f"{h + 14 + 18 * len(series):.1f}",
             }
         )
     yticks = [(f"{top + ph * (1 - t / 100):.1f}", t) for t in (0, 25, 50, 75, 100)]
@@ -508,7 +514,7 @@ def _map_plot(rows: Sequence[Row]) -> dict[str, Any]:
     return {
         "w": w,
         "h": h,
-        "total_h": h + 18 * ((len(series) + 1) // 2) + 8,
+        "total_h": h + 18 * len(series) + 8,
         "left": left,
         "top": top,
         "pw": pw,
@@ -529,6 +535,7 @@ def _forest(rows: Sequence[Row], metric: str, level: float = 0.95) -> dict[str, 
     pw = w - left - right
     plot_h = row_h * max(len(rows), 1)
     items = []
+    shorts = distinct_labels([row.label for row in rows], 26)
     for k, row in enumerate(rows):
         v = row.values.get(metric)
         if v is None:
@@ -537,7 +544,7 @@ def _forest(rows: Sequence[Row], metric: str, level: float = 0.95) -> dict[str, 
         y = top + row_h * k + row_h / 2
         items.append(
             {
-                "label": _clip(row.label, 26),
+                "label": shorts[k],
                 "full": row.label,
                 "y": f"{y:.1f}",
                 "ty": f"{y + 4:.1f}",
@@ -578,7 +585,8 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
     pw = w - left - 56
     items = []
     y = top
-    for row in rows:
+    shorts = distinct_labels([row.label for row in rows], 26)
+    for row, short in zip(rows, shorts, strict=True):
         bars = []
         for j, b in enumerate(buckets):
             v = row.values.get(f"len.{b}.{metric}")
@@ -586,7 +594,7 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
                 {
                     "y": f"{y + j * bar_h:.1f}",
                     "w": f"{pw * (v or 0):.1f}",
-                    "text": "n/a" if v is None else f"{100 * v:.1f}",
+                    "text": "n/a" if v is None else f"{100 * v:.2f}",
                     "tx": f"{left + pw * (v or 0) + 3:.1f}",
                     "ty": f"{y + j * bar_h + bar_h - 2:.1f}",
                     "color": PALETTE[j % len(PALETTE)],
@@ -595,7 +603,7 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
             )
         items.append(
             {
-                "label": _clip(row.label, 26),
+                "label": short,
                 "full": row.label,
                 "ly": f"{y + len(buckets) * bar_h / 2 + 4:.1f}",
                 "bars": bars,
@@ -630,7 +638,22 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
 
 
 def _clip(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
+    """At most ``n`` characters: the start and the end kept (system names differ at the end too)."""
+    if len(text) <= n:
+        return text
+    head = (n - 1) * 3 // 5
+    return text[:head] + "…" + text[len(text) - (n - 1 - head) :]
+
+
+def distinct_labels(labels: Sequence[str], n: int) -> list[str]:
+    """Plot labels of at most ``n`` characters (about), never the same text for different names."""
+    out = [_clip(label, n) for label in labels]
+    for k, short in enumerate(out):
+        twins = [j for j, other in enumerate(out) if other == short and labels[j] != labels[k]]
+        if twins:
+            for number, j in enumerate(sorted({k, *twins}), start=1):
+                out[j] = _clip(labels[j], n - 4) + f" #{number}"
+    return out
 
 
 # ---- filters ----------------------------------------------------------------------------

@@ -118,6 +118,12 @@ def _gt_view(gt: Any) -> dict[Any, tuple[str, float, list[list[float]]]]:
     return {q: (gt.queries[r], durations[r], pairs[offsets[r] : offsets[r + 1]]) for q, r in gt.index.items()}
 
 
+def iou_text_value(iou: float) -> float:
+    """An IoU for display: rounded *down* to 3 decimals, so a miss at θ = 0.7 (IoU 0.6993) never
+    reads 0.70 or 0.700; the tiny tolerance keeps an exact 0.7 stored as 0.69999999 at 0.7."""
+    return math.floor(iou * 1000 + 1e-6) / 1000
+
+
 def explorer_rows(
     store: Store, entry: Entry, gt: Mapping[Any, tuple[str, float, list[list[float]]]] | None
 ) -> list[list[Any]] | None:
@@ -141,7 +147,7 @@ def explorer_rows(
     ends = np.stack([store.matrix(sid, END.format(j))[0] for j in range(TOP_WINDOWS)], axis=1)
     counts = np.isfinite(starts).sum(axis=1).tolist()
     pairs = np.stack([np.round(starts, 2), np.round(ends, 2)], axis=2).tolist()
-    ious = [None if not math.isfinite(v) else round(v, 4) for v in iou.tolist()]
+    ious = [None if not math.isfinite(v) else iou_text_value(v) for v in iou.tolist()]
     out: list[list[Any]] = []
     for i, qid in enumerate(qids):
         top = pairs[i][: counts[i]]
