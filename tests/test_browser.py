@@ -293,3 +293,43 @@ def test_explorer_filters_misses_and_sorts_by_iou(browser: Browser, tmp_path: Pa
     ious = [iou for _, iou, _ in browser.js(EXPLORER_JS)]
     assert ious == sorted(ious) and ious[0] < 0.1 and ious[-1] == 1.0
     assert "30 of 30 shown" in browser.js("document.querySelector('div.explorer .count').textContent")
+
+
+PNEXT_JS = """(function(){var t=document.querySelector('section table.board');
+var th=Array.prototype.filter.call(t.tHead.rows[0].cells,function(h){return h.textContent==='p (next)';})[0];
+var note=t.previousElementSibling;
+return [getComputedStyle(th).display, getComputedStyle(t.tBodies[0].rows[0].querySelector('td.rank-order')).display,
+note.hidden];})()"""
+
+
+def test_p_next_is_hidden_while_the_rows_are_not_in_rank_order(browser: Browser, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    with Store(build_board(tmp_path / "b.sqlite")) as st:
+        render_site(st, site, RankSettings(resamples=200))
+    browser.open((site / "castella.html").resolve().as_uri())
+    assert browser.js(PNEXT_JS) == ["table-cell", "table-cell", True]
+    heads = browser.js(
+        "Array.prototype.map.call(document.querySelectorAll('section table.board thead th'),"
+        "function(h){return h.textContent;})"
+    )
+    browser.click(f"section table.board thead th:nth-child({heads.index('R1@0.5') + 1})")
+    assert browser.js(PNEXT_JS) == ["none", "none", False]  # p(next) no longer means the next row
+    browser.click("section table.board thead th:nth-child(1)")  # Rank, ascending: rank order again
+    assert browser.js(PNEXT_JS) == ["table-cell", "table-cell", True]
+
+
+def test_explorer_timeline_has_second_ticks_and_a_lane_per_window(browser: Browser, tmp_path: Path) -> None:
+    site = _explorer_site(tmp_path)
+    page = next(p for p in site.glob("system-explorer-team-shift-1-*.html"))
+    browser.open(page.resolve().as_uri())
+    row = browser.js(
+        "(function(){var r=document.querySelector('div.explorer tbody tr');"
+        "return [Array.prototype.map.call(r.querySelectorAll('.ticks span'),function(s){return s.textContent;}),"
+        "r.querySelector('rect.lane-1').getAttribute('y'), r.querySelector('rect.lane-2').getAttribute('y'),"
+        "r.querySelectorAll('svg line').length];})()"
+    )
+    ticks, lane1, lane2, lines = row
+    assert ticks == ["0", "5 s", "10 s", "15 s", "20 s", "25 s", "30 s"] and lines == len(ticks)
+    assert lane1 != lane2  # window 2 has a lane of its own, not on top of the top-1 window
+    head = browser.js("document.querySelector('div.explorer thead').textContent")
+    assert "recording length (s)" in head
