@@ -147,7 +147,7 @@ def browser() -> Any:
             b.close()
 
 
-ROWS_JS = """(function(){var t=document.querySelector('section table.board');
+ROWS_JS = """(function(){var t=document.querySelector('section table.board.stats');
 var col=%d;return Array.prototype.map.call(t.tBodies[0].rows,function(r){
 return [r.cells[col].getAttribute('data-v'), r.getAttribute('data-failed')==='1',
 r.cells[2].textContent];});})()"""
@@ -161,34 +161,34 @@ def test_clicking_a_header_sorts_rows_on_raw_values(browser: Browser, tmp_path: 
     assert browser.js("document.title").startswith("CASTELLA")
     headers = browser.js(
         "Array.prototype.map.call(document.querySelectorAll("
-        "'section table.board thead th'),function(h){return h.textContent;})"
+        "'section table.board.stats thead th'),function(h){return h.textContent;})"
     )
     col = headers.index("R1@0.7")
     team_col = headers.index("Team")
 
     # first click on a metric: descending on the raw value; failed rows stay last
-    browser.click(f"section table.board thead th:nth-child({col + 1})")
+    browser.click(f"section table.board.stats thead th:nth-child({col + 1})")
     rows = browser.js(ROWS_JS % col)
     values = [float(v) for v, failed, _ in rows if not failed]
     assert values == sorted(values, reverse=True) and len(values) == 4
     assert [failed for _, failed, _ in rows] == [False] * 4 + [True]
     assert (
         browser.js(
-            f"document.querySelector('section table.board thead th:nth-child({col + 1})').getAttribute('aria-sort')"
+            f"document.querySelector('section table.board.stats thead th:nth-child({col + 1})').getAttribute('aria-sort')"
         )
         == "descending"
     )
 
     # second click: ascending; 0.095 sorts before 0.105 and 1.0 (a string sort of "9.50",
     # "10.50", "100.00" would not), failed still last
-    browser.click(f"section table.board thead th:nth-child({col + 1})")
+    browser.click(f"section table.board.stats thead th:nth-child({col + 1})")
     rows = browser.js(ROWS_JS % col)
     values = [float(v) for v, failed, _ in rows if not failed]
     assert values == [0.095, 0.095, 0.105, 1.0]
     assert rows[-1][1] is True
 
     # a text column sorts on the team names as text (the escaped <script> name is plain text)
-    browser.click(f"section table.board thead th:nth-child({team_col + 1})")
+    browser.click(f"section table.board.stats thead th:nth-child({team_col + 1})")
     rows = browser.js(ROWS_JS % team_col)
     names = [v for v, failed, _ in rows if not failed]
     assert names == sorted(names, key=str.lower)
@@ -197,7 +197,7 @@ def test_clicking_a_header_sorts_rows_on_raw_values(browser: Browser, tmp_path: 
 
     shot = os.environ.get("AMR_BENCH_SCREENSHOT")
     if shot:
-        browser.click(f"section table.board thead th:nth-child({col + 1})")
+        browser.click(f"section table.board.stats thead th:nth-child({col + 1})")
         browser.screenshot(Path(shot))
 
 
@@ -295,7 +295,7 @@ def test_explorer_filters_misses_and_sorts_by_iou(browser: Browser, tmp_path: Pa
     assert "30 of 30 shown" in browser.js("document.querySelector('div.explorer .count').textContent")
 
 
-PNEXT_JS = """(function(){var t=document.querySelector('section table.board');
+PNEXT_JS = """(function(){var t=document.querySelector('section table.board.stats');
 var th=Array.prototype.filter.call(t.tHead.rows[0].cells,function(h){return h.textContent==='p (next)';})[0];
 var note=t.previousElementSibling;
 return [getComputedStyle(th).display, getComputedStyle(t.tBodies[0].rows[0].querySelector('td.rank-order')).display,
@@ -309,12 +309,12 @@ def test_p_next_is_hidden_while_the_rows_are_not_in_rank_order(browser: Browser,
     browser.open((site / "castella.html").resolve().as_uri())
     assert browser.js(PNEXT_JS) == ["table-cell", "table-cell", True]
     heads = browser.js(
-        "Array.prototype.map.call(document.querySelectorAll('section table.board thead th'),"
+        "Array.prototype.map.call(document.querySelectorAll('section table.board.stats thead th'),"
         "function(h){return h.textContent;})"
     )
-    browser.click(f"section table.board thead th:nth-child({heads.index('R1@0.5') + 1})")
+    browser.click(f"section table.board.stats thead th:nth-child({heads.index('R1@0.5') + 1})")
     assert browser.js(PNEXT_JS) == ["none", "none", False]  # p(next) no longer means the next row
-    browser.click("section table.board thead th:nth-child(1)")  # Rank, ascending: rank order again
+    browser.click("section table.board.stats thead th:nth-child(1)")  # Rank, ascending: rank order again
     assert browser.js(PNEXT_JS) == ["table-cell", "table-cell", True]
 
 

@@ -95,7 +95,8 @@ def test_rows_carry_raw_values_ranks_tiers_and_failed_last(tmp_path: Path) -> No
     with Store(build_board(tmp_path / "b.sqlite")) as st:
         render_site(st, tmp_path / "site", RankSettings(resamples=200))
     html = (tmp_path / "site" / "castella.html").read_text("utf-8")
-    body = html[html.index("<tbody>") : html.index("</tbody>")]
+    stats = html[html.index('<table class="board stats">') :]
+    body = stats[stats.index("<tbody>") : stats.index("</tbody>")]
     rows = re.findall(r"<tr (.*?)</tr>", body, re.S)
     assert len(rows) == 5
     assert 'data-failed="1"' in rows[-1] and "broken" in rows[-1]

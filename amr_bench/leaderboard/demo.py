@@ -162,7 +162,16 @@ class DemoStore:
     store: Store
 
     def put(
-        self, bench: str, gt: Any, team: str, system: str, records: Records, why: str, synthetic: bool = True, **kw: Any
+        self,
+        bench: str,
+        gt: Any,
+        team: str,
+        system: str,
+        records: Records,
+        why: str,
+        synthetic: bool = True,
+        reference: str | None = None,
+        **kw: Any,
     ) -> None:
         fname = "".join(c if c.isalnum() or c in "-_." else "_" for c in system) + ".jsonl"
         add_records(
@@ -174,7 +183,7 @@ class DemoStore:
             benchmark=bench,
             file_name=fname,
             synthetic=synthetic,
-            system_meta={"description": why},
+            system_meta={"description": why, **({"reference": reference} if reference else {})},
             **kw,
         )
 
@@ -232,7 +241,8 @@ def _castella_val_systems(demo: DemoStore, gt: Any, gt_rec: Records) -> None:
         benchmark="castella/val",
         baseline=True,
         system_meta={
-            "description": "real predictions bundled with amr-bench (QD-DETR trained on CASTELLA, lighthouse)"
+            "description": "real predictions bundled with amr-bench (QD-DETR trained on CASTELLA, lighthouse)",
+            "reference": "official baseline",
         },
     )
     ref = _read(ref_file)
@@ -386,11 +396,13 @@ def build_demo_package(path: Path, gt: Any, gt_rec: Records) -> Path:
             "DoeDETR",
             jittered(gt_rec, 2.0, 41),
             {
-                "feature_extractor": {"audio": "MS-CLAP 2023 HTSAT, 1 s window, 1 s hop", "text": "MS-CLAP 2023 GPT-2"},
-                "architecture": "DETR-style decoder over per-second CLAP features",
+                "input_sampling_rate": "44.1kHz",
+                "audio_representation": "MS-CLAP 2023 HTSAT, 1 s window, 1 s hop",
+                "text_representation": "MS-CLAP 2023 GPT-2",
+                "machine_learning_method": "DETR-style decoder over per-second CLAP features",
                 "training_data": ["Clotho-Moment train", "CASTELLA train"],
-                "data_augmentation": None,
-                "ensemble_size": 1,
+                "data_augmentation": ["time shift", "mixup"],
+                "ensemble_size": 3,
             },
             7_600_000,
         ),
@@ -400,11 +412,14 @@ def build_demo_package(path: Path, gt: Any, gt_rec: Records) -> Path:
             "DoeSlide",
             jittered(gt_rec, 6.0, 42),
             {
-                "feature_extractor": {"audio": "MS-CLAP 2023 HTSAT, 1 s window, 1 s hop", "text": "MS-CLAP 2023 GPT-2"},
-                "architecture": "zero-shot sliding-window cosine with a median filter",
+                "input_sampling_rate": "44.1kHz",
+                "audio_representation": "MS-CLAP 2023 HTSAT, 1 s window, 1 s hop",
+                "text_representation": "MS-CLAP 2023 GPT-2",
+                "machine_learning_method": "zero-shot sliding-window cosine with a median filter",
                 "data_augmentation": None,
+                "ensemble_size": 1,
             },
-            0,
+            159_000_000,
         ),
     ]
     report = tiny_pdf(
@@ -451,7 +466,8 @@ def _plugin_systems(store: Store, out: Path, echo: Echo, put: Callable[..., None
 
     Each function takes the demo folder and returns runs: mappings with ``benchmark``,
     ``ground_truth`` (a bundled split name such as ``"castella/test"``, or a JSON Lines file),
-    ``team``, ``system``, ``records`` and ``description``. A benchmark of its own (a file) gets two
+    ``team``, ``system``, ``records`` and ``description``, and optionally ``reference``: the badge
+    of a reference row (a control or a baseline) on the results pages. A benchmark of its own (a file) gets two
     generated reference systems beside the runs; a bundled split already has them.
     """
     from amr_bench.datasets.registry import find_split
@@ -508,5 +524,6 @@ def _plugin_systems(store: Store, out: Path, echo: Echo, put: Callable[..., None
                 run["records"],
                 run["description"],
                 synthetic=False,
+                reference=run.get("reference"),  # a reference row's badge ("prior-only control")
             )
     return truths

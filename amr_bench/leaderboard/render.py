@@ -32,7 +32,7 @@ import jinja2
 
 from amr_bench import __version__
 from amr_bench.errors import UsageError
-from amr_bench.leaderboard import exports, systems
+from amr_bench.leaderboard import dcase_page, exports, systems
 from amr_bench.leaderboard.ranking import Ranking, RankSettings, Row, rank_store
 from amr_bench.leaderboard.store import PackageInfo, Store, SystemInfo
 
@@ -126,6 +126,7 @@ def environment() -> jinja2.Environment:
     env.filters["pct"] = pct
     env.filters["num"] = num
     env.filters["pval"] = pval
+    env.filters["num100"] = lambda v: num(None if v is None else v / 100)
     env.filters["short"] = lambda s, n=12: str(s)[:n]
     env.filters["metatext"] = meta_text
     env.filters["metarows"] = meta_rows
@@ -157,6 +158,7 @@ def render_site(
     env = environment()
     anchors = {id(r): _anchor(r) for r in rankings}
     page_of = {id(r): p for p in pages for r in p.rankings}
+    reports = _site_reports(store, out)
     common = {
         "pages": pages,
         "nav": [p for p in pages if p.rankings],
@@ -183,7 +185,8 @@ def render_site(
             current=page.key,
             title=f"{page.title} — amr-bench leaderboard",
             page=page,
-            sections=[_section(r) for r in page.rankings],
+            sections=[_section(r, reports) for r in page.rankings],
+            n_synthetic=sum(row.ok and row.entry.synthetic for r in page.rankings for row in r.rows),
         )
         written.append(_write(out / page.file, html))
     truths = systems.GroundTruths(ground_truths)
@@ -381,6 +384,22 @@ def _system_view(
     }
 
 
+def _site_reports(store: Store, out: Path) -> dict[tuple[str, str], str]:
+    """``(team, system) -> site path`` of every technical report copied into the site."""
+    found: dict[tuple[str, str], str] = {}
+    done: dict[int, str | None] = {}
+    for info in store.systems_with_metadata():
+        if info.package is None:
+            continue
+        if info.package.package_id not in done:
+            report = _report(store, info.package, out)
+            done[info.package.package_id] = report["file"] if report else None
+        file = done[info.package.package_id]
+        if file:
+            found[(info.team, info.system)] = file
+    return found
+
+
 def _report(store: Store, package: PackageInfo | None, out: Path) -> dict[str, Any] | None:
     """The package's technical report, copied into the site when its bytes match the hash recorded at intake."""
     if package is None:
@@ -438,8 +457,9 @@ def _anchor(r: Ranking) -> str:
     return safe_name("g", key, "x", readable=r.group.benchmark)[:-2]
 
 
-def _section(r: Ranking) -> dict[str, Any]:
+def _section(r: Ranking, reports: Mapping[tuple[str, str], str]) -> dict[str, Any]:
     s = r.settings
+    lines = dcase_page.system_lines(r, reports)
     metrics = list(dict.fromkeys((s.metric, *s.tie_breaks, "mAP@0.5", "mAP@0.75")))
     ok_rows = [row for row in r.rows if row.ok]
     first_sig = next((row.entry.signature for row in r.rows), {})
@@ -458,6 +478,11 @@ def _section(r: Ranking) -> dict[str, Any]:
         "forest": _forest(ok_rows, s.metric, s.level),
         "lengths": _length_plot(ok_rows[:PLOTTED], s.metric),
         "notes": _row_notes(r.rows),
+        "systems": lines,
+        "teams": dcase_page.team_lines(lines),
+        "bibtex": dcase_page.bibtex(lines),
+        "scatter": _param_scatter(lines, s.metric),
+        "has_meta": any(line.summary is not None for line in lines),
     }
 
 
@@ -635,6 +660,66 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
         "xlabel_y": f"{axis_y + 32:.1f}",
         "top": top,
     }
+
+
+def _param_scatter(lines: Sequence[dcase_page.SystemLine], metric: str) -> dict[str, Any]:
+    """The primary metric against the number of parameters (log scale), one dot per system that says."""
+    pts = [(x, x.characteristics.get("parameters"), x.row.values.get(metric)) for x in lines]
+    pts = [(x, p, v) for x, p, v in pts if isinstance(p, int) and p > 0 and v is not None]
+    w, h, left, right, top, bottom = PLOT_W, 300, 56, 20, 14, 44
+    pw, ph = w - left - right, h - top - bottom
+    if not pts:
+        return {"has": False}
+    lo = math.floor(math.log10(min(p for _, p, _ in pts)))
+    hi = max(lo + 1, math.ceil(math.log10(max(p for _, p, _ in pts))))
+
+    def xpos(p: float) -> float:
+        return left + pw * (math.log10(p) - lo) / (hi - lo)
+
+    shorts = distinct_labels([x.label for x, _, _ in pts], 24)
+    dots = []
+    for (line, p, v), short in zip(pts, shorts, strict=True):
+        x, y = xpos(p), top + ph * (1 - float(v))
+        dots.append(
+            {
+                "x": f"{x:.1f}",
+                "y": f"{y:.1f}",
+                "lx": f"{min(x + 6, w - 4):.1f}",
+                "anchor": "end" if x > w - 150 else "start",
+                "lx_end": f"{x - 6:.1f}",
+                "label": short,
+                "full": line.label,
+                "text": f"{100 * float(v):.2f}% with {p:,} parameters",
+                "reference": line.reference is not None,
+                "synthetic": line.synthetic,
+            }
+        )
+    xticks = [(f"{xpos(10.0**e):.1f}", _power_of_ten(e)) for e in range(lo, hi + 1)]
+    return {
+        "has": True,
+        "w": w,
+        "h": h,
+        "left": left,
+        "top": top,
+        "pw": pw,
+        "ph": ph,
+        "dots": dots,
+        "xticks": xticks,
+        "yticks": [(f"{top + ph * (1 - t / 100):.1f}", t) for t in (0, 25, 50, 75, 100)],
+        "bottom_y": f"{top + ph:.1f}",
+        "xlabel_x": f"{left + pw / 2:.1f}",
+        "xlabel_y": f"{top + ph + 34:.1f}",
+        "ylabel_y": f"{top + ph / 2:.1f}",
+        "metric": metric,
+    }
+
+
+def _power_of_ten(e: int) -> str:
+    """``10**e`` as a short axis label: 1, 10, 100, 1k, 10k ... 100M, 1G."""
+    for step, unit in ((12, "T"), (9, "G"), (6, "M"), (3, "k")):
+        if e >= step:
+            return f"{10 ** (e - step)}{unit}"
+    return str(10**e) if e >= 0 else f"1e{e}"
 
 
 def _clip(text: str, n: int) -> str:

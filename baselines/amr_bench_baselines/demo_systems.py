@@ -119,6 +119,7 @@ def prior_runs(plan: Sequence[PlanRow]) -> list[dict[str, Any]]:
                 "system": PRIOR_SYSTEM,
                 "records": prior_records(fits[str(fitted_on)], load_ground_truth(answered), PRIOR_K),
                 "description": description,
+                "reference": "prior-only control",
             }
         )
     return runs
