@@ -174,7 +174,8 @@ def test_clicking_a_header_sorts_rows_on_raw_values(browser: Browser, tmp_path: 
     assert [failed for _, failed, _ in rows] == [False] * 4 + [True]
     assert (
         browser.js(
-            f"document.querySelector('section table.board.stats thead th:nth-child({col + 1})').getAttribute('aria-sort')"
+            f"document.querySelector('section table.board.stats thead th:nth-child({col + 1})')"
+            ".getAttribute('aria-sort')"
         )
         == "descending"
     )

@@ -96,7 +96,7 @@ def test_p_values_at_the_resampling_floor_are_bounds_and_tiers_show_what_started
         add(st, "t", "C", "castella/test", 0)
         (ranking,) = rank_store(st, SETTINGS)
         render.render_site(st, tmp_path / "site", SETTINGS)
-    a, b, c = ranking.rows
+    _, b, c = ranking.rows
     assert "next" in b.p_floor and b.p_next is not None  # no resample brings B and C together
     floor = 2 / 201  # 1 / (resamples + 1), times Holm's factor for 2 neighbouring pairs
     assert abs(b.p_next - floor) < 1e-12 and exports.pvalue(b.p_next, True) == "< 0.010"
