@@ -295,15 +295,15 @@ def _matrix(
             }
         )
 
-    def by_primary(row: dict[str, Any]) -> tuple[Any, ...]:
-        cell = row["cells"][primary] if rankings else None
-        ranked = cell is not None and cell.ok and cell.rank is not None
-        s = row["s"]
-        return (not ranked, cell.rank if ranked else 0, s.mean_rank is None, s.mean_rank or 0.0, row["i"])
+    def by_primary(line: dict[str, Any]) -> tuple[Any, ...]:
+        cell: Row | None = line["cells"][primary] if rankings else None
+        rank = cell.rank if cell is not None and cell.ok else None
+        s: exports.SystemSummary = line["s"]
+        return (rank is None, rank or 0, s.mean_rank is None, s.mean_rank or 0.0, line["i"])
 
     rows.sort(key=by_primary)
-    for i, row in enumerate(rows):
-        row["i"] = i  # data-i: the default (primary benchmark) order, restored on ties when sorting
+    for i, line in enumerate(rows):
+        line["i"] = i  # data-i: the default (primary benchmark) order, restored on ties when sorting
     metric = rankings[0].settings.metric if rankings else "R1@0.7"
     return {
         "columns": columns,
@@ -664,8 +664,11 @@ def _length_plot(rows: Sequence[Row], metric: str) -> dict[str, Any]:
 
 def _param_scatter(lines: Sequence[dcase_page.SystemLine], metric: str) -> dict[str, Any]:
     """The primary metric against the number of parameters (log scale), one dot per system that says."""
-    pts = [(x, x.characteristics.get("parameters"), x.row.values.get(metric)) for x in lines]
-    pts = [(x, p, v) for x, p, v in pts if isinstance(p, int) and p > 0 and v is not None]
+    pts: list[tuple[dcase_page.SystemLine, int, float]] = []
+    for line in lines:
+        p, v = line.characteristics.get("parameters"), line.row.values.get(metric)
+        if isinstance(p, int) and p > 0 and v is not None:
+            pts.append((line, p, float(v)))
     w, h, left, right, top, bottom = PLOT_W, 300, 56, 20, 14, 44
     pw, ph = w - left - right, h - top - bottom
     if not pts:
@@ -679,7 +682,7 @@ def _param_scatter(lines: Sequence[dcase_page.SystemLine], metric: str) -> dict[
     shorts = distinct_labels([x.label for x, _, _ in pts], 24)
     dots = []
     for (line, p, v), short in zip(pts, shorts, strict=True):
-        x, y = xpos(p), top + ph * (1 - float(v))
+        x, y = xpos(p), top + ph * (1 - v)
         dots.append(
             {
                 "x": f"{x:.1f}",
@@ -689,7 +692,7 @@ def _param_scatter(lines: Sequence[dcase_page.SystemLine], metric: str) -> dict[
                 "lx_end": f"{x - 6:.1f}",
                 "label": short,
                 "full": line.label,
-                "text": f"{100 * float(v):.2f}% with {p:,} parameters",
+                "text": f"{100 * v:.2f}% with {p:,} parameters",
                 "reference": line.reference is not None,
                 "synthetic": line.synthetic,
             }
