@@ -243,6 +243,8 @@ def test_cli_compare_identical_and_different(tmp_path: Path) -> None:
     )
     res = runner.invoke(app, ["compare", str(oracle), str(REF), "--gt", "castella/val", "--permutations", "500"])
     assert res.exit_code == 0 and "difference significant" in res.output
+    # no resample or permutation as extreme: the p-values are bounds at the floor, not values
+    assert "paired bootstrap p < 0.0010; sign-flip randomisation p < 0.0020 (500 permutations)" in res.output
 
 
 def test_cli_render_writes_the_site(board: Path, tmp_path: Path) -> None:

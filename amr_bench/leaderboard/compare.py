@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,10 +99,18 @@ def format_comparison(c: Comparison) -> str:
         f"  A - B: {100 * c.delta:+.2f} [{100 * c.delta_ci[0]:+.2f}, {100 * c.delta_ci[1]:+.2f}]"
         f"; A better on {c.wins[0]} queries, B on {c.wins[1]}"
     )
+    boot = _p_text(c.p_bootstrap, c.settings["resamples"])
+    flip = _p_text(c.p_signflip, c.settings["permutations"])
     lines.append(
-        f"  paired bootstrap p = {c.p_bootstrap:.4f}; sign-flip randomisation p = "
-        f"{c.p_signflip:.4f} ({c.settings['permutations']} permutations)"
+        f"  paired bootstrap p {boot}; sign-flip randomisation p {flip} ({c.settings['permutations']} permutations)"
     )
     verdict = "significant" if max(c.p_bootstrap, c.p_signflip) < 0.05 else "not significant"
     lines.append(f"  difference {verdict} at alpha = 0.05 (both tests)")
     return "\n".join(lines)
+
+
+def _p_text(p: float, draws: int) -> str:
+    """``= 0.0123``, or ``< 0.0010`` at the floor 1/(draws + 1): no draw was as extreme, the true p is smaller."""
+    if p <= (1 + 1e-9) / (draws + 1):
+        return f"< {math.ceil(p * 10_000 - 1e-9) / 10_000:.4f}"
+    return f"= {p:.4f}"

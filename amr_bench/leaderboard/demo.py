@@ -40,7 +40,7 @@ import orjson
 import yaml
 
 from amr_bench.errors import AmrBenchError, UsageError
-from amr_bench.leaderboard.exports import format_table
+from amr_bench.leaderboard.exports import format_table, tests_note
 from amr_bench.leaderboard.ranking import RankSettings, rank_store
 from amr_bench.leaderboard.render import render_site
 from amr_bench.leaderboard.results import add_file, add_records
@@ -219,6 +219,8 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bo
     for r in rankings:
         echo(f"\n== {r.group.benchmark}  (ground truth {r.group.gt_sha256[:12]}, {r.n_queries} queries)")
         echo(format_table(r))
+    if rankings:
+        echo(f"\n{tests_note(rankings[0])}")
     echo(f"\nstore: {db}  (amr-bench leaderboard rank --db {db}; or set AMR_BENCH_DB={db})")
     echo(f"site:  {files[0].resolve()}  (open it in a browser; works from file://)")
     echo(f"demo finished in {time.perf_counter() - t0:.1f} s")
