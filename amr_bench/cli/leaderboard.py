@@ -192,7 +192,10 @@ def ingest(
         print(line)
 
 
-@board.command("rank")
+@board.command(
+    "rank",
+    epilog="Example: amr-bench leaderboard rank --dataset castella/test --format latex --compact --exclude-synthetic",
+)
 @handles_errors
 def rank(
     dataset: str | None = typer.Option(None, "--dataset", help="Benchmark name (castella/test); all if omitted."),
@@ -213,10 +216,7 @@ def rank(
     ),
     db: Path | None = STORED_DB_OPTION,
 ) -> None:
-    """Print the ranking of every group (benchmark x ground-truth hash x metric signature).
-
-    Example: amr-bench leaderboard rank --dataset castella/test --format latex --compact --exclude-synthetic
-    """
+    """Print the ranking of every group (benchmark x ground-truth hash x metric signature)."""
     from amr_bench.leaderboard.exports import FORMATS, baseline_problem, render_rankings
     from amr_bench.leaderboard.ranking import rank_store
     from amr_bench.leaderboard.store import Store
@@ -251,7 +251,7 @@ def rank(
             err(f"{r.group.benchmark}: {note}")
 
 
-@board.command("render")
+@board.command("render", epilog="Example: amr-bench leaderboard render --out site --gt eval_gt.jsonl")
 @handles_errors
 def render(
     out: Path = typer.Option(Path("leaderboard-site"), "--out", help="Folder for the HTML pages."),
@@ -269,10 +269,7 @@ def render(
     ),
     db: Path | None = STORED_DB_OPTION,
 ) -> None:
-    """Write the static site: the cross-dataset index, a page per benchmark and per system, results.json, CSVs.
-
-    Example: amr-bench leaderboard render --db leaderboard.sqlite --out site --gt eval_gt.jsonl
-    """
+    """Write the static site: the cross-dataset index, a page per benchmark and per system, results.json, CSVs."""
     from amr_bench.leaderboard.ranking import rank_store
     from amr_bench.leaderboard.render import render_site
     from amr_bench.leaderboard.store import Store
