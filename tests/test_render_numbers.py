@@ -103,7 +103,9 @@ def test_p_values_at_the_resampling_floor_are_bounds_and_tiers_show_what_started
     assert c.tier == 2 and c.p_tier_start is not None and "tier_start" in c.p_floor
     table = exports.to_table([ranking])
     assert "< 0.010" in table and " 0.010 " not in table.replace("< 0.010", "")
-    assert "A new tier can start where p(next) >= 0.05" in table
+    assert "A new tier can start where p(next) >= 0.05" in exports.tests_note(ranking)
+    assert "A new tier can start where p(next) \\>= 0.05" in exports.to_markdown([ranking])
+    assert "a tier can change where p(next) is not significant" in exports.to_latex([ranking])
     page = (tmp_path / "site" / "castella.html").read_text("utf-8")
     assert "new tier: p &lt; 0.010" in page  # A against B and C, Holm over that family
     assert "<dt>Tier vs p (next)</dt>" in page

@@ -217,7 +217,7 @@ def rank(
     db: Path | None = STORED_DB_OPTION,
 ) -> None:
     """Print the ranking of every group (benchmark x ground-truth hash x metric signature)."""
-    from amr_bench.leaderboard.exports import FORMATS, baseline_problem, render_rankings
+    from amr_bench.leaderboard.exports import FORMATS, baseline_problem, render_rankings, tests_note
     from amr_bench.leaderboard.ranking import rank_store
     from amr_bench.leaderboard.store import Store
 
@@ -246,6 +246,9 @@ def rank(
     if problem:
         raise UsageError(problem)
     sys.stdout.write(render_rankings(rankings, settings, fmt, compact))
+    if fmt == "table":  # what the tier and p(next) columns test, beside the table (stdout stays the table)
+        for note in dict.fromkeys(tests_note(r) for r in rankings):
+            err(f"note: {note}")
     for r in rankings:
         for note in r.notes:
             err(f"{r.group.benchmark}: {note}")

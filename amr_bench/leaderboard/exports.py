@@ -305,9 +305,7 @@ def tests_note(ranking: Ranking) -> str:
 
 
 def to_table(rankings: Sequence[Ranking]) -> str:
-    tables = [f"== {group_title(r)}\n{format_table(r)}" for r in rankings]
-    notes = list(dict.fromkeys(tests_note(r) for r in rankings))
-    return "\n\n".join([*tables, *notes]) + "\n"
+    return "\n\n".join(f"== {group_title(r)}\n{format_table(r)}" for r in rankings) + "\n"
 
 
 def markdown_escape(text: str) -> str:
