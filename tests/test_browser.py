@@ -334,3 +334,59 @@ def test_explorer_timeline_has_second_ticks_and_a_lane_per_window(browser: Brows
     assert lane1 != lane2  # window 2 has a lane of its own, not on top of the top-1 window
     head = browser.js("document.querySelector('div.explorer thead').textContent")
     assert "recording length (s)" in head
+
+
+def _meta(label: str, augmentation: list[str]) -> dict[str, Any]:
+    return {
+        "submission": {
+            "label": label,
+            "name": f"system {label}",
+            "abbreviation": "S",
+            "authors": [
+                {"lastname": "Doe", "firstname": "Jane", "corresponding": True, "affiliation": {"institute": "U"}}
+            ],
+        },
+        "system": {"description": {"data_augmentation": augmentation}, "complexity": {"total_parameters": 1000}},
+    }
+
+
+DCASE_ROWS_JS = """(function(){var t=document.querySelector('table.dcase.%s');
+return Array.prototype.filter.call(t.tBodies[0].rows,function(r){return getComputedStyle(r).display!=='none';})
+.map(function(r){return r.cells[1].textContent.trim();});})()"""
+
+
+def test_dcase_tables_toggle_synthetic_entries_and_filter_characteristics(browser: Browser, tmp_path: Path) -> None:
+    import numpy as np
+
+    with Store(tmp_path / "b.sqlite") as st:
+        for k, (team, label, synthetic, aug) in enumerate(
+            [("A", "A_X_task6_1", False, ["mixup"]), ("B", "B_Y_task6_1", False, ["time shift"]), ("s", "o", True, [])]
+        ):
+            r1 = np.zeros(40)
+            r1[: 30 - 5 * k] = 1
+            st.add(
+                team=team,
+                system=label,
+                benchmark="castella/test",
+                sha256=f"sha{k}",
+                size=1,
+                file_name="x.jsonl",
+                gt_sha256="a" * 64,
+                signature={"scorer": "t", "metric": "m", "submission_sha256": "x"},
+                qids=[f"q{i}" for i in range(40)],
+                per_query={"R1@0.7": r1, "R1@0.5": r1, "mAP": r1 / 2, "AP@0.5": r1, "AP@0.75": r1 / 2},
+                metrics={},
+                added_at="2026-01-01T00:00:00Z",
+                synthetic=synthetic,
+                system_meta=None if synthetic else _meta(label, aug),
+            )
+        render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    browser.open((tmp_path / "site" / "castella.html").resolve().as_uri())
+    assert browser.js(DCASE_ROWS_JS % "systems") == ["A_X_task6_1", "B_Y_task6_1"]  # synthetic hidden
+    browser.click("input.show-synthetic")
+    assert browser.js(DCASE_ROWS_JS % "systems") == ["A_X_task6_1", "B_Y_task6_1", "s/osynthetic"]  # + badge
+    browser.js(
+        "(function(){var i=document.querySelector('input.filter-rows');i.value='mixup';"
+        "i.dispatchEvent(new Event('input'));})()"
+    )
+    assert browser.js(DCASE_ROWS_JS % "characteristics") == ["A_X_task6_1"]
