@@ -69,6 +69,9 @@ def test_team_and_system_rankings_follow_the_dcase_results_pages(site: Path) -> 
     oracle = next(r for r in systems if "synthetic/oracle" in r)
     assert 'data-synthetic="1"' in oracle  # hidden until the toggle is ticked
     assert 'class="show-synthetic"' in html and "show the 1 synthetic entry" in html
+    index = (site / "index.html").read_text("utf-8")
+    assert '<span class="badge reference">prior-only control</span>' in index
+    assert '<span class="badge reference">official baseline</span>' in index
 
 
 def test_characteristics_scatter_and_bibtex(site: Path) -> None:

@@ -227,6 +227,9 @@ def test_template_placeholders_null_and_empty_lists_are_accepted_wherever_option
     _edit(files, 3, "  source_code: !!null", "  source_code: []")
     _edit(files, 3, "    data_augmentation: [time shift, mixup]", "    data_augmentation: []")
     _edit(files, 3, "    machine_learning_method: AM-DETR", "    machine_learning_method: !!null")
+    _edit(files, 3, "        department: Signal Processing", "        department: []")
+    _edit(files, 3, "    MACS: 1.2G\n    model_size: 29 MB\n", "")
+    _edit(files, 3, "  complexity:\n    total_parameters: 3000\n", "  complexity: []\n")
     pkg = _zip(tmp_path / "p.zip", files)
     with Store(tmp_path / "b.sqlite") as st:
         _, stored = intake.ingest(st, pkg, load_ground_truth(GT), "dcase-like")

@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from amr_bench.leaderboard.dcase_meta import SystemSummary, summarise
+from amr_bench.leaderboard.exports import reference_label
 from amr_bench.leaderboard.ranking import Ranking, Row
-from amr_bench.leaderboard.store import Entry
 
 CHALLENGE = "DCASE 2026 Challenge Task 6"
 YEAR = 2026
@@ -59,14 +59,6 @@ class TeamLine:
     team: str
     best: SystemLine
     systems: int  # the team's ranked systems in this group
-
-
-def reference_label(entry: Entry) -> str | None:
-    """The badge of a reference row (``meta["reference"]``), "baseline" for a marked baseline, else None."""
-    named = entry.meta.get("reference")
-    if isinstance(named, str) and named.strip():
-        return named.strip()
-    return "baseline" if entry.baseline else None
 
 
 def system_lines(ranking: Ranking, reports: Mapping[tuple[str, str], str]) -> list[SystemLine]:
@@ -235,33 +227,36 @@ def bib_escape(text: str) -> str:
 
 
 def bibtex(lines: Sequence[SystemLine]) -> list[dict[str, str]]:
-    """One ``@techreport`` per technical report (a team's package), in rank order of its best system."""
+    """One ``@techreport`` per technical report (a team's package), in rank order of its best system.
+
+    Every report a package named gets one, also when its PDF is not in the site (``report`` empty).
+    """
     out: list[dict[str, str]] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for line in lines:
         meta = line.row.entry.meta
         report = meta.get("report")
-        if not isinstance(report, str) or line.summary is None or not line.report:
+        if not isinstance(report, str) or line.summary is None:
             continue
-        if line.report in seen:
+        which = (line.row.entry.team, report)
+        if which in seen:
             continue
-        seen.add(line.report)
+        seen.add(which)
         stem = report.split(".technical_report")[0]
         key = re.sub(r"[^A-Za-z0-9_:-]", "", stem) or "report"
-        systems = [x for x in lines if x.report == line.report]
-        authors = _bib_authors(meta)
+        systems = [x for x in lines if (x.row.entry.team, x.row.entry.meta.get("report")) == which]
+        names = [x.summary.name for x in systems if x.summary and x.summary.name]
         institution = line.affiliation.split(",")[0] if line.affiliation else ""
-        title = f"{line.summary.name}" if len(systems) == 1 else "; ".join(x.summary.name for x in systems if x.summary)
         fields = [
-            ("author", authors),
-            ("title", f"{{{bib_escape(title)}}}" if title else ""),
+            ("author", _bib_authors(meta)),
+            ("title", f"{{{bib_escape('; '.join(names))}}}" if names else ""),
             ("institution", bib_escape(institution)),
             ("year", str(YEAR)),
             ("type", f"{CHALLENGE} technical report"),
             ("note", "Systems " + ", ".join(bib_escape(x.label) for x in systems)),
         ]
         body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields if v)
-        out.append({"key": key, "report": line.report, "text": f"@techreport{{{key},\n{body}\n}}"})
+        out.append({"key": key, "report": line.report or "", "text": f"@techreport{{{key},\n{body}\n}}"})
     return out
 
 

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from amr_bench import __version__
 from amr_bench.errors import UsageError, did_you_mean
 from amr_bench.leaderboard.ranking import Ranking, RankSettings, Row
+from amr_bench.leaderboard.store import Entry
 from amr_bench.outputs import spreadsheet_safe
 
 Format = Literal["table", "json", "csv", "markdown", "latex"]
@@ -105,6 +106,15 @@ def counts_toward_mean_rank(benchmark: str) -> bool:
     return any(last == s or last.endswith(("-" + s, "_" + s, "." + s)) for s in EVALUATION_SPLITS)
 
 
+def reference_label(entry: Entry) -> str | None:
+    """The badge of a reference row: the role the stored metadata names (``"reference": "official
+    baseline"``, ``"prior-only control"``), "baseline" for a system marked as the baseline, else None."""
+    named = entry.meta.get("reference")
+    if isinstance(named, str) and named.strip():
+        return named.strip()
+    return "baseline" if entry.baseline else None
+
+
 @dataclass
 class SystemSummary:
     """One system (team/system) across every benchmark group it entered."""
@@ -115,6 +125,7 @@ class SystemSummary:
     synthetic: bool = False
     baseline: bool = False
     counted: set[int] = field(default_factory=set)  # the ranking indices that count toward the mean rank
+    reference: str | None = None  # the badge of a reference system (see reference_label)
 
     @property
     def label(self) -> str:
@@ -145,6 +156,7 @@ def system_summaries(rankings: Sequence[Ranking]) -> list[SystemSummary]:
             s = found.setdefault((e.team, e.system), SystemSummary(e.team, e.system))
             s.synthetic = s.synthetic or e.synthetic
             s.baseline = s.baseline or e.baseline
+            s.reference = s.reference or reference_label(e)
             if row.ok and row.rank is not None:
                 s.ranks[k] = row.rank
                 if counts_toward_mean_rank(r.group.benchmark):
@@ -166,6 +178,7 @@ def results_document(rankings: Sequence[Ranking], settings: RankSettings) -> dic
             {
                 "team": s.team,
                 "system": s.system,
+                "reference": s.reference,
                 "mean_rank": s.mean_rank,
                 "mean_rank_over": sorted(rankings[k].group.benchmark for k in s.counted),
                 "benchmarks_entered": len(s.ranks),

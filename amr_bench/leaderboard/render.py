@@ -131,6 +131,7 @@ def environment() -> jinja2.Environment:
     env.filters["metatext"] = meta_text
     env.filters["metarows"] = meta_rows
     env.globals["system_file"] = system_file
+    env.globals["reference_label"] = exports.reference_label
     return env
 
 
