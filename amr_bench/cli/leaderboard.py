@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from amr_bench.cli.app import GT_AUTO_HELP, GT_HELP, METRIC_HELP, RESAMPLES_HELP, SEED_HELP, app, err, handles_errors
+from amr_bench.cli.app import GT_AUTO_HELP, GT_HELP, METRIC_HELP, RESAMPLES_HELP, SEED_HELP, app, err, handles_errors, say
 from amr_bench.cli.inputs import ground_truth_for, hints_on_failure, readable_input
 from amr_bench.errors import InputError, UsageError, did_you_mean
 from amr_bench.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MIN_RESAMPLES
@@ -124,7 +124,7 @@ def add(
             added = add_file(store, submission, truth, team=team, system=system, benchmark=bench, baseline=baseline)
         if added.status != "ok":
             raise InputError(added.problems, f"{submission}: invalid; recorded as a failed attempt in {db}")
-    print(confirmation(added, team=team, system=system, benchmark=bench))
+    say(confirmation(added, team=team, system=system, benchmark=bench))
 
 
 @board.command(
@@ -158,7 +158,7 @@ def ingest(
     for note in checked.package.notes + [str(w) for w in checked.package.warnings]:
         err(note)
     for line in intake.confirmations(checked, stored, bench):
-        print(line)
+        say(line)
 
 
 @board.command("rank", epilog="Example: amr-bench leaderboard rank --dataset castella/test --metric mAP --seed 1")
