@@ -129,8 +129,10 @@ def _twice(text: str, name: str) -> Problem:
                     line = text.count("\n", 0, i) + 1
                     shown = re.sub(r"^\0\d+\.?", "", key)
                     return Problem(
-                        name, line, f"{shown!r} is written a second time (first on line {first[key]}); which value "
-                        "is expected is ambiguous: keep one"
+                        name,
+                        line,
+                        f"{shown!r} is written a second time (first on line {first[key]}); which value "
+                        "is expected is ambiguous: keep one",
                     )
                 first[key] = text.count("\n", 0, i) + 1
             i = end

@@ -189,7 +189,8 @@ def _key(dir_fd: int, create: bool) -> bytes | None:
 
 
 def _mac(key: bytes, sha256: str, payload: bytes) -> bytes:
-    return hmac.new(key, FORMAT.encode() + b"\0" + sha256.encode() + b"\0" + payload, hashlib.sha256).hexdigest().encode()
+    message = FORMAT.encode() + b"\0" + sha256.encode() + b"\0" + payload
+    return hmac.new(key, message, hashlib.sha256).hexdigest().encode()
 
 
 def load(sha256: str, path: Path) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ import contextlib
 import csv
 import math
 import os
+import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -134,6 +135,73 @@ def check_output_folder(
     return path
 
 
+def refuse_inputs_inside(folder: str | Path, option: str, inputs: Iterable[tuple[str, str | Path | None]]) -> None:
+    """Refuse an output folder that holds (at any depth) or is one of the command's inputs: every
+    file written into it, and the folder replaced as a whole, must leave the inputs as they were."""
+    root = Path(os.path.realpath(folder))
+    for what, value in inputs:
+        if value is None or str(value) == STDOUT:
+            continue
+        target = Path(os.path.realpath(value))
+        if target == root or root in target.parents:
+            raise UsageError(
+                f"{_label(option, Path(folder))}: holds the {what} ({value}); the output would replace it, "
+                "choose another output folder"
+            )
+
+
+SITE_MARKERS = ("index.html", "results.json")
+
+
+@contextlib.contextmanager
+def staged_folder(path: str | Path, option: str = "--out") -> Iterator[Path]:
+    """A new empty folder beside ``path`` to write a whole output folder into; when the block ends
+    without error it takes ``path``'s place (the previous folder is removed), otherwise it is
+    removed and ``path`` is left as it was: a full disk or an interrupt never leaves a half-written
+    site. An existing ``path`` must be empty or an earlier site (holding ``index.html`` and
+    ``results.json``): a folder of other files is refused, never replaced."""
+    path = Path(path)
+    if path.is_symlink():
+        raise UsageError(f"{_label(option, path)}: is a symbolic link; give the folder itself")
+    if path.exists():
+        if not path.is_dir():
+            raise UsageError(f"{_label(option, path)}: exists and is not a folder; the site needs a folder of its own")
+        names = set(os.listdir(path))
+        if names and not set(SITE_MARKERS) <= names:
+            raise UsageError(
+                f"{_label(option, path)}: holds files that are not an amr-bench site "
+                f"(no {' and '.join(SITE_MARKERS)}); "
+                "the site replaces its whole folder: choose a new or empty folder"
+            )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new"))
+    try:
+        os.chmod(stage, 0o777 & ~_umask())
+        yield stage
+        old = None
+        if path.exists():
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            os.rmdir(old)
+            os.rename(path, old)
+        try:
+            os.rename(stage, path)
+        except BaseException:
+            if old is not None:
+                os.rename(old, path)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _umask() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
 def _refuse_to_replace(path: Path) -> None:
     try:
         mode = os.stat(path).st_mode
@@ -232,11 +300,14 @@ def describe_os_error(exc: OSError) -> str:
 
 
 __all__ = [
+    "SITE_MARKERS",
     "atomic_writer",
     "check_output_file",
     "check_output_folder",
     "describe_os_error",
+    "refuse_inputs_inside",
     "spreadsheet_safe",
+    "staged_folder",
     "write_bytes_atomic",
     "write_csv_atomic",
     "write_text_atomic",

@@ -36,7 +36,7 @@ def test_a_local_copy_with_the_same_bytes_is_the_bundled_split(workdir: Path) ->
     (workdir / "castella").mkdir()
     (workdir / "castella" / "val.jsonl").write_bytes(bundled.path.read_bytes())
     path, split = resolve_ground_truth("castella/val")
-    assert split is bundled or (split is not None and split.name == "castella/val")
+    assert path == bundled.path and split is not None and split.name == "castella/val"
 
 
 def test_a_registered_dataset_does_not_shadow_a_folder_of_the_same_name(workdir: Path) -> None:

@@ -76,4 +76,3 @@ def test_signflip_memory_does_not_grow_with_the_number_of_queries() -> None:
     # the stated cap: blocks of 2 Mi cells at ~17 bytes (36 MiB) plus the row-sized inputs; drawing
     # 2,000 permutations at once would take 2,000 x 20,000 x 17 bytes (680 MB)
     assert peaks[1] < 40 << 20, peaks
-

@@ -16,7 +16,7 @@ from amr_bench.leaderboard.store import MAX_NAME_CHARS, Store
 from amr_bench.names import check_name
 from amr_bench.terminal import printable
 from tests.test_intake import GT, PDF, _edit, _members, _output, _zip, meta_name
-from tests.test_intake import gt_records as gt_records  # noqa: F401  (the fixture)
+from tests.test_intake import gt_records as gt_records
 from tests.test_leaderboard_store import _add
 
 ESC = "\x1b[2J\x1b[31m"
@@ -94,7 +94,9 @@ def test_a_team_in_nfc_and_nfd_is_one_team(tmp_path: Path) -> None:
 def test_a_package_in_nfd_matches_its_nfc_meta(tmp_path: Path, gt_records: list[dict]) -> None:
     team = unicodedata.normalize("NFD", "Doé_UNI")
     label = f"{team}_task6_1"
-    meta = _members(gt_records, 1)[meta_name(1)].decode().replace("Doe_UNI_task6_1", unicodedata.normalize("NFC", label))
+    meta = (
+        _members(gt_records, 1)[meta_name(1)].decode().replace("Doe_UNI_task6_1", unicodedata.normalize("NFC", label))
+    )
     files = {
         f"task6/{team}_task6.technical_report.pdf": PDF,
         f"task6/{label}/{label}.output.jsonl": _output(gt_records),

@@ -194,11 +194,3 @@ def resolve_local_split(spec: str) -> Path | None:
         return None
     _refuse_ambiguous(spec, found)
     return found[0][1]
-    candidates = [Path(head) / f"{split}.jsonl"]
-    user = user_datasets().get(head) if "/" not in head else None
-    if user is not None:
-        candidates.insert(0, Path(user["root"]).expanduser() / f"{split}.jsonl")
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    return None
