@@ -10,6 +10,12 @@ Every command that writes a file or a folder goes through this module:
   folder and ``os.replace`` it over the target only once it is complete; the temporary file is
   removed on any failure, so a reader never sees a half-written file and a failed run leaves the
   previous file as it was.
+- :func:`output_group` makes the outputs of one command succeed or fail together: every file is
+  written to its temporary file first, and only when all of them are complete are they renamed
+  into place (a full disk while writing the second leaves the first output as it was too).
+- **Symbolic links.** An output path that is a symbolic link is refused, with the link's target
+  named (give the target's path to write there): a link is never replaced by a regular file and
+  never written through. The same rule holds for the site folder of ``leaderboard render``.
 - :func:`write_csv_atomic` writes spreadsheet-safe CSV: text cells that a spreadsheet would run as
   a formula (starting with ``= + - @``, a tab or a carriage return) are prefixed with ``'`` (the
   OWASP CSV-injection advice), and cells holding line breaks or quotes are quoted so every row
@@ -78,6 +84,7 @@ def check_output_file(path: str | Path, option: str = "", inputs: Iterable[tuple
     label = _label(option, path)
     if str(path) == "" or path.name in ("", ".", ".."):
         raise UsageError(f"{label}: expected a file name")
+    _refuse_symlink(path, option)
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -202,13 +209,78 @@ def _umask() -> int:
     return umask
 
 
+def _refuse_symlink(path: Path, option: str = "") -> None:
+    if path.is_symlink():
+        raise UsageError(
+            f"{_label(option, path)}: is a symbolic link (to {os.readlink(path)}); outputs are never written "
+            f"through a link nor replace one: give the target's path ({os.path.realpath(path)}) to write there"
+        )
+
+
 def _refuse_to_replace(path: Path) -> None:
+    _refuse_symlink(path)
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         return
     if stat.S_ISDIR(mode) or _special_kind(mode) is not None:
         raise UsageError(f"{path}: is not a regular file (it changed while running); refusing to replace it")
+
+
+class OutputGroup:
+    """Outputs written to temporary files and renamed into place together (see :func:`output_group`)."""
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[Path, Path]] = []
+
+    @contextlib.contextmanager
+    def writer(
+        self,
+        path: str | Path,
+        mode: Literal["w", "wb"] = "w",
+        encoding: str = "utf-8",
+        newline: str | None = None,
+        errors: str = "strict",
+    ) -> Iterator[IO[Any]]:
+        """A file object writing to a temporary file beside ``path``, kept for the group's commit."""
+        path = Path(path)
+        _refuse_to_replace(path)
+        fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        tmp = Path(tmp_name)
+        self._staged.append((tmp, path))
+        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": newline, "errors": errors}
+        with os.fdopen(fd, mode, **kwargs) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        _keep_permissions(tmp, path)
+
+    def commit(self) -> None:
+        for _, path in self._staged:  # every check first: a refusal replaces nothing
+            _refuse_to_replace(path)
+        for tmp, path in self._staged:
+            os.replace(tmp, path)
+        self._staged = []
+
+    def discard(self) -> None:
+        for tmp, _ in self._staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+        self._staged = []
+
+
+@contextlib.contextmanager
+def output_group() -> Iterator[OutputGroup]:
+    """Write several outputs that succeed or fail together: each ``group.writer(path)`` writes a
+    temporary file; when the block ends without error every output is renamed into place, otherwise
+    (an error, a full disk, Ctrl-C, SIGTERM) every temporary file is removed and no output changes."""
+    group = OutputGroup()
+    try:
+        yield group
+        group.commit()
+    except BaseException:
+        group.discard()
+        raise
 
 
 @contextlib.contextmanager
@@ -218,25 +290,17 @@ def atomic_writer(
     encoding: str = "utf-8",
     newline: str | None = None,
     errors: str = "strict",
+    group: OutputGroup | None = None,
 ) -> Iterator[IO[Any]]:
     """A file object writing to a temporary file beside ``path``; ``path`` is replaced only when
-    the block ends without error (the temporary file is removed otherwise)."""
-    path = Path(path)
-    _refuse_to_replace(path)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    tmp = Path(tmp_name)
-    try:
-        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": newline, "errors": errors}
-        with os.fdopen(fd, mode, **kwargs) as f:
+    the block ends without error (the temporary file is removed otherwise). With ``group``, the
+    replacement waits for the group's commit."""
+    if group is not None:
+        with group.writer(path, mode, encoding, newline, errors) as f:
             yield f
-            f.flush()
-            os.fsync(f.fileno())
-        _keep_permissions(tmp, path)
-        _refuse_to_replace(path)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        return
+    with output_group() as own, own.writer(path, mode, encoding, newline, errors) as f:
+        yield f
 
 
 def _keep_permissions(tmp: Path, target: Path) -> None:
@@ -250,14 +314,14 @@ def _keep_permissions(tmp: Path, target: Path) -> None:
     os.chmod(tmp, mode)
 
 
-def write_text_atomic(path: str | Path, text: str) -> Path:
-    with atomic_writer(path, "w", encoding="utf-8") as f:
+def write_text_atomic(path: str | Path, text: str, group: OutputGroup | None = None) -> Path:
+    with atomic_writer(path, "w", encoding="utf-8", group=group) as f:
         f.write(text)
     return Path(path)
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    with atomic_writer(path, "wb") as f:
+def write_bytes_atomic(path: str | Path, data: bytes, group: OutputGroup | None = None) -> Path:
+    with atomic_writer(path, "wb", group=group) as f:
         f.write(data)
     return Path(path)
 
@@ -279,12 +343,16 @@ def _cell(value: Any, float_format: str) -> Any:
 
 
 def write_csv_atomic(
-    path: str | Path, header: Sequence[str], rows: Iterable[Sequence[Any]], float_format: str = "%.10g"
+    path: str | Path,
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    float_format: str = "%.10g",
+    group: OutputGroup | None = None,
 ) -> Path:
     """Write a CSV file atomically, every text cell spreadsheet-safe; rows end with CRLF (RFC 4180)
     so that a bare CR or LF inside a cell is quoted and reads back as written. Text that is not
     valid Unicode (a lone surrogate) is written escaped (``\\ud800``), never a crash."""
-    with atomic_writer(path, "w", encoding="utf-8", newline="", errors="backslashreplace") as f:
+    with atomic_writer(path, "w", encoding="utf-8", newline="", errors="backslashreplace", group=group) as f:
         writer = csv.writer(f, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
         writer.writerow([spreadsheet_safe(h) for h in header])
         for row in rows:
@@ -301,10 +369,12 @@ def describe_os_error(exc: OSError) -> str:
 
 __all__ = [
     "SITE_MARKERS",
+    "OutputGroup",
     "atomic_writer",
     "check_output_file",
     "check_output_folder",
     "describe_os_error",
+    "output_group",
     "refuse_inputs_inside",
     "spreadsheet_safe",
     "staged_folder",
