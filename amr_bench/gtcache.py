@@ -47,7 +47,7 @@ MAGIC = b"AMRGTC2\n"
 _MAC_HEX = 64
 _KEY_NAME = "key"
 _KEY_BYTES = 32
-_ARRAYS = {
+_ARRAYS: dict[str, np.dtype[Any]] = {
     "meta": np.dtype(np.uint8),
     "durations": np.dtype(np.float64),
     "start": np.dtype(np.float64),
@@ -322,7 +322,8 @@ def store(sha256: str, fields: dict[str, Any]) -> None:
         "lines": np.asarray(fields["lines"], dtype=np.int64),
     }
     try:
-        np.savez(buffer, **{k: np.ascontiguousarray(v, dtype=_ARRAYS[k]) for k, v in arrays.items()})
+        contiguous: dict[str, Any] = {k: np.ascontiguousarray(v, dtype=_ARRAYS[k]) for k, v in arrays.items()}
+        np.savez(buffer, **contiguous)
         payload = buffer.getvalue()
         with _open_folder(create=True) as dir_fd:
             if dir_fd is None:

@@ -72,7 +72,7 @@ def test_the_read_only_fallback_never_ignores_committed_wal_content(
 
     monkeypatch.setattr(store_files.sqlite3, "connect", no_shm)
     try:
-        with pytest.raises(store_files.StoreError, match="write-ahead log .* holds committed results"):
+        with pytest.raises(store_files.StoreError, match=r"write-ahead log .* holds committed results"):
             Store(db, readonly=True)
     finally:
         writer.close()  # the last writer checkpoints: the log is folded into the file
