@@ -170,6 +170,7 @@ def staged_folder(path: str | Path, option: str = "--out") -> Iterator[Path]:
     path = Path(path)
     if path.is_symlink():
         raise UsageError(f"{_label(option, path)}: is a symbolic link; give the folder itself")
+    path = Path(os.path.abspath(path))  # "." or "site/..": the folder itself is renamed
     if path.exists():
         if not path.is_dir():
             raise UsageError(f"{_label(option, path)}: exists and is not a folder; the site needs a folder of its own")
