@@ -3,7 +3,8 @@
 A bundled split is parsed and checked once; later runs load its arrays instead (no JSON parsing,
 no schema check). The cache lives in ``$AMR_BENCH_CACHE`` if set, else
 ``$XDG_CACHE_HOME/amr-bench`` (default ``~/.cache/amr-bench``); ``AMR_BENCH_CACHE=off`` turns
-it off. An unusable cache only costs the parse. The cache is treated as hostile:
+it off, and so does a platform without ``O_NOFOLLOW`` and ``dir_fd`` (Windows). An unusable cache
+only costs the parse. The cache is treated as hostile:
 
 - **Where.** The folder is created with mode 0700; an existing one is used only when it is a real
   folder (not a symbolic link) owned by the user and not writable by group or others. Otherwise
@@ -95,8 +96,8 @@ def _open_folder(create: bool) -> Iterator[int | None]:
     """A file descriptor of the private cache folder (None when caching is off or the folder is
     missing and ``create`` is false); raises ``Unusable`` for a folder that is not private."""
     folder = cache_dir()
-    if folder is None:
-        yield None
+    if folder is None or os.open not in os.supports_dir_fd or not _NOFOLLOW:
+        yield None  # off, or a platform without safe opening inside a folder: no cache at all
         return
     if create:
         try:
