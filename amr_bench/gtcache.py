@@ -283,6 +283,7 @@ def _fields(meta: Any, a: dict[str, np.ndarray], sha256: str, name: str) -> dict
         and offsets[0] == 0
         and offsets[-1] == n_windows
         and bool(np.all(np.diff(offsets) >= 0))
+        and all(isinstance(q, (str, int)) and not isinstance(q, bool) for q in qids)
         and all(isinstance(q, str) for q in queries)
         and all(isinstance(v, str) for v in vids)
     ):

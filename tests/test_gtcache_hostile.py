@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import stat
@@ -113,6 +114,11 @@ def test_an_entry_edited_together_with_its_check_code_needs_the_key(cache, capfd
     assert "check code does not match" in capfd.readouterr().err
 
 
+def _meta_with(arrays, **changes):
+    meta = json.loads(bytes(arrays["meta"]).decode()) | changes
+    return np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+
+
 def _forge(cache, payload):
     """An entry with a valid check code around ``payload`` (the worst case: the key leaked)."""
     entry = _entry(cache)
@@ -130,8 +136,10 @@ def _forge(cache, payload):
         lambda a: a.update(offsets=a["offsets"][:-1]),
         lambda a: a.update(start=a["start"].astype(np.float32)),
         lambda a: a.update(lines=a["lines"].reshape(1, -1)),
+        lambda a: a.update(meta=_meta_with(a, qids=[{"not": "hashable"}] * len(a["lines"]))),
+        lambda a: a.update(meta=_meta_with(a, problems=[[1, "three", "fields"]])),
     ],
-    ids=["missing-member", "wrong-meta", "bad-json", "short-offsets", "wrong-dtype", "2d"],
+    ids=["missing-member", "wrong-meta", "bad-json", "short-offsets", "wrong-dtype", "2d", "qid-objects", "problems"],
 )
 def test_a_malformed_entry_is_a_note_and_a_rebuild_never_a_traceback(cache, capfd, make):
     parsed = load_ground_truth("castella/val")
