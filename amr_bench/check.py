@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,13 +63,88 @@ def load_json(path: str | Path, what: str = "") -> Any:
     except UnicodeDecodeError as exc:
         raise InputError([Problem(name, None, f"not UTF-8 text ({exc.reason})")]) from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_int=_finite_int)
+        doc = json.loads(text, parse_constant=_refuse_constant, parse_int=_finite_int, object_pairs_hook=_unique)
     except json.JSONDecodeError as exc:
         raise InputError([Problem(name, exc.lineno, f"invalid JSON: {exc.msg} at column {exc.colno}")]) from None
     except _NotFinite as exc:
         raise InputError([Problem(name, None, str(exc))]) from None
+    except _DuplicateKey:
+        raise InputError([_twice(text, name)]) from None
     except RecursionError:
         raise InputError([Problem(name, None, "JSON nested too deeply")]) from None
+    if _has_flat_collision(doc):
+        raise InputError([_twice(text, name)])
+    return doc
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are all different (``json`` would keep the last value silently)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        raise _DuplicateKey()
+    return out
+
+
+def _has_flat_collision(doc: Any) -> bool:
+    """Whether two numeric or object entries flatten to the same dotted key (``{"a": {"b": 1}, "a.b": 2}``)."""
+    seen: set[str] = set()
+    todo: list[tuple[str, Any]] = [("", doc)]
+    while todo:
+        prefix, value = todo.pop()
+        if not isinstance(value, dict):
+            continue
+        for k, v in value.items():
+            key = f"{prefix}.{k}" if prefix else str(k)
+            if isinstance(v, (dict, int, float)) and not isinstance(v, bool):
+                if key in seen:
+                    return True
+                seen.add(key)
+            todo.append((key, v))
+    return False
+
+
+_TOKEN = re.compile(r'["{}\[\]]')
+
+
+def _twice(text: str, name: str) -> Problem:
+    """The problem naming the line where a dotted key is written a second time (the same key twice in
+    one object, or a key that flattens onto another: ``{"a": {"b": 1}, "a.b": 2}``)."""
+    first: dict[str, int] = {}
+    stack: list[str | None] = []  # the dotted prefix of each open object (``\0POS`` in an array); None: an array
+    key: str | None = None
+    i = 0
+    while (m := _TOKEN.search(text, i)) is not None:
+        i, c = m.start(), m.group()
+        if c == '"':
+            value, end = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
+            rest = text[end : end + 64].lstrip()
+            if stack and stack[-1] is not None and rest.startswith(":"):  # a key
+                prefix = stack[-1]
+                key = f"{prefix}.{value}" if prefix else value
+                if key in first:
+                    line = text.count("\n", 0, i) + 1
+                    shown = re.sub(r"^\0\d+\.?", "", key)
+                    return Problem(
+                        name,
+                        line,
+                        f"{shown!r} is written a second time (first on line {first[key]}); which value "
+                        "is expected is ambiguous: keep one",
+                    )
+                first[key] = text.count("\n", 0, i) + 1
+            i = end
+            continue
+        if c == "{":
+            stack.append("" if not stack else key if stack[-1] is not None else f"\0{i}")
+        elif c == "[":
+            stack.append(None)
+        elif stack:
+            stack.pop()
+        i += 1
+    return Problem(name, None, "a key is written twice; keep one")
 
 
 class _NotFinite(ValueError):

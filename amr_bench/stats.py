@@ -41,6 +41,11 @@ MAX_PERMUTATIONS = 1_000_000
 # is built (the drawn indices and the counts), so at most 1 GiB.
 MAX_RESAMPLE_CELLS = 1 << 26
 
+# The sign-flip test draws its random signs in blocks of at most this many (permutation, query)
+# cells (about 17 bytes each while a block is used: the drawn signs and two float copies), so its
+# memory stays near 36 MiB whatever the number of queries (queries x pairs for the differences aside).
+SIGNFLIP_MAX_CELLS = 1 << 21
+
 # Two resampled statistics closer than this (relative to the number of queries) count as equal:
 # it absorbs summation-order noise of non-integer scores and nothing else.
 _EPS = 1e-9
@@ -155,7 +160,9 @@ def signflip_pvalues(
     """Two-sided paired randomisation (sign-flip) test p-values for each pair of rows.
 
     Under the null the two systems are exchangeable on each query, so every per-query difference
-    keeps or flips its sign with probability 1/2. One random sign matrix is shared by all pairs.
+    keeps or flips its sign with probability 1/2. One random sign matrix is shared by all pairs;
+    it is drawn ``chunk`` permutations at a time, fewer when that would exceed
+    :data:`SIGNFLIP_MAX_CELLS` cells (so memory does not grow with the number of queries).
     """
     x = _as_matrix(scores)
     if n_permutations < 1:
@@ -170,8 +177,9 @@ def signflip_pvalues(
     rng = np.random.default_rng(seed)
     extreme = np.zeros(len(pairs), dtype=np.int64)
     done = 0
+    rows = max(1, min(chunk, SIGNFLIP_MAX_CELLS // x.shape[1]))
     while done < n_permutations:
-        n = min(chunk, n_permutations - done)
+        n = min(rows, n_permutations - done)
         signs = rng.integers(0, 2, size=(n, x.shape[1]), dtype=np.int8).astype(np.float64) * 2 - 1
         stats = np.abs(signs @ diffs.T)  # (n, P)
         extreme += (stats >= d_obs - tol).sum(axis=0)

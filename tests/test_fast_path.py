@@ -131,7 +131,7 @@ def test_a_cached_ground_truth_equals_the_parsed_one(tmp_path, monkeypatch):
     parsed = load_ground_truth("castella/val")
     monkeypatch.setenv("AMR_BENCH_CACHE", str(tmp_path))
     first = load_ground_truth("castella/val")
-    assert len(list(tmp_path.glob("gt-*.npz"))) == 1
+    assert len(list(tmp_path.glob("gt-*.cache"))) == 1
     cached = load_ground_truth("castella/val")
     _same_ground_truth(parsed, first)
     _same_ground_truth(parsed, cached)
@@ -142,7 +142,7 @@ def test_a_cached_ground_truth_equals_the_parsed_one(tmp_path, monkeypatch):
 def test_a_damaged_cache_entry_is_ignored_and_rewritten(tmp_path, monkeypatch, damage):
     monkeypatch.setenv("AMR_BENCH_CACHE", str(tmp_path))
     parsed = load_ground_truth("castella/val")
-    (entry,) = tmp_path.glob("gt-*.npz")
+    (entry,) = tmp_path.glob("gt-*.cache")
     data = entry.read_bytes()
     if damage == "truncate":
         entry.write_bytes(data[: len(data) // 2])
@@ -155,7 +155,7 @@ def test_a_damaged_cache_entry_is_ignored_and_rewritten(tmp_path, monkeypatch, d
         other = tmp_path / "other"
         monkeypatch.setenv("AMR_BENCH_CACHE", str(other))
         load_ground_truth("tut2017/test")
-        entry.write_bytes(next(other.glob("gt-*.npz")).read_bytes())
+        entry.write_bytes(next(other.glob("gt-*.cache")).read_bytes())
         monkeypatch.setenv("AMR_BENCH_CACHE", str(tmp_path))
     _same_ground_truth(parsed, load_ground_truth("castella/val"))
     assert gtcache.load(parsed.sha256, parsed.path) is not None  # rewritten

@@ -323,8 +323,8 @@ def test_system_page_history_shows_failed_attempts_and_withdrawals_with_who_when
     gone = next((tmp_path / "site").glob("system-gone-g-*.html")).read_text("utf-8")  # withdrawn, page kept
     assert "Withdrawn by the organisers on" in gone and "system withdrawn" in gone and "team asked to retract" in gone
     assert re.search(r'<a href="reports/[^"]+">gone_task6\.technical_report\.pdf</a>', gone)
-    assert re.search(r'Not on the leaderboard .*<a href="system-gone-g-[0-9a-f]{8}\.html">gone/G</a>', index)
-    assert re.search(r'Not on the leaderboard .*<a href="system-vw-v-[0-9a-f]{8}\.html">vw/V</a>', index)
+    assert re.search(r'Not on the leaderboard .*<a href="system-gone-g-[0-9a-f]{16}\.html">gone/G</a>', index)
+    assert re.search(r'Not on the leaderboard .*<a href="system-vw-v-[0-9a-f]{16}\.html">vw/V</a>', index)
     assert "its only version" in next((tmp_path / "site").glob("system-vw-v-*.html")).read_text("utf-8")
 
 

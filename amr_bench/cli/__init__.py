@@ -67,13 +67,50 @@ class _CliPackage(types.ModuleType):
 sys.modules[__name__].__class__ = _CliPackage
 
 
-def main() -> None:
-    from amr_bench.cli.fast import run_fast
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP) arrived: raised where the program is, so that every ``finally`` and
+    cleanup runs (temporary files removed, store transactions rolled back) before it exits."""
 
-    code = run_fast(sys.argv[1:])
-    if code is not None:
-        sys.exit(code)
-    full_app()()
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(signum)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM and SIGHUP end the command like Ctrl-C does: by an exception, cleanups included
+    (Python's default is to die at once, leaving temporary files behind)."""
+    import signal
+
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) == signal.SIG_DFL:
+            signal.signal(signum, _terminate)
+
+
+def main() -> None:
+    """The ``amr-bench`` command: the fast path, else the full application. Ctrl-C and SIGTERM end
+    it with one line on stderr (exit 130, or 128 + the signal), every temporary file removed; never
+    a traceback."""
+    from amr_bench.terminal import note
+
+    install_signal_handlers()
+    try:
+        from amr_bench.cli.fast import run_fast
+
+        code = run_fast(sys.argv[1:])
+        if code is None:
+            full_app()()
+    except KeyboardInterrupt:
+        note("amr-bench: interrupted (Ctrl-C); temporary files removed")
+        code = 130
+    except Terminated as exc:
+        note(f"amr-bench: terminated (signal {exc.signum}); temporary files removed")
+        code = 128 + exc.signum
+    sys.exit(code)
 
 
 __all__ = ["app", "full_app", "main"]

@@ -61,10 +61,20 @@ def main_options(
 
 
 def err(message: str) -> None:
-    """Print to stderr; text that the terminal cannot encode (a lone surrogate) is escaped."""
-    stream = sys.stderr
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-    print(message.encode(encoding, "backslashreplace").decode(encoding, "replace"), file=stream)
+    """Print one message to stderr. Every character a terminal would act on (escape sequences,
+    carriage returns, right-to-left overrides, zero-width characters: a zip member name or YAML key
+    chosen by someone else) is escaped (``\\x1b``), and so is text the terminal cannot encode (a lone
+    surrogate). With stderr closed the message is dropped, never printed to stdout."""
+    from amr_bench.terminal import note
+
+    note(message)
+
+
+def say(message: str) -> None:
+    """Print one line to stdout with the same escaping as :func:`err`."""
+    from amr_bench.terminal import printable
+
+    print(printable(message))
 
 
 PER_KIND_SHOWN = 10

@@ -13,7 +13,6 @@ succeeded, so handing over is always safe; a differential test keeps both paths'
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,5 +112,7 @@ def _run(args: FastArgs, submission: Path) -> int | None:
 
         write_text_atomic(out, text + "\n")
     if result.warnings:
-        print(f"{len(result.warnings)} warning(s); run `amr-bench validate` to see them", file=sys.stderr)
+        from amr_bench.terminal import note  # never on stdout, even with stderr closed
+
+        note(f"{len(result.warnings)} warning(s); run `amr-bench validate` to see them")
     return 0

@@ -8,7 +8,17 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from amr_bench.cli.app import GT_AUTO_HELP, GT_HELP, METRIC_HELP, RESAMPLES_HELP, SEED_HELP, app, err, handles_errors
+from amr_bench.cli.app import (
+    GT_AUTO_HELP,
+    GT_HELP,
+    METRIC_HELP,
+    RESAMPLES_HELP,
+    SEED_HELP,
+    app,
+    err,
+    handles_errors,
+    say,
+)
 from amr_bench.cli.inputs import ground_truth_for, hints_on_failure, readable_input
 from amr_bench.errors import InputError, UsageError, did_you_mean
 from amr_bench.stats import MAX_PERMUTATIONS, MAX_RESAMPLES, MIN_RESAMPLES
@@ -155,7 +165,7 @@ def add(
             added = add_file(store, submission, truth, team=team, system=system, benchmark=bench, baseline=baseline)
         if added.status != "ok":
             raise InputError(added.problems, f"{submission}: invalid; recorded as a failed attempt in {db}")
-    print(confirmation(added, team=team, system=system, benchmark=bench))
+    say(confirmation(added, team=team, system=system, benchmark=bench))
 
 
 @board.command(
@@ -189,7 +199,7 @@ def ingest(
     for note in checked.package.notes + [str(w) for w in checked.package.warnings]:
         err(note)
     for line in intake.confirmations(checked, stored, bench):
-        print(line)
+        say(line)
 
 
 @board.command(
@@ -276,15 +286,21 @@ def render(
     from amr_bench.leaderboard.ranking import rank_store
     from amr_bench.leaderboard.render import render_site
     from amr_bench.leaderboard.store import Store
-    from amr_bench.outputs import check_output_folder
+    from amr_bench.outputs import check_output_folder, refuse_inputs_inside, staged_folder
 
     settings = _settings(metric, seed, resamples, baseline, "bootstrap")
     db = existing_store(db)
-    check_output_folder(out, "--out", [("--db store", db)])
+    inputs: list[tuple[str, str | Path | None]] = [("--db store", db)]
+    inputs += [("--db store's write-ahead log", Path(f"{db}{s}")) for s in ("-wal", "-shm")]
+    inputs += [("--gt ground truth", t) for t in truths]
+    check_output_folder(out, "--out", inputs)
+    refuse_inputs_inside(out, "--out", inputs)
     with Store(db, readonly=True) as store:
         rankings = rank_store(store, settings)
         _require_baseline(baseline, rankings)
-        files = render_site(store, out, settings, rankings, ground_truths=truths)
+        with staged_folder(out, "--out") as stage:  # a new folder, swapped in whole: never a half-written site
+            staged = render_site(store, stage, settings, rankings, ground_truths=truths)
+        files = [out / f.relative_to(stage) for f in staged]
     print(f"wrote {len(files)} files (pages, results.json, one CSV per benchmark); open {files[0]}")
 
 

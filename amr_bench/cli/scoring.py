@@ -62,7 +62,7 @@ def score(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No table; warnings count only."),
 ) -> None:
     """Validate, then compute R1@θ and mAP exactly as the official scorer (plus breakdowns)."""
-    from amr_bench.outputs import check_output_file, write_csv_atomic, write_text_atomic
+    from amr_bench.outputs import check_output_file, output_group, write_csv_atomic, write_text_atomic
     from amr_bench.scoring import score as run_score
 
     edges = parse_length_edges(length_edges)
@@ -76,13 +76,15 @@ def score(
         check_output_file(per_query, "--per-query", [*inputs, ("--output file", output)])
     with hints_on_failure(submission, gt):
         result = run_score(submission, gt, edges)
+    with output_group() as outputs:  # the metrics and the per-query CSV are replaced together or not at all
+        if output and not to_stdout:
+            write_text_atomic(output, result.to_json() + "\n", group=outputs)
+        if per_query:
+            frame = result.per_query
+            rows = frame.itertuples(index=False, name=None)
+            write_csv_atomic(per_query, list(frame.columns), rows, group=outputs)
     if to_stdout:
         print(result.to_json())
-    elif output:
-        write_text_atomic(output, result.to_json() + "\n")
-    if per_query:
-        frame = result.per_query
-        write_csv_atomic(per_query, list(frame.columns), frame.itertuples(index=False, name=None))
     if result.warnings:
         if quiet:
             err(f"{len(result.warnings)} warning(s); run `amr-bench validate` to see them")

@@ -73,16 +73,23 @@ def find_split(name: str) -> SplitEntry | None:
 
 def resolve_ground_truth(spec: str | Path) -> tuple[Path, SplitEntry | None]:
     """Turn a ``--gt`` value into a file: an existing path, a bundled ``DATASET/SPLIT``, a
-    dataset folder's ``ROOT/SPLIT`` or a user-registered ``NAME/SPLIT``."""
+    dataset folder's ``ROOT/SPLIT`` or a user-registered ``NAME/SPLIT``.
+
+    A name that is none of these as a file path may match several sources at once: a bundled split,
+    a registered dataset of the same name and a folder of that name in the working directory
+    (``castella/val`` -> ``./castella/val.jsonl``). When the files they name hold the same bytes,
+    the first of bundled, registered, folder is used; when they differ, the name is refused
+    (``UsageError``) naming each file, never resolved silently to one of them: write ``./NAME/SPLIT``
+    for the folder or give the file's path.
+    """
     path = Path(spec)
     if path.is_file():
         return path, None
     entry = find_split(str(spec))
-    if entry is not None:
-        return entry.path, entry
-    local = resolve_local_split(str(spec))
-    if local is not None:
-        return local, None
+    sources = ([("the bundled split", entry.path)] if entry is not None else []) + _local_candidates(str(spec))
+    if sources:
+        _refuse_ambiguous(str(spec), sources)
+        return (entry.path, entry) if entry is not None else (sources[0][1], None)
     names = [e.name for e in splits()]
     known = ", ".join(names)
     users = ", ".join(sorted(user_datasets()))
@@ -92,6 +99,28 @@ def resolve_ground_truth(spec: str | Path) -> tuple[Path, SplitEntry | None]:
         + (f"; user datasets: {users}" if users else "")
         + "; a dataset folder ROOT is addressed as ROOT/<split> (file ROOT/<split>.jsonl)"
     )
+
+
+def _same_content(a: Path, b: Path) -> bool:
+    try:
+        if os.path.samefile(a, b):
+            return True
+        if a.stat().st_size != b.stat().st_size:
+            return False
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def _refuse_ambiguous(spec: str, sources: list[tuple[str, Path]]) -> None:
+    first = sources[0][1]
+    differing = [(what, p) for what, p in sources[1:] if not _same_content(first, p)]
+    if differing:
+        listed = "; ".join(f"{what}: {p}" for what, p in [sources[0], *differing])
+        raise UsageError(
+            f"ground truth {spec!r} is ambiguous: it names different files ({listed}); "
+            f"write ./{spec} for the folder in the working directory, or give the file's path"
+        )
 
 
 def dataset_info(name: str) -> dict[str, Any] | None:
@@ -144,16 +173,24 @@ def register_user_dataset(name: str, root: Path, title: str | None = None) -> Pa
     return path
 
 
-def resolve_local_split(spec: str) -> Path | None:
-    """``ROOT/SPLIT`` or ``NAME/SPLIT`` (user registry) -> the existing ``<root>/<split>.jsonl``."""
+def _local_candidates(spec: str) -> list[tuple[str, Path]]:
+    """The existing files ``NAME/SPLIT`` names outside the bundled registry: the user-registered
+    dataset's ``<root>/<split>.jsonl``, then the folder's ``ROOT/<split>.jsonl``."""
     head, sep, split = spec.rstrip("/").rpartition("/")
     if not sep or not split:
-        return None
-    candidates = [Path(head) / f"{split}.jsonl"]
+        return []
+    candidates = [("the folder", Path(head) / f"{split}.jsonl")]
     user = user_datasets().get(head) if "/" not in head else None
     if user is not None:
-        candidates.insert(0, Path(user["root"]).expanduser() / f"{split}.jsonl")
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate
-    return None
+        candidates.insert(0, (f"the registered dataset {head!r}", Path(user["root"]).expanduser() / f"{split}.jsonl"))
+    return [(what, c) for what, c in candidates if c.is_file()]
+
+
+def resolve_local_split(spec: str) -> Path | None:
+    """``ROOT/SPLIT`` or ``NAME/SPLIT`` (user registry) -> the existing ``<root>/<split>.jsonl``
+    (``UsageError`` when a registered dataset and a folder of the same name hold different files)."""
+    found = _local_candidates(spec)
+    if not found:
+        return None
+    _refuse_ambiguous(spec, found)
+    return found[0][1]

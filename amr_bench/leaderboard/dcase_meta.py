@@ -21,6 +21,7 @@ from typing import Any
 
 from amr_bench.errors import Problem
 from amr_bench.leaderboard import safe_yaml
+from amr_bench.names import describe_refused, nfc
 
 MAX_SYSTEMS = 4
 LABEL = re.compile(
@@ -106,12 +107,47 @@ def check_meta(data: bytes, display: str, label: Label) -> MetaCheck:
     ]
     submission = meta.get("submission")
     submission = submission if isinstance(submission, dict) else {}
+    problems += _hidden_characters(meta, display, node)
     problems += _corresponding(submission, display, node)
     got = submission.get("label")
-    if isinstance(got, str) and got != label.text:
+    if isinstance(got, str) and nfc(got) != label.text:
         line = safe_yaml.line_of(node, ["submission", "label"])
         problems.append(Problem(display, line, f"submission/label is {got!r} but the file is {label.text}.meta.yaml"))
     return MetaCheck(None if problems else meta, problems, [] if problems else _notes(meta, display))
+
+
+_TEXT_BREAKS = frozenset("\n\t\r")
+
+
+def _hidden_characters(value: Any, display: str, node: Any, path: tuple[Any, ...] = ()) -> list[Problem]:
+    """Every key and text value that holds a character a page or terminal would act on instead of
+    showing (see :func:`amr_bench.names.describe_refused`: right-to-left overrides, zero-width
+    characters, control characters); line breaks and tabs are allowed in values. Refused, not
+    stripped: the team fixes its file, and what is stored is what they wrote."""
+    problems: list[Problem] = []
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        at = (*path, key)
+        if isinstance(key, str):
+            problems += _text_problem(key, at, display, node, keys=True)
+        if isinstance(item, str):
+            problems += _text_problem(item, at, display, node, keys=False)
+        elif isinstance(item, (dict, list)):
+            problems += _hidden_characters(item, display, node, at)
+    return problems
+
+
+def _text_problem(text: str, at: tuple[Any, ...], display: str, node: Any, keys: bool) -> list[Problem]:
+    for i, ch in enumerate(text):
+        if not keys and ch in _TEXT_BREAKS:
+            continue
+        what = describe_refused(ch)
+        if what is not None:
+            where = "/".join(str(p) for p in at)
+            kind = "key" if keys else "value"
+            message = f"{where}: the {kind} contains {what} (U+{ord(ch):04X}, character {i + 1}); remove it"
+            return [Problem(display, safe_yaml.line_of(node, list(at)), message)]
+    return []
 
 
 def _schema_message(error: Any) -> str:

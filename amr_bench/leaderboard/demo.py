@@ -25,7 +25,6 @@ Then it ranks every group, renders the site and prints the tables and where the 
 
 from __future__ import annotations
 
-import shutil
 import time
 import zipfile
 from collections.abc import Callable
@@ -45,6 +44,7 @@ from amr_bench.leaderboard.ranking import RankSettings, rank_store
 from amr_bench.leaderboard.render import render_site
 from amr_bench.leaderboard.results import add_file, add_records
 from amr_bench.leaderboard.store import Store
+from amr_bench.outputs import staged_folder
 
 STORE_NAME = "leaderboard.sqlite"
 SITE_DIR = "site"
@@ -145,14 +145,43 @@ def prepare_output(out: Path, force: bool, echo: Echo) -> Path:
         if not any(Path(f"{p}{suffix}").exists() for p in existing):
             break
         k += 1
-    for p in existing:  # copy every file first, then remove: a failure leaves the store as it was
+    for p in existing:
         if not p.is_file() or p.is_symlink():
             raise UsageError(f"{p} is not a regular file; move it away yourself")
-        shutil.copy2(p, f"{p}{suffix}")
-    for p in existing:
-        p.unlink()
+    backup = Path(f"{db}{suffix}")
+    backup_store(db, backup)  # the store as SQLite reads it, write-ahead log included, in one file
+    for p in existing:  # removed only once the backup is complete
+        p.unlink(missing_ok=True)
     echo(f"note: the existing store was moved to {db}{suffix} (--force)")
     return db
+
+
+def backup_store(db: Path, backup: Path) -> None:
+    """Copy the store ``db`` to the new file ``backup`` with SQLite's online backup API: every
+    committed result is kept, those still in the write-ahead log (``-wal``) included, which a copy
+    of the file alone would lose. The backup is one self-contained file (rollback journal mode); a
+    failure removes it and leaves ``db`` as it was."""
+    import sqlite3
+    import urllib.parse
+
+    source = None
+    target = None
+    try:
+        source = sqlite3.connect(f"file:{urllib.parse.quote(str(db.resolve()))}?mode=ro", uri=True)
+        target = sqlite3.connect(backup)
+        source.backup(target)
+        target.execute("PRAGMA journal_mode = DELETE")
+        target.close()
+        target = None
+    except sqlite3.Error as exc:
+        if target is not None:
+            target.close()
+        for p in (backup, Path(f"{backup}-wal"), Path(f"{backup}-shm"), Path(f"{backup}-journal")):
+            p.unlink(missing_ok=True)
+        raise UsageError(f"{db}: cannot back it up ({exc}); it was left as it is, move it away yourself") from None
+    finally:
+        if source is not None:
+            source.close()
 
 
 @dataclass
@@ -215,7 +244,9 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bo
             extra_truths += _plugin_systems(store, out, echo, demo.put)
         settings = RankSettings()
         rankings = rank_store(store, settings)
-        files = render_site(store, out / SITE_DIR, settings, rankings, ground_truths=extra_truths)
+        with staged_folder(out / SITE_DIR) as stage:  # a new folder, swapped in whole
+            staged = render_site(store, stage, settings, rankings, ground_truths=extra_truths)
+        files = [out / SITE_DIR / f.relative_to(stage) for f in staged]
     for r in rankings:
         echo(f"\n== {r.group.benchmark}  (ground truth {r.group.gt_sha256[:12]}, {r.n_queries} queries)")
         echo(format_table(r))

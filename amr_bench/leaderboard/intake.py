@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from amr_bench.errors import InputError, Problem
+from amr_bench.errors import InputError, Problem, UsageError
 from amr_bench.hashing import sha256_bytes, sha256_file
 from amr_bench.leaderboard.dcase_meta import Label, check_meta, parse_label
 from amr_bench.leaderboard.explorer import window_columns
@@ -47,6 +47,7 @@ from amr_bench.leaderboard.results import (
     score_bytes,
     store_prepared,
 )
+from amr_bench.names import nfc
 
 TASK_FOLDER = re.compile(r"^task(?P<n>[0-9]+)(?P<sub>[a-z]?)$", re.IGNORECASE)
 SYSTEM_FILE = re.compile(r"^(?P<label>.+)\.(?P<kind>meta\.yaml|output\.jsonl)$")
@@ -249,7 +250,7 @@ def _layout(path: Path, members: dict[str, bytes]) -> Package:
         if at is not None and number != "6":
             found.other_tasks["/".join(parts[: at + 1]) + "/"] += 1
             continue
-        base = parts[-1]
+        base = nfc(parts[-1])  # the same name in NFC and NFD is one file
         if base in by_base:
             found.problems.append(Problem(where, None, f"duplicate file name (also {by_base[base]})"))
             continue
@@ -260,11 +261,26 @@ def _layout(path: Path, members: dict[str, bytes]) -> Package:
     if found.flat:
         found.notes.append(f"{name}: note: flat layout accepted ({', '.join(sorted(found.flat))})")
     team = _team(name, found)
+    found.problems += _name_problems(name, team, found)
     systems = _systems(name, found, members)
     report_name, report = _report(name, found, members, team)
     if found.problems:
         raise InputError(found.problems + found.warnings, f"{name}: {len(found.problems)} error(s) in the package")
     return Package(path, sha256_file(path), team, systems, report_name, report, found.notes, found.warnings)
+
+
+def _name_problems(name: str, team: str, found: _Found) -> list[Problem]:
+    """The store's own name rule (:func:`store.check_name`) applied to the team and every label,
+    here, so that ``--check-only`` refuses exactly what storing would."""
+    from amr_bench.leaderboard.store import check_name
+
+    problems = []
+    for kind, value in [("team", team)] + [("system", label.text) for _, label in sorted(found.labels.items())]:
+        try:
+            check_name(kind, value)
+        except UsageError as exc:
+            problems.append(Problem(name, None, str(exc)))
+    return problems if found.labels else []
 
 
 def _task_folder(parts: tuple[str, ...]) -> tuple[int | None, str | None]:
@@ -291,11 +307,11 @@ def _classify(found: _Found, where: str, parts: tuple[str, ...], task: str | Non
         else:
             found.warnings.append(Problem(where, None, "unexpected file ignored", "warning"))
         return
-    label = parse_label(m["label"])
+    label = parse_label(nfc(m["label"]))
     if isinstance(label, str):
         found.problems.append(Problem(where, None, label))
         return
-    if folder is not None and folder not in (task, label.text):
+    if folder is not None and nfc(folder) not in (task, label.text):
         found.problems.append(
             Problem(where, None, f"folder {folder!r} differs from the label {label.text!r} (folder = label)")
         )

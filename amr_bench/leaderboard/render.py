@@ -8,8 +8,9 @@ history and a per-query explorer). Beside them: ``results.json`` and one CSV per
 (:mod:`amr_bench.leaderboard.exports`) and the technical reports under ``reports/``.
 
 Every file name is derived, never taken from input: the built-in datasets have fixed names; any
-other benchmark or system page is ``<prefix>-<slug>-<8 hex of sha256(name)>.html``, so a
-benchmark called ``index``, ``../x`` or ``a/b`` cannot overwrite another file.
+other benchmark or system page is ``<prefix>-<slug>-<16 hex of sha256(name)>.html``, so a
+benchmark called ``index``, ``../x`` or ``a/b`` cannot overwrite another file, and two names
+that still came to the same file would stop the render (checked) rather than share a page.
 
 Pages are rendered by jinja2 with autoescaping (team and system names are untrusted), carry their
 own CSS, a few lines of vanilla JavaScript (column sorting on raw ``data-v`` values, failed rows
@@ -23,6 +24,7 @@ import hashlib
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,7 @@ from typing import Any
 import jinja2
 
 from amr_bench import __version__
-from amr_bench.errors import UsageError
+from amr_bench.errors import AmrBenchError, UsageError
 from amr_bench.leaderboard import dcase_page, exports, systems
 from amr_bench.leaderboard.ranking import Ranking, RankSettings, Row, rank_store
 from amr_bench.leaderboard.store import PackageInfo, Store, SystemInfo
@@ -76,7 +78,7 @@ def safe_name(prefix: str, name: str, ext: str, readable: str | None = None) -> 
 
     The slug is made from ``readable`` (default ``name``); the hash always from ``name``.
     """
-    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:16]
     return "-".join(p for p in (prefix, slug(name if readable is None else readable), digest) if p) + "." + ext
 
 
@@ -204,6 +206,9 @@ def render_site(
     written.append(_write(out / RESULTS_JSON, exports.to_json(rankings, settings)))
     for r in rankings:
         written.append(_write(out / group_csv(r), exports.to_csv([r], settings)))
+    clashes = sorted(str(p) for p, n in Counter(written).items() if n > 1)
+    if clashes:  # two systems or groups whose derived file names collide: never one page for both
+        raise AmrBenchError(f"two pages were given the same file name, nothing was published: {', '.join(clashes)}")
     return written
 
 

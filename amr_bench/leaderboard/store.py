@@ -212,25 +212,39 @@ def unpack(blob: bytes) -> NDArray[np.float64]:
 
 
 def check_name(kind: str, value: str) -> str:
-    """A team or system name fit for tables and pages; ``UsageError`` otherwise.
+    """A team or system name fit for tables and pages, in Unicode normal form C; ``UsageError`` otherwise.
 
-    Refuses empty names, surrounding white space, control characters, lone surrogates (text that
-    was not UTF-8) and over-long names. Markup is allowed: the site escapes it.
+    Refuses empty names, surrounding white space, control characters, invisible format characters
+    (right-to-left overrides, zero-width spaces and joiners: see :mod:`amr_bench.names`), line and
+    paragraph separators, lone surrogates (text that was not UTF-8) and over-long names. Markup is
+    allowed: the site escapes it. ``leaderboard ingest --check-only`` runs this same check.
     """
+    from amr_bench.names import describe_refused, nfc
+
     problem = None
-    if not value or not value.strip():
+    if not isinstance(value, str) or not value or not value.strip():
         problem = "is empty"
     elif value != value.strip():
         problem = "starts or ends with white space"
-    elif len(value) > MAX_NAME_CHARS:
-        problem = f"has {len(value)} characters; at most {MAX_NAME_CHARS}"
-    elif any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in value):
-        problem = "contains a control character"
+    elif len(nfc(value)) > MAX_NAME_CHARS:
+        problem = f"has {len(nfc(value))} characters; at most {MAX_NAME_CHARS}"
     elif any(0xD800 <= ord(c) < 0xE000 for c in value):
         problem = "is not valid UTF-8 text (a lone surrogate)"
+    else:
+        for i, c in enumerate(value):
+            what = describe_refused(c)
+            if what is not None:
+                problem = f"contains {what} (U+{ord(c):04X}, character {i + 1})"
+                break
     if problem:
-        raise UsageError(f"{kind} name {value!r} {problem}")
-    return value
+        raise UsageError(f"{kind} name {value!a} {problem}")
+    return nfc(value)
+
+
+def _nfc(name: str) -> str:
+    from amr_bench.names import nfc
+
+    return nfc(name)
 
 
 class Store:
@@ -345,8 +359,8 @@ class Store:
         added_at: str | None = None,
     ) -> AddOutcome:
         """Store one submission; the same file for the same system and group is stored once."""
-        check_name("team", team)
-        check_name("system", system)
+        team = check_name("team", team)
+        system = check_name("system", system)
         group_sig = metric_signature(signature)
         if status == "ok" and (qids is None or per_query is None):
             raise ValueError("a scored submission needs its qids and per-query scores")
@@ -410,7 +424,7 @@ class Store:
         added_at: str | None = None,
     ) -> int:
         """Record a DCASE package (and its technical report's bytes); the same package again is a no-op."""
-        check_name("team", team)
+        team = check_name("team", team)
         with self.write():
             team_id = self._upsert_team(team)
             row = self.db.execute("SELECT id FROM packages WHERE sha256=?", (sha256,)).fetchone()
@@ -512,6 +526,7 @@ class Store:
         """Delete one version (its rows, metrics and per-query scores) for good; the audit table keeps the record."""
         if not reason.strip():
             raise UsageError("remove-version: give a reason (--reason)")
+        team, system = _nfc(team), _nfc(system)
         with self.write():
             system_id = self._system_id(team, system)
             benchmark = self._benchmark_of(system_id, version, benchmark)
@@ -539,6 +554,7 @@ class Store:
     ) -> Change:
         if not reason.strip():
             raise UsageError(f"{action}: give a reason (--reason)")
+        team, system = _nfc(team), _nfc(system)
         stamp = utc_now() if action == "withdraw" else None
         state = "withdrawn_at IS NULL" if action == "withdraw" else "withdrawn_at IS NOT NULL"
         with self.write():
@@ -562,6 +578,7 @@ class Store:
 
     def find_system(self, spec: str) -> tuple[str, str]:
         """``TEAM/SYSTEM`` (names may themselves contain '/') or a system name stored once -> (team, system)."""
+        spec = _nfc(spec)
         names = self.db.execute(_SYSTEM_NAMES).fetchall()
         exact = [(t, s) for t, s in names if f"{t}/{s}" == spec]
         by_system = [(t, s) for t, s in names if s == spec]
@@ -682,6 +699,8 @@ class Store:
 
     def versions(self, team: str | None = None, system: str | None = None) -> list[VersionInfo]:
         """Every stored version (of one team, or one system), oldest first per system and benchmark."""
+        team = None if team is None else _nfc(team)
+        system = None if system is None else _nfc(system)
         rows = self.db.execute(
             "SELECT s.id, t.name, y.name, s.benchmark, s.version, s.status, s.sha256, s.file_name, s.added_at,"
             " s.gt_sha256, s.signature_json, s.withdrawn_at, y.withdrawn_at, s.package_id, s.problems_json"

@@ -88,10 +88,20 @@ def connect(path: Path) -> sqlite3.Connection:
 
 
 def connect_readonly(path: Path) -> sqlite3.Connection:
-    """``mode=ro``; a WAL store in a folder we cannot write (no ``-shm`` can be made) is read as immutable."""
+    """``mode=ro``; a WAL store in a folder we cannot write (no ``-shm`` can be made) is read as
+    immutable, but only when it has no write-ahead log with content: ``immutable`` reads the main
+    file alone, and committed results still in ``-wal`` would be missing without a word. Such a
+    store is refused with what to do (a writer is active, or one stopped before checkpointing)."""
     uri = f"file:{urllib.parse.quote(str(path.resolve()))}?mode=ro"
     last: sqlite3.Error | None = None
     for suffix in ("", "&immutable=1"):
+        if suffix and _wal_has_content(path):
+            raise StoreError(
+                f"{path}: cannot be read here: its write-ahead log {path}-wal holds committed results and "
+                f"the folder is not writable, so SQLite cannot read the log ({last}). Read it where you can "
+                "write, or ask its owner to run any amr-bench command that writes to it (or sqlite3 "
+                f"'{path}' 'PRAGMA wal_checkpoint(TRUNCATE)') to fold the log into the file"
+            )
         try:
             db = sqlite3.connect(uri + suffix, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
         except sqlite3.Error as exc:
@@ -107,6 +117,15 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
         except sqlite3.DatabaseError:
             return db  # not a database: the caller's checks report it with the file's name
     raise StoreError(f"{path}: cannot open the store read-only ({last})")
+
+
+def _wal_has_content(path: Path) -> bool:
+    try:
+        return os.stat(f"{path}-wal").st_size > 0
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # cannot tell: do not read without it
 
 
 def migrated_copy(db: sqlite3.Connection, current: int) -> sqlite3.Connection:
