@@ -309,7 +309,7 @@ def broken_submission(example: bytes) -> bytes:
     lines = example.decode().splitlines()
     out = list(lines[1:])  # the first query is missing
     first = json.loads(out[0])
-    first["pred_relevant_windows"][0] = [30.0, 20.0]
+    first["pred_relevant_windows"][0][:2] = [30.0, 20.0]
     out[0] = json.dumps(first)
     out.insert(1, out[2])  # a duplicate qid
     out[3] = out[3][: len(out[3]) // 2]  # a truncated line

@@ -236,9 +236,7 @@ def detailed_html(store: Any, rankings: list[Any], settings: Any, gt: Any, scrat
             s=view,
         )
     )
-    html = html.replace(
-        "not available: this ground truth is not a bundled split", "hidden: this is a blind evaluation set"
-    )
+    html = html.replace("ground-truth windows (top lane)", "ground-truth windows (top lane; hidden: a blind evaluation set)")
     return _without_links_out(html)
 
 
