@@ -337,3 +337,88 @@ def test_cli_errors(gt, fake_wheels, tmp_path, args, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "b.zip").exists()
+
+
+# ---- the scoring program as a worker runs it: fresh image, bundled wheels, no network --------
+
+CORE_REQUIREMENTS = "numpy>=1.24 scipy>=1.10 pandas>=2.0 jsonschema>=4.18 jinja2>=3.1 typer>=0.12 orjson>=3.9 pyyaml>=6.0 threadpoolctl>=3.1"
+
+
+@pytest.fixture(scope="module")
+def real_wheels(tmp_path_factory):
+    """amr-bench's wheel (built from this checkout) and its dependencies for this Python."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path_factory.mktemp("real-wheels")
+    root = Path(__file__).resolve().parents[1]
+    steps = [
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(folder), str(root)],
+        [sys.executable, "-m", "pip", "download", "--quiet", "-d", str(folder), "--only-binary=:all:", *CORE_REQUIREMENTS.split()],
+    ]
+    for cmd in steps:
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            if os.environ.get("CI"):
+                pytest.fail(f"could not gather the wheels: {done.stderr[-2000:]}")
+            pytest.skip(f"no package index to gather the wheels from: {done.stderr[-300:]}")
+    return folder
+
+
+@pytest.mark.slow
+def test_emulated_worker_scores_fails_and_refuses(gt, real_wheels, tmp_path):
+    import sys
+
+    from tests.codabench_worker import fresh_image, run_scoring, submit, unpack_task
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    bundle_zip = tmp_path / "bundle.zip"
+    build_bundle([BenchmarkSpec("dcase2026-eval", gt[0])], real_wheels, bundle_zip, BundleOptions(python=python))
+    image = fresh_image(tmp_path / "image")
+    root = tmp_path / "app"
+    unpack_task(bundle_zip, root)
+    kit = _members(bundle_zip)
+
+    # the starting kit's valid submission: the numbers of `amr-bench score`
+    (tmp_path / "example.zip").write_bytes(kit["starting_kit_0/example_submission.zip"])
+    submit(root, tmp_path / "example.zip")
+    ok = run_scoring(root, image)
+    assert ok.returncode == 0, ok.log
+    scores = json.loads((ok.output / "scores.json").read_text())
+    (tmp_path / "s.jsonl").write_bytes(_kit_submission(bundle_zip, "example_submission.zip"))
+    brief = json.loads(runner.invoke(app, ["score", str(tmp_path / "s.jsonl"), "--gt", str(gt[0]), "-o", "-"]).stdout)["brief"]
+    assert (scores["r1_at_0_7"], scores["r1_at_0_5"], scores["map"]) == (
+        brief["MR-full-R1@0.7"],
+        brief["MR-full-R1@0.5"],
+        brief["MR-full-mAP"],
+    )
+    assert set(scores) == {c.key for c in LEADERBOARD}
+    html = (ok.output / "detailed_results.html").read_text()
+    assert 'class="explorer"' in html and [b for b in gt[1] if b in html + ok.log] == []
+
+    # the broken one: the FILE:LINE messages of `amr-bench validate`, no scores
+    (tmp_path / "broken.zip").write_bytes(kit["starting_kit_0/broken_submission.zip"])
+    submit(root, tmp_path / "broken.zip")
+    bad = run_scoring(root, image)
+    assert bad.returncode == 1 and not (bad.output / "scores.json").exists()
+    assert bad.log.count("submission.jsonl:") >= 3 and "Traceback" not in bad.log
+    assert [b for b in gt[1] if b in bad.log] == []
+
+    # hostile: names that climb out of the folder, a symbolic link's name, a line of 17 MiB
+    hostile = tmp_path / "hostile.zip"
+    with zipfile.ZipFile(hostile, "w") as z:
+        z.writestr("../../../escaped.jsonl", "{}\n")
+        z.writestr("/abs.jsonl", "{}\n")
+        z.writestr("big.jsonl", b'{"qid": "' + b"x" * (17 << 20) + b'"}\n')
+    submit(root, hostile)
+    refused = run_scoring(root, image)
+    assert refused.returncode == 1 and not (refused.output / "scores.json").exists()
+    assert "Traceback" not in refused.log and "expected one .jsonl" in refused.log
+    assert not any(p.name == "escaped.jsonl" for p in tmp_path.rglob("*") if "res" not in p.parts)
+    big = tmp_path / "big.zip"
+    with zipfile.ZipFile(big, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("big.jsonl", b'{"qid": "' + b"x" * (17 << 20) + b'"}\n')
+    submit(root, big)
+    refused = run_scoring(root, image)
+    assert refused.returncode == 1 and "big.jsonl" in refused.log and "Traceback" not in refused.log
