@@ -24,7 +24,9 @@ from amr_bench.codabench.competition import check_competition
 from amr_bench.codabench.worker import LEADERBOARD, find_submission, run
 from amr_bench.errors import InputError, UsageError
 
-DCASE_QUERIES = Path(__file__).resolve().parents[1] / "amr_bench" / "data" / "ground_truth" / "dcase2026_evaluation_queries.jsonl"
+DCASE_QUERIES = (
+    Path(__file__).resolve().parents[1] / "amr_bench" / "data" / "ground_truth" / "dcase2026_evaluation_queries.jsonl"
+)
 runner = CliRunner()
 
 
@@ -103,7 +105,11 @@ def test_bundle_yaml_has_what_the_v2_unpacker_requires(bundle):
     assert doc["phases"][0]["end"] is None  # one benchmark: open for ever
     columns = doc["leaderboards"][0]["columns"]
     assert [c["key"] for c in columns] == [c.key for c in LEADERBOARD]
-    assert columns[0]["title"] == "R1@0.7" and columns[0]["sorting"] == "desc" and doc["leaderboards"][0]["primary_index"] == 0
+    assert (
+        columns[0]["title"] == "R1@0.7"
+        and columns[0]["sorting"] == "desc"
+        and doc["leaderboards"][0]["primary_index"] == 0
+    )
     assert doc["docker_image"] == "python:3.11-slim"
     meta = yaml.safe_load(files["scoring_program/metadata.yaml"])
     assert meta["command"] == "python3 /app/program/score.py /app/input /app/output"
@@ -235,7 +241,9 @@ def test_broken_example_fails_with_the_validate_messages(bundle, gt, tmp_path, c
         cli = runner.invoke(app, ["validate", "submission.jsonl", "--gt", str(gt[0])])
     finally:
         os.chdir(cwd)
-    expected = [line for line in cli.stderr.splitlines() if line.startswith("submission.jsonl:") and ": error: " in line]
+    expected = [
+        line for line in cli.stderr.splitlines() if line.startswith("submission.jsonl:") and ": error: " in line
+    ]
     assert len(expected) >= 3
     for line in expected:
         assert line in log
@@ -251,7 +259,9 @@ def _refusal(res: Path, scratch: Path) -> str:
 def test_submission_finding(tmp_path):
     res = tmp_path / "res"
     res.mkdir()
-    assert "expected one .jsonl file (or one DCASE package) in the submission zip, found nothing" in _refusal(res, tmp_path)
+    assert "expected one .jsonl file (or one DCASE package) in the submission zip, found nothing" in _refusal(
+        res, tmp_path
+    )
     (res / "a.jsonl").write_text("{}\n")
     (res / "metadata").write_text("exitCode: 0\n")  # the worker's own file
     assert find_submission(res, tmp_path).display == "a.jsonl"
@@ -297,7 +307,7 @@ def test_wheels_must_hold_this_amr_bench_and_fit_the_image(tmp_path, fake_wheels
     (empty / f"amr_bench-{__version__}-py3-none-any.whl").write_bytes(b"")
     (empty / "numpy-2.0.0-cp312-cp312-manylinux_2_17_x86_64.whl").write_bytes(b"")
     assert len(check_wheels(empty, "3.12")) == 2
-    with pytest.raises(UsageError, match="built for cp312, the image runs Python 3.11"):
+    with pytest.raises(UsageError, match=r"built for cp312, the image runs Python 3\.11"):
         check_wheels(empty, "3.11")
     (empty / "numpy-2.0.0-cp312-cp312-win_amd64.whl").write_bytes(b"")
     with pytest.raises(UsageError, match="win_amd64"):
@@ -308,7 +318,20 @@ def test_cli_writes_the_bundle(gt, fake_wheels, tmp_path):
     out = tmp_path / "b.zip"
     result = runner.invoke(
         app,
-        ["codabench", "bundle", "--gt", f"dcase2026-eval={gt[0]}", "--wheels", str(fake_wheels), "--python", "3.11", "--out", str(out), "--start", "2027-03-01"],
+        [
+            "codabench",
+            "bundle",
+            "--gt",
+            f"dcase2026-eval={gt[0]}",
+            "--wheels",
+            str(fake_wheels),
+            "--python",
+            "3.11",
+            "--out",
+            str(out),
+            "--start",
+            "2027-03-01",
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "Codabench bundle written" in result.stdout
@@ -331,7 +354,18 @@ def test_cli_writes_the_bundle(gt, fake_wheels, tmp_path):
 def test_cli_errors(gt, fake_wheels, tmp_path, args, message):
     args = [a.replace("GT", str(gt[0])).replace("BLIND", str(DCASE_QUERIES)) for a in args]
     result = runner.invoke(
-        app, ["codabench", "bundle", "--wheels", str(fake_wheels), "--python", "3.11", "--out", str(tmp_path / "b.zip"), *args]
+        app,
+        [
+            "codabench",
+            "bundle",
+            "--wheels",
+            str(fake_wheels),
+            "--python",
+            "3.11",
+            "--out",
+            str(tmp_path / "b.zip"),
+            *args,
+        ],
     )
     assert result.exit_code in (1, 2), result.output
     assert message in result.output
@@ -341,7 +375,12 @@ def test_cli_errors(gt, fake_wheels, tmp_path, args, message):
 
 # ---- the scoring program as a worker runs it: fresh image, bundled wheels, no network --------
 
-CORE_REQUIREMENTS = "numpy>=1.24 scipy>=1.10 pandas>=2.0 jsonschema>=4.18 jinja2>=3.1 typer>=0.12 orjson>=3.9 pyyaml>=6.0 threadpoolctl>=3.1"
+
+def core_requirements() -> list[str]:
+    """amr-bench's own dependencies (no extras), as its metadata declares them."""
+    from importlib.metadata import requires
+
+    return [r for r in requires("amr-bench") or [] if "extra ==" not in r]
 
 
 @pytest.fixture(scope="module")
@@ -355,7 +394,17 @@ def real_wheels(tmp_path_factory):
     root = Path(__file__).resolve().parents[1]
     steps = [
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(folder), str(root)],
-        [sys.executable, "-m", "pip", "download", "--quiet", "-d", str(folder), "--only-binary=:all:", *CORE_REQUIREMENTS.split()],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--quiet",
+            "-d",
+            str(folder),
+            "--only-binary=:all:",
+            *core_requirements(),
+        ],
     ]
     for cmd in steps:
         done = subprocess.run(cmd, capture_output=True, text=True)
@@ -387,7 +436,9 @@ def test_emulated_worker_scores_fails_and_refuses(gt, real_wheels, tmp_path):
     assert ok.returncode == 0, ok.log
     scores = json.loads((ok.output / "scores.json").read_text())
     (tmp_path / "s.jsonl").write_bytes(_kit_submission(bundle_zip, "example_submission.zip"))
-    brief = json.loads(runner.invoke(app, ["score", str(tmp_path / "s.jsonl"), "--gt", str(gt[0]), "-o", "-"]).stdout)["brief"]
+    brief = json.loads(runner.invoke(app, ["score", str(tmp_path / "s.jsonl"), "--gt", str(gt[0]), "-o", "-"]).stdout)[
+        "brief"
+    ]
     assert (scores["r1_at_0_7"], scores["r1_at_0_5"], scores["map"]) == (
         brief["MR-full-R1@0.7"],
         brief["MR-full-R1@0.5"],
@@ -422,3 +473,36 @@ def test_emulated_worker_scores_fails_and_refuses(gt, real_wheels, tmp_path):
     submit(root, big)
     refused = run_scoring(root, image)
     assert refused.returncode == 1 and "big.jsonl" in refused.log and "Traceback" not in refused.log
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_detailed_results_in_a_browser(bundle, tmp_path, capsys):
+    """The page Codabench shows works alone: explorer rows drawn, the breakdown there, nothing fetched."""
+    import os
+
+    from tests.test_browser import Browser, _chromium, _in_ci
+
+    binary = _chromium()
+    if binary is None:
+        if _in_ci():
+            pytest.fail("chromium is missing (apt-get install chromium)")
+        pytest.skip("chromium is not installed")
+    root = _worker_dirs(tmp_path, bundle[0])
+    (root / "input" / "res" / "submission.jsonl").write_bytes(_kit_submission(bundle[0], "example_submission.zip"))
+    assert run(root / "input", root / "output") == 0
+    page = root / "output" / "detailed_results.html"
+    (tmp_path / "profile").mkdir()
+    browser = Browser(binary, tmp_path / "profile")
+    try:
+        browser.call("Network.enable")
+        browser.open(page.as_uri())
+        assert browser.js("document.querySelectorAll('div.explorer tbody tr').length") == 50
+        assert browser.js("document.querySelectorAll('div.explorer svg').length") == 50
+        urls = browser.js("performance.getEntriesByType('resource').map(function (e) { return e.name; })")
+        assert urls == []
+        shot = os.environ.get("AMR_BENCH_CODABENCH_SCREENSHOT")
+        if shot:
+            browser.screenshot(Path(shot))
+    finally:
+        browser.close()

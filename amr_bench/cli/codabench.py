@@ -54,8 +54,8 @@ def bundle(
     per_day: int = typer.Option(5, "--max-per-day", min=1, help="Submissions per participant per day."),
 ) -> None:
     """Write a Codabench bundle: pages, one task and phase per benchmark, hidden ground truth, scorer, starting kit."""
-    from amr_bench.codabench.bundle import BenchmarkSpec, BundleOptions, build_bundle
     from amr_bench.cli.inputs import readable_input
+    from amr_bench.codabench.bundle import BenchmarkSpec, BundleOptions, build_bundle
     from amr_bench.outputs import check_output_file
 
     truths = _pairs(gt, "--gt")

@@ -48,7 +48,7 @@ EXAMPLE = "example_submission.zip"
 BROKEN = "broken_submission.zip"
 PRIOR_FIT = "castella/train"  # the prior-only control is fitted on the DCASE development training split
 
-BOOTSTRAP = '''"""amr-bench {version}: the scoring program of a Codabench bundle written by `amr-bench codabench bundle`.
+BOOTSTRAP = '''"""amr-bench {version}: the scoring program of a bundle written by `amr-bench codabench bundle`.
 
 Installs amr-bench from the wheels beside this file (no network), then validates and scores the
 submission in INPUT_DIR/res against INPUT_DIR/ref and writes OUTPUT_DIR/scores.json and
@@ -141,7 +141,8 @@ def check_wheels(folder: Path, python: str) -> list[Path]:
 
 _WHEELS_HINT = (
     "; fill it with amr-bench's wheel and its dependencies for the image's Python, e.g.\n"
-    "  pip wheel --no-deps -w wheels .    (in an amr-bench checkout; or: pip download --no-deps amr-bench==VERSION -d wheels)\n"
+    "  pip wheel --no-deps -w wheels .    (in an amr-bench checkout;\n"
+    "    or: pip download --no-deps amr-bench==VERSION -d wheels)\n"
     "  pip download -d wheels --only-binary=:all: --python-version {python} --platform manylinux2014_x86_64 "
     "--implementation cp amr-bench==VERSION"
 )
@@ -207,13 +208,12 @@ def build_bundle(
     problems = check_competition(doc, _exists(files), lambda n: files[n])
     if problems:  # a bug in this module, never the user's input
         raise AssertionError("the bundle would not unpack: " + "; ".join(problems))
-    with atomic_writer(out, "wb") as f:
-        with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
-            for name in sorted(files):
-                info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_STORED if name.endswith((".whl", ".zip")) else zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                z.writestr(info, files[name])
+    with atomic_writer(out, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as z:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED if name.endswith((".whl", ".zip")) else zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            z.writestr(info, files[name])
     return Written(out, sorted(files), examples)
 
 
@@ -249,7 +249,9 @@ def competition_yaml(specs: Sequence[BenchmarkSpec], options: BundleOptions) -> 
     return {
         "version": 2,
         "title": options.title,
-        "description": "Audio moment retrieval: R1@0.7, R1@0.5 and mAP, scored by amr-bench (the official scorer's numbers).",
+        "description": (
+            "Audio moment retrieval: R1@0.7, R1@0.5 and mAP, scored by amr-bench (the official scorer's numbers)."
+        ),
         "image": "logo.png",
         "docker_image": f"python:{options.python}-slim",
         "registration_auto_approve": True,
@@ -330,7 +332,6 @@ def _kit_readme(name: str, label: str, scores: dict[str, float]) -> str:
 def _matching_split(gt: Any) -> str | None:
     """The bundled query list with exactly the ground truth's qids (dcase2026/eval for the DCASE eval set)."""
     from amr_bench.datasets.registry import splits
-
     from amr_bench.groundtruth import load_ground_truth
 
     qids = set(gt.qids)

@@ -13,6 +13,7 @@ scoring program's folder holds ``metadata.yaml`` whose ``command`` the worker sp
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -76,7 +77,7 @@ def check_competition(doc: Mapping[str, Any], exists: Callable[[str], bool], rea
                 problems.append(f"phases[{name}].{kind}: no such folder in the bundle: {phase[kind]!r}")
         if not isinstance(phase.get("start"), (str, dt.date)):
             problems.append(f"phases[{name}]: no start date")
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in itertools.pairwise(ordered):
         end, start = _date(before.get("end")), _date(after.get("start"))
         if end is None:
             problems.append(f"phases[{before.get('name')}]: needs an end date, a phase follows it")

@@ -186,16 +186,18 @@ def _rank_and_render(
     from amr_bench.scoring import official_round
 
     settings = RankSettings(resamples=resamples, seed=seed)
-    with tempfile.TemporaryDirectory(prefix="amr-bench-codabench-") as tmp:
-        with Store(Path(tmp) / "store.sqlite") as store:
-            store_prepared(store, prepared, team=TEAM, system=SYSTEM, benchmark=benchmark)
-            rankings = rank_store(store, settings)
-            row = rankings[0].rows[0]
-            scores = {}
-            for c in LEADERBOARD:
-                value = row.values[c.metric] if c.bound is None else row.ci[c.metric][c.bound]
-                scores[c.key] = official_round(value)
-            html = detailed_html(store, rankings, settings, gt, Path(tmp))
+    with (
+        tempfile.TemporaryDirectory(prefix="amr-bench-codabench-") as tmp,
+        Store(Path(tmp) / "store.sqlite") as store,
+    ):
+        store_prepared(store, prepared, team=TEAM, system=SYSTEM, benchmark=benchmark)
+        rankings = rank_store(store, settings)
+        row = rankings[0].rows[0]
+        scores = {}
+        for c in LEADERBOARD:
+            value = row.values[c.metric] if c.bound is None else row.ci[c.metric][c.bound]
+            scores[c.key] = official_round(value)
+        html = detailed_html(store, rankings, settings, gt, Path(tmp))
     return Scored(scores, html, warnings)
 
 
@@ -236,7 +238,9 @@ def detailed_html(store: Any, rankings: list[Any], settings: Any, gt: Any, scrat
             s=view,
         )
     )
-    html = html.replace("ground-truth windows (top lane)", "ground-truth windows (top lane; hidden: a blind evaluation set)")
+    html = html.replace(
+        "ground-truth windows (top lane)", "ground-truth windows (top lane; hidden: a blind evaluation set)"
+    )
     return _without_links_out(html)
 
 
