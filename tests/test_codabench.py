@@ -506,3 +506,49 @@ def test_detailed_results_in_a_browser(bundle, tmp_path, capsys):
             browser.screenshot(Path(shot))
     finally:
         browser.close()
+
+
+def _package(output: bytes, systems: int) -> dict[str, bytes]:
+    from tests.test_intake import META, PDF, TEAM
+
+    files = {f"task6/{TEAM}_task6.technical_report.pdf": PDF}
+    for n in range(1, systems + 1):
+        label = f"{TEAM}_task6_{n}"
+        files[f"task6/{label}/{label}.output.jsonl"] = output
+        files[f"task6/{label}/{label}.meta.yaml"] = META.format(label=label, n=n, params=1000).encode()
+    return files
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["package-as-submission", "package-zip-in-submission"])
+def test_a_dcase_package_with_one_system_scores_like_its_output(bundle, tmp_path, capsys, nested):
+    example = _kit_submission(bundle[0], "example_submission.zip")
+    root = _worker_dirs(tmp_path, bundle[0])
+    res = root / "input" / "res"
+    if nested:
+        (res / "Doe_UNI_task6.zip").write_bytes(_zip_bytes(_package(example, 1)))
+    else:  # the package zip itself was submitted: Codabench unpacked it into res
+        for name, data in _package(example, 1).items():
+            (res / name).parent.mkdir(parents=True, exist_ok=True)
+            (res / name).write_bytes(data)
+    assert run(root / "input", root / "output") == 0, capsys.readouterr().err
+    from_package = json.loads((root / "output" / "scores.json").read_text())
+    plain = _worker_dirs(tmp_path / "plain", bundle[0])
+    (plain / "input" / "res" / "run.jsonl").write_bytes(example)
+    assert run(plain / "input", plain / "output") == 0
+    assert from_package == json.loads((plain / "output" / "scores.json").read_text())
+
+
+def test_a_package_with_two_systems_is_refused(bundle, tmp_path, capsys):
+    root = _worker_dirs(tmp_path, bundle[0])
+    example = _kit_submission(bundle[0], "example_submission.zip")
+    (root / "input" / "res" / "pkg.zip").write_bytes(_zip_bytes(_package(example, 2)))
+    assert run(root / "input", root / "output") == 1
+    assert "holds 2 systems (Doe_UNI_task6_1, Doe_UNI_task6_2); submit one" in capsys.readouterr().err
+
+
+def _zip_bytes(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in files.items():
+            z.writestr(name, data)
+    return buf.getvalue()
