@@ -67,7 +67,7 @@ def main() -> int:
     target = tempfile.mkdtemp(prefix="amr-bench-site-")
     install = [
         sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-cache-dir",
-        "--disable-pip-version-check", "--find-links", str(HERE / "wheels"), "--target", target,
+        "--disable-pip-version-check", "--no-compile", "--find-links", str(HERE / "wheels"), "--target", target,
         "amr-bench=={version}",
     ]
     if subprocess.run(install).returncode != 0:
@@ -307,14 +307,13 @@ def _example(spec: BenchmarkSpec, gt: Any) -> tuple[bytes, str]:
 
 
 def broken_submission(example: bytes) -> bytes:
-    """The example with the mistakes teams make: a truncated line, start >= end, a duplicate and a missing qid."""
-    lines = example.decode().splitlines()
-    out = list(lines[1:])  # the first query is missing
+    """The example with the mistakes teams make: a missing query, start >= end, a truncated line, a duplicate qid."""
+    out = example.decode().splitlines()[1:]  # the first query is missing
     first = json.loads(out[0])
     first["pred_relevant_windows"][0][:2] = [30.0, 20.0]
     out[0] = json.dumps(first)
-    out.insert(1, out[2])  # a duplicate qid
-    out[3] = out[3][: len(out[3]) // 2]  # a truncated line
+    out[4] = out[4][: len(out[4]) // 2]  # a truncated line
+    out.append(out[1])  # a duplicate qid
     return ("\n".join(out) + "\n").encode()
 
 
