@@ -64,8 +64,16 @@ def fake_wheels(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bundle(gt, fake_wheels, tmp_path_factory):
+    """The bundle with the prior-only control's code path, its fit (20 s on castella/train) given:
+    the slow test builds one with the real fit."""
+    from amr_bench.codabench import bundle as module
+    from amr_bench_baselines.prior import PriorFit
+
+    fit = PriorFit("best-windows", windows=[[0.0, 10.0], [10.0, 30.0], [30.0, 60.0]])
     out = tmp_path_factory.mktemp("bundle") / "bundle.zip"
-    written = build_bundle([BenchmarkSpec("dcase2026-eval", gt[0])], fake_wheels, out, BundleOptions(python="3.11"))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(module, "_prior_fit", lambda: fit)
+        written = build_bundle([BenchmarkSpec("dcase2026-eval", gt[0])], fake_wheels, out, BundleOptions(python="3.11"))
     return out, written
 
 
@@ -314,8 +322,10 @@ def test_wheels_must_hold_this_amr_bench_and_fit_the_image(tmp_path, fake_wheels
         check_wheels(empty, "3.12")
 
 
-def test_cli_writes_the_bundle(gt, fake_wheels, tmp_path):
+def test_cli_writes_the_bundle(gt, fake_wheels, bundle, tmp_path):
     out = tmp_path / "b.zip"
+    example = tmp_path / "mine.jsonl"
+    example.write_bytes(_kit_submission(bundle[0], "example_submission.zip"))
     result = runner.invoke(
         app,
         [
@@ -331,12 +341,16 @@ def test_cli_writes_the_bundle(gt, fake_wheels, tmp_path):
             str(out),
             "--start",
             "2027-03-01",
+            "--example",
+            f"dcase2026-eval={example}",
         ],
     )
     assert result.exit_code == 0, result.output
     assert "Codabench bundle written" in result.stdout
-    doc = yaml.safe_load(_members(out)["competition.yaml"])
+    files = _members(out)
+    doc = yaml.safe_load(files["competition.yaml"])
     assert doc["phases"][0]["start"] == "2027-03-01"
+    assert "example (mine.jsonl)" in files["pages/evaluation.md"].decode()
 
 
 @pytest.mark.parametrize(
@@ -424,6 +438,17 @@ def test_emulated_worker_scores_fails_and_refuses(gt, real_wheels, tmp_path):
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     bundle_zip = tmp_path / "bundle.zip"
     build_bundle([BenchmarkSpec("dcase2026-eval", gt[0])], real_wheels, bundle_zip, BundleOptions(python=python))
+    # the starting kit's example is the prior-only control, as `amr-bench baseline prior --fit castella/train` writes it
+    from amr_bench.codabench.bundle import _prior_fit
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench_baselines.prior import prior_records
+
+    example = [json.loads(line) for line in _kit_submission(bundle_zip, "example_submission.zip").splitlines()]
+    assert example == json.loads(json.dumps(prior_records(_prior_fit(), load_ground_truth(gt[0]), 10)))
+    assert (
+        "prior-only control (10 fixed windows fitted on castella/train)"
+        in _members(bundle_zip)["pages/evaluation.md"].decode()
+    )
     image = fresh_image(tmp_path / "image")
     root = tmp_path / "app"
     unpack_task(bundle_zip, root)

@@ -19,6 +19,7 @@ rejects overlapping phases), so with several benchmarks every phase but the last
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -295,15 +296,22 @@ def _example(spec: BenchmarkSpec, gt: Any) -> tuple[bytes, str]:
     if spec.example is not None:
         return spec.example.read_bytes(), f"example ({spec.example.name})"
     try:
-        from amr_bench_baselines.prior import fit_prior, prior_records
+        from amr_bench_baselines.prior import prior_records
     except ImportError:  # pragma: no cover - the wheel always ships both packages
         raise UsageError("the prior-only control needs amr_bench_baselines; or give --example NAME=FILE") from None
-    from amr_bench.groundtruth import load_ground_truth
 
-    fitted = fit_prior(load_ground_truth(PRIOR_FIT), "best-windows", 10, 0.7)
-    records = prior_records(fitted, gt, 10)
+    records = prior_records(_prior_fit(), gt, 10)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
     return text.encode(), f"prior-only control (10 fixed windows fitted on {PRIOR_FIT})"
+
+
+@functools.lru_cache(maxsize=1)
+def _prior_fit() -> Any:
+    """The prior-only control's windows (fitted once per process: a few seconds on castella/train)."""
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench_baselines.prior import fit_prior
+
+    return fit_prior(load_ground_truth(PRIOR_FIT), "best-windows", 10, 0.7)
 
 
 def broken_submission(example: bytes) -> bytes:
