@@ -65,8 +65,13 @@ def bundle(
         raise UsageError(f"--example {unknown[0]}: no such benchmark among --gt ({', '.join(truths)})")
     if python.count(".") != 1 or not all(p.isdigit() for p in python.split(".")):
         raise UsageError(f"--python {python!r}: expected MAJOR.MINOR, e.g. 3.12")
-    for name, path in [*truths.items(), *examples.items()]:
-        readable_input(path, name)
+    for option, name, path in [
+        *(("--gt", n, p) for n, p in truths.items()),
+        *(("--example", n, p) for n, p in examples.items()),
+    ]:
+        readable_input(path, f"{option} {name}:")
+        if not path.is_file():
+            raise UsageError(f"{option} {name}={path}: not a file")
     check_output_file(out, "--out", [(f"--gt {n}", p) for n, p in truths.items()])
     try:
         first = dt.date.fromisoformat(start) if start else None
@@ -93,7 +98,9 @@ def score(
 ) -> None:
     """Run the bundle's scoring program on a worker's folders (what the bundle's score.py runs)."""
     from amr_bench.codabench.worker import run
+    from amr_bench.outputs import check_output_folder
 
+    check_output_folder(output_dir, "OUTPUT_DIR", [("INPUT_DIR", input_dir)])
     for sub in ("ref", "res"):
         if not (input_dir / sub).is_dir():
             err(f"error: {input_dir / sub}: no such folder (a Codabench worker's input has ref/ and res/)")

@@ -115,7 +115,8 @@ class Written:
 def check_wheels(folder: Path, python: str) -> list[Path]:
     """The wheels to bundle: amr-bench's own (this version) among them, none for another Python."""
     if not folder.is_dir():
-        raise UsageError(f"--wheels {folder}: no such folder" + _WHEELS_HINT.format(python=python))
+        what = "not a folder" if folder.exists() else "no such folder"
+        raise UsageError(f"--wheels {folder}: {what}" + _WHEELS_HINT.format(python=python))
     wheels = sorted(folder.glob("*.whl"))
     ours = [w for w in wheels if w.name.startswith(f"amr_bench-{__version__}-")]
     if not ours:
