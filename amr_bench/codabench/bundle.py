@@ -142,11 +142,10 @@ def check_wheels(folder: Path, python: str) -> list[Path]:
 
 
 _WHEELS_HINT = (
-    "; fill it with amr-bench's wheel and its dependencies for the image's Python, e.g.\n"
-    "  pip wheel --no-deps -w wheels .    (in an amr-bench checkout;\n"
-    "    or: pip download --no-deps amr-bench==VERSION -d wheels)\n"
+    "; fill it with amr-bench's wheel and its dependencies for the image's Python (docs/codabench.md), e.g.\n"
+    "  pip wheel --no-deps -w wheels .    (in a checkout of amr-bench " + __version__ + ")\n"
     "  pip download -d wheels --only-binary=:all: --python-version {python} --platform manylinux2014_x86_64 "
-    "--implementation cp amr-bench==VERSION"
+    "--implementation cp numpy scipy pandas jsonschema jinja2 typer orjson pyyaml threadpoolctl"
 )
 
 
