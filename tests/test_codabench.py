@@ -343,6 +343,8 @@ def test_cli_writes_the_bundle(gt, fake_wheels, bundle, tmp_path):
             "2027-03-01",
             "--example",
             f"dcase2026-eval={example}",
+            "--baseline",
+            f"dcase2026-eval={example}",
         ],
     )
     assert result.exit_code == 0, result.output
@@ -350,7 +352,22 @@ def test_cli_writes_the_bundle(gt, fake_wheels, bundle, tmp_path):
     files = _members(out)
     doc = yaml.safe_load(files["competition.yaml"])
     assert doc["phases"][0]["start"] == "2027-03-01"
-    assert "example (mine.jsonl)" in files["pages/evaluation.md"].decode()
+    evaluation = files["pages/evaluation.md"].decode()
+    assert "example (mine.jsonl)" in evaluation
+    rows = [line for line in evaluation.splitlines() if line.startswith("| dcase2026-eval |")]
+    assert len(rows) == 2 and "baseline mine.jsonl" in rows[1] and rows[0].split("|")[3:] == rows[1].split("|")[3:]
+
+
+def test_cli_refuses_an_invalid_baseline_run_at_its_lines(gt, fake_wheels, bundle, tmp_path):
+    broken = tmp_path / "base.jsonl"
+    broken.write_bytes(_kit_submission(bundle[0], "broken_submission.zip"))
+    args = ["codabench", "bundle", "--gt", f"b={gt[0]}", "--wheels", str(fake_wheels), "--python", "3.11"]
+    example = tmp_path / "example.jsonl"
+    example.write_bytes(_kit_submission(bundle[0], "example_submission.zip"))
+    args += ["--example", f"b={example}", "--out", str(tmp_path / "b.zip")]
+    result = runner.invoke(app, [*args, "--baseline", f"b={broken}"])
+    assert result.exit_code == 1 and "base.jsonl:1: error: pred_relevant_windows[0]: start 30 > end 20" in result.output
+    assert not (tmp_path / "b.zip").exists()
 
 
 @pytest.mark.parametrize(
@@ -359,6 +376,7 @@ def test_cli_writes_the_bundle(gt, fake_wheels, bundle, tmp_path):
         (["--gt", "gt.jsonl"], "expected NAME=PATH"),
         (["--gt", "a=GT", "--gt", "a=GT"], "given twice"),
         (["--gt", "a=GT", "--example", "b=GT"], "no such benchmark"),
+        (["--gt", "a=GT", "--baseline", "b=GT"], "no such benchmark"),
         (["--gt", "a=GT", "--python", "3"], "MAJOR.MINOR"),
         (["--gt", "a=GT", "--start", "tomorrow"], "YYYY-MM-DD"),
         (["--gt", "a=BLIND"], "blind query list"),

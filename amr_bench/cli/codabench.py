@@ -17,15 +17,15 @@ codabench = typer.Typer(
 app.add_typer(codabench, name="codabench")
 
 
-def _pairs(values: list[str], option: str) -> dict[str, Path]:
-    out: dict[str, Path] = {}
+def _pairs(values: list[str], option: str, repeat: bool = False) -> dict[str, list[Path]]:
+    out: dict[str, list[Path]] = {}
     for v in values:
         if "=" not in v:
             raise UsageError(f"{option} {v!r}: expected NAME=PATH (e.g. dcase2026-eval=gt.jsonl)")
         name, path = v.split("=", 1)
-        if name in out:
+        if name in out and not repeat:
             raise UsageError(f"{option}: {name!r} given twice")
-        out[name] = Path(path)
+        out.setdefault(name, []).append(Path(path))
     return out
 
 
@@ -45,6 +45,11 @@ def bundle(
     example: list[str] = typer.Option(
         [], "--example", help="NAME=FILE: the starting kit's valid submission (default: the prior-only control)."
     ),
+    baseline: list[str] = typer.Option(
+        [],
+        "--baseline",
+        help="NAME=FILE: a baseline system's run on that benchmark, scored onto the pages (repeatable).",
+    ),
     title: str | None = typer.Option(None, "--title", help="The competition's title."),
     python: str = typer.Option("3.12", "--python", help="Python of the image python:X.Y-slim (the wheels' Python)."),
     start: str | None = typer.Option(None, "--start", help="First phase's start date, YYYY-MM-DD (default: today)."),
@@ -58,16 +63,19 @@ def bundle(
     from amr_bench.codabench.bundle import BenchmarkSpec, BundleOptions, build_bundle
     from amr_bench.outputs import check_output_file
 
-    truths = _pairs(gt, "--gt")
-    examples = _pairs(example, "--example")
-    unknown = sorted(set(examples) - set(truths))
-    if unknown:
-        raise UsageError(f"--example {unknown[0]}: no such benchmark among --gt ({', '.join(truths)})")
+    truths = {n: p[0] for n, p in _pairs(gt, "--gt").items()}
+    examples = {n: p[0] for n, p in _pairs(example, "--example").items()}
+    baselines = _pairs(baseline, "--baseline", repeat=True)
+    for option, given in (("--example", examples), ("--baseline", baselines)):
+        unknown = sorted(set(given) - set(truths))
+        if unknown:
+            raise UsageError(f"{option} {unknown[0]}: no such benchmark among --gt ({', '.join(truths)})")
     if python.count(".") != 1 or not all(p.isdigit() for p in python.split(".")):
         raise UsageError(f"--python {python!r}: expected MAJOR.MINOR, e.g. 3.12")
     for option, name, path in [
         *(("--gt", n, p) for n, p in truths.items()),
         *(("--example", n, p) for n, p in examples.items()),
+        *(("--baseline", n, p) for n, ps in baselines.items() for p in ps),
     ]:
         readable_input(path, f"{option} {name}:")
         if not path.is_file():
@@ -80,7 +88,7 @@ def bundle(
     options = BundleOptions(python=python, start=first, days_per_phase=days_per_phase, max_submissions_per_day=per_day)
     if title:
         options = BundleOptions(**{**options.__dict__, "title": title})
-    specs = [BenchmarkSpec(n, p, examples.get(n)) for n, p in truths.items()]
+    specs = [BenchmarkSpec(n, p, examples.get(n), tuple(baselines.get(n, []))) for n, p in truths.items()]
     written = build_bundle(specs, wheels, out, options)
     for name, scores in written.examples.items():
         shown = ", ".join(f"{k} {v:.2f}" for k, v in scores.items())

@@ -90,6 +90,7 @@ class BenchmarkSpec:
     name: str
     gt_path: Path
     example: Path | None = None  # a valid example submission; None: the prior-only control
+    baselines: tuple[Path, ...] = ()  # the organisers' baseline runs, scored onto the evaluation page
 
 
 @dataclass(frozen=True)
@@ -187,8 +188,14 @@ def build_bundle(
         files[f"{kit}/{EXAMPLE}"] = _zip({"submission.jsonl": example_bytes})
         files[f"{kit}/{BROKEN}"] = _zip({"submission.jsonl": broken_submission(example_bytes)})
         files[f"{kit}/README.md"] = _kit_readme(spec.name, label, scored.scores).encode()
+        runs = tuple(
+            (f"baseline {path.name}", score_submission(Found(path.name, data=path.read_bytes()), gt, spec.name).scores)
+            for path in spec.baselines
+        )
         infos.append(
-            pages.BenchmarkPage(spec.name, len(gt.qids), len(set(gt.vids)), scored.scores, label, _matching_split(gt))
+            pages.BenchmarkPage(
+                spec.name, len(gt.qids), len(set(gt.vids)), scored.scores, label, _matching_split(gt), runs
+            )
         )
     files["pages/overview.md"] = pages.overview(options.title, infos).encode()
     files["pages/evaluation.md"] = pages.evaluation(infos, options.resamples, options.seed).encode()

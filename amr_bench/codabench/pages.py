@@ -27,6 +27,7 @@ class BenchmarkPage:
     example_scores: dict[str, float]  # the leaderboard keys, for the example submission
     example_label: str
     matches_split: str | None  # the bundled query list the ground truth answers (e.g. dcase2026/eval)
+    baselines: tuple[tuple[str, dict[str, float]], ...] = ()  # (label, scores) of the organisers' baseline runs
 
 
 def overview(title: str, benchmarks: Sequence[BenchmarkPage]) -> str:
@@ -110,11 +111,13 @@ def evaluation(benchmarks: Sequence[BenchmarkPage], resamples: int, seed: int) -
         "| --- | --- | " + " | ".join("---:" for _ in LEADERBOARD) + " |",
     ]
     for b in benchmarks:
-        cells = " | ".join(f"{b.example_scores[c.key]:.2f}" for c in LEADERBOARD)
-        lines.append(f"| {b.name} | {b.example_label} | {cells} |")
+        for label, scores in ((b.example_label, b.example_scores), *b.baselines):
+            cells = " | ".join(f"{scores[c.key]:.2f}" for c in LEADERBOARD)
+            lines.append(f"| {b.name} | {label} | {cells} |")
     lines += [
         "",
-        "The example is the starting kit's valid submission: any system should beat it.",
+        "The example is the starting kit's valid submission (a control any system should beat); the "
+        "other rows, if any, are the organisers' baseline systems, scored by this server's program.",
     ]
     return "\n".join(lines) + "\n"
 
