@@ -66,13 +66,12 @@ def fake_wheels(tmp_path_factory):
 def bundle(gt, fake_wheels, tmp_path_factory):
     """The bundle with the prior-only control's code path, its fit (20 s on castella/train) given:
     the slow test builds one with the real fit."""
-    from amr_bench.codabench import bundle as module
-    from amr_bench_baselines.prior import PriorFit
+    from amr_bench_baselines import prior
 
-    fit = PriorFit("best-windows", windows=[[0.0, 10.0], [10.0, 30.0], [30.0, 60.0]])
+    fit = prior.PriorFit("best-windows", windows=[[0.0, 10.0], [10.0, 30.0], [30.0, 60.0]])
     out = tmp_path_factory.mktemp("bundle") / "bundle.zip"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(module, "_prior_fit", lambda: fit)
+        mp.setattr(prior, "example_fit", lambda: fit)
         written = build_bundle([BenchmarkSpec("dcase2026-eval", gt[0])], fake_wheels, out, BundleOptions(python="3.11"))
     return out, written
 
@@ -457,12 +456,11 @@ def test_emulated_worker_scores_fails_and_refuses(gt, real_wheels, tmp_path):
     bundle_zip = tmp_path / "bundle.zip"
     build_bundle([BenchmarkSpec("dcase2026-eval", gt[0])], real_wheels, bundle_zip, BundleOptions(python=python))
     # the starting kit's example is the prior-only control, as `amr-bench baseline prior --fit castella/train` writes it
-    from amr_bench.codabench.bundle import _prior_fit
     from amr_bench.groundtruth import load_ground_truth
-    from amr_bench_baselines.prior import prior_records
+    from amr_bench_baselines.prior import example_fit, prior_records
 
     example = [json.loads(line) for line in _kit_submission(bundle_zip, "example_submission.zip").splitlines()]
-    assert example == json.loads(json.dumps(prior_records(_prior_fit(), load_ground_truth(gt[0]), 10)))
+    assert example == json.loads(json.dumps(prior_records(example_fit(), load_ground_truth(gt[0]), 10)))
     assert (
         "prior-only control (10 fixed windows fitted on castella/train)"
         in _members(bundle_zip)["pages/evaluation.md"].decode()
@@ -595,3 +593,12 @@ def _zip_bytes(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             z.writestr(name, data)
     return buf.getvalue()
+
+
+def test_without_the_baselines_an_example_must_be_given(gt, fake_wheels, tmp_path, monkeypatch):
+    import importlib.metadata
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda **kw: [])
+    with pytest.raises(UsageError, match="give --example dcase2026-eval=FILE"):
+        build_bundle([BenchmarkSpec("dcase2026-eval", gt[0])], fake_wheels, tmp_path / "b.zip")
+    assert not (tmp_path / "b.zip").exists()

@@ -19,7 +19,6 @@ rejects overlapping phases), so with several benchmarks every phase but the last
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import io
 import json
 import re
@@ -47,7 +46,6 @@ WHEEL_NAME = re.compile(
 )
 EXAMPLE = "example_submission.zip"
 BROKEN = "broken_submission.zip"
-PRIOR_FIT = "castella/train"  # the prior-only control is fitted on the DCASE development training split
 
 BOOTSTRAP = '''"""amr-bench {version}: the scoring program of a bundle written by `amr-bench codabench bundle`.
 
@@ -299,26 +297,25 @@ def competition_yaml(specs: Sequence[BenchmarkSpec], options: BundleOptions) -> 
     }
 
 
+EXAMPLES_GROUP = "amr_bench.example_submissions"
+
+
 def _example(spec: BenchmarkSpec, gt: Any) -> tuple[bytes, str]:
+    """``--example``'s file, or the first function of the ``amr_bench.example_submissions`` entry
+    point group (the baselines register the prior-only control there)."""
     if spec.example is not None:
         return spec.example.read_bytes(), f"example ({spec.example.name})"
-    try:
-        from amr_bench_baselines.prior import prior_records
-    except ImportError:  # pragma: no cover - the wheel always ships both packages
-        raise UsageError("the prior-only control needs amr_bench_baselines; or give --example NAME=FILE") from None
+    from importlib.metadata import entry_points
 
-    records = prior_records(_prior_fit(), gt, 10)
+    found = sorted(entry_points(group=EXAMPLES_GROUP), key=lambda e: e.name)
+    if not found:
+        raise UsageError(
+            f"no example submission for {spec.name}: give --example {spec.name}=FILE "
+            "(or install amr-bench with its baselines, which provide the prior-only control)"
+        )
+    records, label = found[0].load()(gt)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-    return text.encode(), f"prior-only control (10 fixed windows fitted on {PRIOR_FIT})"
-
-
-@functools.lru_cache(maxsize=1)
-def _prior_fit() -> Any:
-    """The prior-only control's windows (fitted once per process: a few seconds on castella/train)."""
-    from amr_bench.groundtruth import load_ground_truth
-    from amr_bench_baselines.prior import fit_prior
-
-    return fit_prior(load_ground_truth(PRIOR_FIT), "best-windows", 10, 0.7)
+    return text.encode(), str(label)
 
 
 def broken_submission(example: bytes) -> bytes:
