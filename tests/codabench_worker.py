@@ -4,9 +4,12 @@ What the worker does (codalab/codabench ``compute_worker.py``), reproduced here:
 
 - the scoring program's zip is unpacked into ``program/`` (the folder holding ``metadata.yaml``
   becomes the root), the task's reference data into ``input/ref/``;
-- a results-only submission has no ``metadata.yaml``: its zip is unpacked (``ZipFile.extractall``)
-  and copied to the prediction output, beside a ``metadata`` file the worker writes there; that
-  output becomes the scoring step's ``input/res/``;
+- a results-only submission has no ``metadata.yaml``: its zip is unpacked (``ZipFile.extractall``),
+  the folder of the first member whose name has a ``/`` is moved up one level (the worker's
+  "parent folder" rule), and the result is copied to the prediction output, beside a ``metadata``
+  file the worker writes there; that output becomes the scoring step's ``input/res/``. (A member
+  named ``../x`` would make the real worker move the folder *above* its unpack folder, which fails
+  there; the emulation leaves such a zip unflattened, so that amr-bench's own refusal is tested.)
 - the command of ``metadata.yaml`` is split on single spaces (no shell) and run in ``/app/program``
   with ``/app/program``, ``/app/input`` and ``/app/output`` mounted; here ``/app`` is a temporary
   folder, so ``/app/`` in the command is replaced by that folder;
@@ -73,6 +76,11 @@ def submit(root: Path, submission_zip: Path) -> None:
     res.mkdir(parents=True)
     with zipfile.ZipFile(submission_zip) as z:
         z.extractall(res)
+        parent = next((n.split("/")[0] for n in z.namelist() if "/" in n), "")
+    if parent and parent != ".." and (res / parent).is_dir():
+        for item in list((res / parent).iterdir()):
+            item.rename(res / item.name)
+        (res / parent).rmdir()
     (res / "metadata").write_text("exitCode: null\nelapsedTime: 0.1\n")
     out = root / "output"
     shutil.rmtree(out, ignore_errors=True)

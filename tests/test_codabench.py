@@ -497,6 +497,16 @@ def test_emulated_worker_scores_fails_and_refuses(gt, real_wheels, tmp_path):
     assert bad.log.count("submission.jsonl:") >= 3 and "Traceback" not in bad.log
     assert [b for b in gt[1] if b in bad.log] == []
 
+    # the DCASE package zip itself, one system (the worker moves its task6/ folder up): the same scores
+    (tmp_path / "package.zip").write_bytes(
+        _zip_bytes(_package(_kit_submission(bundle_zip, "example_submission.zip"), 1))
+    )
+    submit(root, tmp_path / "package.zip")
+    assert not (root / "input" / "res" / "task6").exists()
+    package = run_scoring(root, image)
+    assert package.returncode == 0, package.log
+    assert json.loads((package.output / "scores.json").read_text()) == scores
+
     # hostile: names that climb out of the folder, a symbolic link's name, a line of 17 MiB
     hostile = tmp_path / "hostile.zip"
     with zipfile.ZipFile(hostile, "w") as z:
