@@ -63,6 +63,8 @@ TEMPLATES: dict[str, list[str]] = {
     "demo": ["demo", "{out_dir}", "--quick"],
     "simulate": ["simulate", "{out_dir}", "--recordings", "3", "--quiet"],
     "simulate-audio": ["simulate-audio", "--foreground", "{clips}", "--background", "{data}", "--out", "{out_dir}"],
+    "codabench bundle": ["codabench", "bundle", "--gt", "bench={gt}", "--wheels", "{data}", "--out", "{out_file}"],
+    "codabench score": ["codabench", "score", "{data}", "{out_dir}"],
     "datasets list": ["datasets", "list"],
     "datasets check": ["datasets", "check", "{gt}", "--write-clean", "{out_file}"],
     "datasets features": ["datasets", "features", "{data}", "--split", "test"],

@@ -35,6 +35,7 @@ def load_command_plugins() -> None:
 
 def full_app() -> typer.Typer:
     """The application with every command registered (imported once)."""
+    from amr_bench.cli import codabench as _codabench  # noqa: F401  (codabench bundle/score)
     from amr_bench.cli import datasets as _datasets  # noqa: F401  (datasets ..., simulate, simulate-audio)
     from amr_bench.cli import leaderboard as _leaderboard  # noqa: F401  (leaderboard/compare/demo)
     from amr_bench.cli import organiser as _organiser  # noqa: F401  (leaderboard versions/withdraw/restore...)

@@ -20,6 +20,7 @@ Only numpy; no features, no model.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -165,3 +166,23 @@ def prior_records(fit: PriorFit, gt: GroundTruth, k: int = 10, seed: int = 0) ->
             for rows, d in zip(draws, np.where(durations > 0, durations, 1.0), strict=True)
         ]
     return submission_records(gt, windows)
+
+
+EXAMPLE_FIT = "castella/train"  # the DCASE 2026 Task 6 development training split
+
+
+@functools.lru_cache(maxsize=1)
+def example_fit() -> PriorFit:
+    """The windows of :func:`example_submission` (fitted once per process: seconds on castella/train)."""
+    from amr_bench.groundtruth import load_ground_truth
+
+    return fit_prior(load_ground_truth(EXAMPLE_FIT), "best-windows", 10, 0.7)
+
+
+def example_submission(gt: GroundTruth) -> tuple[list[dict[str, Any]], str]:
+    """An example submission for the queries of ``gt`` and its label: the prior-only control (10 fixed
+    windows fitted on castella/train), as ``amr-bench baseline prior --fit castella/train`` writes it.
+
+    Registered under the ``amr_bench.example_submissions`` entry point group (Codabench starting kits).
+    """
+    return prior_records(example_fit(), gt, 10), f"prior-only control (10 fixed windows fitted on {EXAMPLE_FIT})"
