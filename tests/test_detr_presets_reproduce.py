@@ -56,7 +56,12 @@ def test_lighthouse_preset_is_the_official_configuration() -> None:
     assert (m.t2a_activation, m.span_heads, m.decoder_norm, m.init) == ("prelu", "separate", True, "qd-detr")
     assert (cfg.predict.round_to, cfg.predict.max_seconds, cfg.loss.reduction) == (1.0, 300.0, "qd-detr")
     code = for_model("lcs-detr", "lcs-code").model
-    assert (code.continuity_target, code.text_pool, code.gate_init_beta) == ("gate", "attention", 20.0)
+    assert (code.continuity_target, code.text_pool, code.gate_init_beta) == ("gate", "class-attention", 20.0)
+    assert (code.gated_layers, code.drop_path, for_model("lcs-detr", "lcs-code").loss.class_loss) == (
+        "lcs-code",
+        0.1,
+        "softmax-focal",
+    )
     assert (code.ungated_t2a_layers, code.saliency_amplifier) == (2, True)
     assert for_model("lcs-detr").preset == "lcs-report" and for_model("lcs-detr").model.continuity_target == "features"
     assert set(PRESETS) == {"lighthouse", "paper", "lcs-report", "lcs-code", "sim-cpu", "v0"}

@@ -88,11 +88,13 @@ LCS_REPORT: dict[str, Any] = {
 LCS_CODE: dict[str, Any] = {
     **LCS_SHARED,
     "model.continuity_target": "gate",
-    "model.text_pool": "attention",
+    "model.gated_layers": "lcs-code",  # lcs_code.py: gated layers, class-attention pooling, ungated negative
+    "model.text_pool": "class-attention",
     "model.gate_init_beta": 20.0,
     "model.ungated_t2a_layers": 2,
     "model.saliency_amplifier": True,
     "loss.match_class_cost": "prob",
+    "loss.class_loss": "softmax-focal",
     "train.bf16": True,
 }
 
