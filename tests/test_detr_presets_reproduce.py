@@ -148,7 +148,7 @@ def test_published_numbers_sit_beside_the_mean_with_their_source() -> None:
     published = load_published("am-detr")
     assert published["clotho-moment"]["metrics"]["R1@0.7"] == 81.86
     assert "arXiv 2409.15672" in published["clotho-moment"]["source"]
-    assert "not clearly" in load_published("lcs-detr")["clotho-moment+castella"]["note"]
+    assert "re-split" in load_published("lcs-detr")["clotho-moment+castella"]["note"]
     root = Path("/data/clotho_moment")
     assert benchmark_for("test", root, published, None) == "clotho-moment"
     assert benchmark_for("test_unav100-subset", root, published, None) == "unav100-subset"
@@ -172,7 +172,8 @@ def test_reproduce_runs_end_to_end_on_the_simulator(tmp_path: Path) -> None:
     data = tmp_path / "sim"
     simulate(data, recordings=40, seed=5, style="clotho-moment")
     out = tmp_path / "repro"
-    args = ["reproduce", "am-detr", "--data", str(data), "--preset", "sim-cpu", "--seeds", "0,1", "--out", str(out)]
+    args = ["reproduce", "am-detr", "--data", str(data), "--recipe", "single", "--preset", "sim-cpu", "--seeds", "0,1"]
+    args += ["--out", str(out)]
     result = CliRunner().invoke(app, [*args, "-q", "--set", "train.epochs=1", *SMALL])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "reproduce.json").read_text())
