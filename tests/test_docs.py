@@ -19,7 +19,15 @@ OUTSIDE_CITATIONS = {
     "a private paper label": re.compile(r"\bseeds?[ _/]+0\d\d(?!\d)", re.IGNORECASE),
 }
 DOCS_LINK = re.compile(r"\bdocs/([A-Za-z0-9_-]+\.md)\b")
-EXPECTED_PAGES = ("README.md", "scorer.md", "data-formats.md", "msclap.md", "baselines.md", "dcase-packages.md")
+EXPECTED_PAGES = (
+    "README.md",
+    "scorer.md",
+    "data-formats.md",
+    "msclap.md",
+    "baselines.md",
+    "dcase-packages.md",
+    "reproduce.md",
+)
 
 
 def repository_files() -> list[Path]:
