@@ -160,3 +160,15 @@ def test_the_dcase_recipes_run_end_to_end_on_the_simulator(tmp_path: Path) -> No
     printed = result.output
     assert "| R1@0.7 |" in printed and "10.17 ± 0.86" in printed and "13.85 ± 1.47" in printed and "16.19" in printed
     assert (out / "reproduce.md").read_text() in printed
+
+
+def test_lcs_detrs_73_08_is_printed_with_its_re_split_note() -> None:
+    from amr_bench_baselines.detr.reproduce import aggregate as aggregate_single
+    from amr_bench_baselines.detr.reproduce import format_table
+
+    published = load_published("lcs-detr")
+    metrics = {m: 0.5 for m in TABLE_METRICS}
+    table = aggregate_single({0: {"test": metrics}}, ["test"], published, {"test": "clotho-moment+castella"})
+    text = format_table("lcs-detr", preset_config("lcs-detr", "lcs-code"), [0], table)
+    assert "| test | R1@0.7 | 50.00 ± 0.00 | 73.08 [1] |" in text
+    assert "not a number on any public split" in text and "clotho_moment_valid_" in text
