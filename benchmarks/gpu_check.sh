@@ -23,7 +23,8 @@ TORCH_PIN=2.13.0
 MSCLAP_PIN=1.3.4
 # Everything the checks import, and torch at the pinned version (a local build suffix such as +cu128 is fine).
 NEEDS="import importlib.util, torch, safetensors, soundfile, scipy, amr_bench, amr_bench_baselines.detr.train
-assert importlib.util.find_spec('msclap'), 'no msclap'
+missing = [m for m in ('msclap', 'transformers', 'tokenizers', 'torchlibrosa', 'librosa') if not importlib.util.find_spec(m)]
+assert not missing, 'missing: ' + ', '.join(missing)
 assert torch.__version__.split('+')[0] == '$TORCH_PIN', 'torch ' + torch.__version__ + ', not $TORCH_PIN'"
 
 if ! "$PY" -c "$NEEDS" 2>/dev/null; then
