@@ -22,12 +22,15 @@ DEV=${GPU_CHECK_DEVICE:-cuda}  # GPU_CHECK_DEVICE=cpu: a dry run of the script's
 TORCH_PIN=2.13.0
 MSCLAP_PIN=1.3.4
 # Everything the checks import, and torch at the pinned version (a local build suffix such as +cu128 is fine).
-NEEDS="import importlib.util, torch, safetensors, soundfile, scipy, amr_bench, amr_bench_baselines.detr.train
-missing = [m for m in ('msclap', 'transformers', 'tokenizers', 'torchlibrosa', 'librosa') if not importlib.util.find_spec(m)]
+NEEDS="import importlib.util, torch
+wanted = ('safetensors', 'soundfile', 'scipy', 'amr_bench', 'amr_bench_baselines', 'msclap', 'transformers',
+          'tokenizers', 'torchlibrosa', 'librosa')
+missing = [m for m in wanted if not importlib.util.find_spec(m)]
 assert not missing, 'missing: ' + ', '.join(missing)
-assert torch.__version__.split('+')[0] == '$TORCH_PIN', 'torch ' + torch.__version__ + ', not $TORCH_PIN'"
+assert torch.__version__.split('+')[0] == '$TORCH_PIN', 'torch ' + torch.__version__ + ', not $TORCH_PIN'
+print(torch.cuda.is_available())"
 
-if ! "$PY" -c "$NEEDS" 2>/dev/null; then
+if ! CUDA_OK=$("$PY" -c "$NEEDS" 2>/dev/null); then
     if [ "${GPU_CHECK_INSTALL:-1}" = 0 ]; then
         echo "gpu_check: $PY lacks what the checks run and GPU_CHECK_INSTALL=0 forbids installing it:"
         "$PY" -c "$NEEDS" 2>&1 | tail -1 || true
@@ -40,13 +43,13 @@ if ! "$PY" -c "$NEEDS" 2>/dev/null; then
         && "$PY" -m pip install -q -e "$ROOT[baselines]" "torch==$TORCH_PIN" \
         && "$PY" -m pip install -q --no-deps "msclap==$MSCLAP_PIN" \
         || { echo "gpu_check: FAILED to install what the checks need (see pip's message above)"; exit 1; }
-    if ! "$PY" -c "$NEEDS"; then
+    if ! CUDA_OK=$("$PY" -c "$NEEDS"); then
         echo "gpu_check: FAILED: after the install $PY still cannot import what the checks run"
         exit 1
     fi
 fi
 
-if [ "$DEV" = cuda ] && ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
+if [ "$DEV" = cuda ] && [ "$CUDA_OK" != True ]; then
     echo "gpu_check: no CUDA GPU here (torch.cuda.is_available() is False): nothing checked"
     exit 2
 fi
