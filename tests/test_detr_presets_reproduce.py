@@ -57,6 +57,7 @@ def test_lighthouse_preset_is_the_official_configuration() -> None:
     assert (cfg.predict.round_to, cfg.predict.max_seconds, cfg.loss.reduction) == (1.0, 300.0, "qd-detr")
     code = for_model("lcs-detr", "lcs-code").model
     assert (code.continuity_target, code.text_pool, code.gate_init_beta) == ("gate", "class-attention", 20.0)
+    assert not for_model("lcs-detr", "lcs-code").train.bf16  # the code's configs: use_amp False
     assert (code.gated_layers, code.drop_path, for_model("lcs-detr", "lcs-code").loss.class_loss) == (
         "lcs-code",
         0.1,

@@ -24,7 +24,7 @@ preset's name (``config.json: "preset"``) and every resulting value. Sources:
   of the gate's text, β starting at 20, the continuity block feeding only the gate, a negative pair
   that skips the gate and the gated layers, softmax focal loss averaged over batch × queries, two
   ungated text-to-audio layers after the gated ones, a saliency amplifier and one self-attention
-  layer before the decoder, the probability matching cost.
+  layer before the decoder, the probability matching cost, fp32 (its configs' ``use_amp: False``).
 - ``v0``: this implementation's first behaviour (its loss normalisations, selection by R1@0.7,
   early stopping after 20 evaluations, bf16 on CUDA, every window a target, ReLU, one shared span
   head); the measurements made before the presets existed used it.
@@ -98,7 +98,7 @@ LCS_CODE: dict[str, Any] = {
     "model.saliency_amplifier": True,
     "loss.match_class_cost": "prob",
     "loss.class_loss": "softmax-focal",
-    "train.bf16": True,
+    "train.bf16": False,  # the code's configs: use_amp False (the report says bf16)
 }
 
 SIM_CPU: dict[str, Any] = {
