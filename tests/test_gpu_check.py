@@ -81,6 +81,30 @@ def test_the_script_is_valid_bash() -> None:
     assert subprocess.run(["bash", "-n", str(SCRIPT)], capture_output=True).returncode == 0
 
 
+def test_every_name_the_scripts_python_imports_exists() -> None:
+    """The embedded Python runs only on a GPU machine: a stale import (a function moved to another
+    module) must fail here, not there."""
+    import ast
+    import importlib
+    import re
+
+    blocks = re.findall(r"<<'PYEOF'[^\n]*\n(.*?)\nPYEOF", SCRIPT.read_text(), flags=re.S)
+    assert len(blocks) == 2
+    checked = []
+    for block in blocks:
+        for node in ast.walk(ast.parse(block)):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    assert hasattr(module, alias.name), f"{node.module} has no {alias.name}"
+                    checked.append(f"{node.module}.{alias.name}")
+            elif isinstance(node, ast.Import):
+                for alias in node.names:
+                    importlib.import_module(alias.name)
+                    checked.append(alias.name)
+    assert "tests.tiny_gpt2.write_tiny_gpt2" in checked and "amr_bench_baselines.clap_adapter.random_clap" in checked
+
+
 @pytest.mark.gpu
 def test_gpu_check_passes_on_a_cuda_machine(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
