@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # GPU check of the DETR baselines, at most 8 minutes on one CUDA machine:
-#   1. training throughput (samples/s) and peak memory of the default AM-DETR (lighthouse preset,
-#      hidden 256) for a fixed number of steps, fp32 and bf16 autocast;
+#   0. installs what it runs when the interpreter lacks it (torch==2.13.0, amr-bench with the
+#      baselines extra from this checkout, msclap==1.3.4 without its pins), as scripts/test.sh does;
+#      GPU_CHECK_INSTALL=0 refuses to install and fails instead;
+#   1. training throughput (samples/s) and peak memory of the default AM-DETR for a fixed number
+#      of steps, fp32 and bf16 autocast;
 #   2. a checkpoint trained on the GPU predicts the same windows on the CPU;
 #   3. 2-process DistributedDataParallel training, if two GPUs exist;
 #   4. features for one minute of audio (random-weight MS-CLAP: no downloads).
-# Without CUDA it says so and exits 0.
+# Exit status: 0 every check passed; 1 a check (or the install) failed; 2 nothing was checked
+# (no CUDA GPU here): a run that checked nothing never passes.
 #
 #   benchmarks/gpu_check.sh [WORK_DIR]        (PYTHON=... to choose the interpreter)
 set -euo pipefail
@@ -15,9 +19,39 @@ export PYTHONPATH="$ROOT:$ROOT/baselines${PYTHONPATH:+:$PYTHONPATH}" HF_HUB_OFFL
 STEPS=${GPU_CHECK_STEPS:-50}
 DEV=${GPU_CHECK_DEVICE:-cuda}  # GPU_CHECK_DEVICE=cpu: a dry run of the script's logic on the CPU
 
-if [ "$DEV" = cuda ] && ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
-    echo "gpu_check: no CUDA GPU here (torch.cuda.is_available() is False, or torch is missing): nothing checked"
-    exit 0
+TORCH_PIN=2.13.0
+MSCLAP_PIN=1.3.4
+# Everything the checks import, and torch at the pinned version (a local build suffix such as +cu128 is fine).
+NEEDS="import importlib.util, torch
+wanted = ('safetensors', 'soundfile', 'scipy', 'amr_bench', 'amr_bench_baselines', 'msclap', 'transformers',
+          'tokenizers', 'torchlibrosa', 'librosa')
+missing = [m for m in wanted if not importlib.util.find_spec(m)]
+assert not missing, 'missing: ' + ', '.join(missing)
+assert torch.__version__.split('+')[0] == '$TORCH_PIN', 'torch ' + torch.__version__ + ', not $TORCH_PIN'
+print(torch.cuda.is_available())"
+
+if ! CUDA_OK=$("$PY" -c "$NEEDS" 2>/dev/null); then
+    if [ "${GPU_CHECK_INSTALL:-1}" = 0 ]; then
+        echo "gpu_check: $PY lacks what the checks run and GPU_CHECK_INSTALL=0 forbids installing it:"
+        "$PY" -c "$NEEDS" 2>&1 | tail -1 || true
+        exit 1
+    fi
+    echo "== 0. install (torch==$TORCH_PIN, amr-bench[baselines] from $ROOT, msclap==$MSCLAP_PIN)"
+    # torch first and pinned: otherwise pip pulls the newest build; msclap without its pins
+    # (numpy<2, torchaudio): its real dependencies are in the baselines extra.
+    "$PY" -m pip install -q "torch==$TORCH_PIN" \
+        && "$PY" -m pip install -q -e "$ROOT[baselines]" "torch==$TORCH_PIN" \
+        && "$PY" -m pip install -q --no-deps "msclap==$MSCLAP_PIN" \
+        || { echo "gpu_check: FAILED to install what the checks need (see pip's message above)"; exit 1; }
+    if ! CUDA_OK=$("$PY" -c "$NEEDS"); then
+        echo "gpu_check: FAILED: after the install $PY still cannot import what the checks run"
+        exit 1
+    fi
+fi
+
+if [ "$DEV" = cuda ] && [ "$CUDA_OK" != True ]; then
+    echo "gpu_check: no CUDA GPU here (torch.cuda.is_available() is False): nothing checked"
+    exit 2
 fi
 WORK=${1:-$(mktemp -d)}
 mkdir -p "$WORK"
@@ -68,7 +102,8 @@ timeout 120 "$PY" - "$WORK" <<'PYEOF' || fail "feature extraction"
 import sys, time
 from pathlib import Path
 import numpy as np, soundfile as sf
-from amr_bench_baselines.clap_adapter import random_clap, write_tiny_gpt2
+from amr_bench_baselines.clap_adapter import random_clap
+from tests.tiny_gpt2 import write_tiny_gpt2
 from amr_bench_baselines.extract import extract_audio_features
 work = Path(sys.argv[1])
 (work / "audio").mkdir(exist_ok=True)

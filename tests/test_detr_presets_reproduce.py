@@ -56,7 +56,13 @@ def test_lighthouse_preset_is_the_official_configuration() -> None:
     assert (m.t2a_activation, m.span_heads, m.decoder_norm, m.init) == ("prelu", "separate", True, "qd-detr")
     assert (cfg.predict.round_to, cfg.predict.max_seconds, cfg.loss.reduction) == (1.0, 300.0, "qd-detr")
     code = for_model("lcs-detr", "lcs-code").model
-    assert (code.continuity_target, code.text_pool, code.gate_init_beta) == ("gate", "attention", 20.0)
+    assert (code.continuity_target, code.text_pool, code.gate_init_beta) == ("gate", "class-attention", 20.0)
+    assert not for_model("lcs-detr", "lcs-code").train.bf16  # the code's configs: use_amp False
+    assert (code.gated_layers, code.drop_path, for_model("lcs-detr", "lcs-code").loss.class_loss) == (
+        "lcs-code",
+        0.1,
+        "softmax-focal",
+    )
     assert (code.ungated_t2a_layers, code.saliency_amplifier) == (2, True)
     assert for_model("lcs-detr").preset == "lcs-report" and for_model("lcs-detr").model.continuity_target == "features"
     assert set(PRESETS) == {"lighthouse", "paper", "lcs-report", "lcs-code", "sim-cpu", "v0"}
@@ -143,7 +149,7 @@ def test_published_numbers_sit_beside_the_mean_with_their_source() -> None:
     published = load_published("am-detr")
     assert published["clotho-moment"]["metrics"]["R1@0.7"] == 81.86
     assert "arXiv 2409.15672" in published["clotho-moment"]["source"]
-    assert "not clearly" in load_published("lcs-detr")["clotho-moment+castella"]["note"]
+    assert "re-split" in load_published("lcs-detr")["clotho-moment+castella"]["note"]
     root = Path("/data/clotho_moment")
     assert benchmark_for("test", root, published, None) == "clotho-moment"
     assert benchmark_for("test_unav100-subset", root, published, None) == "unav100-subset"
@@ -167,7 +173,8 @@ def test_reproduce_runs_end_to_end_on_the_simulator(tmp_path: Path) -> None:
     data = tmp_path / "sim"
     simulate(data, recordings=40, seed=5, style="clotho-moment")
     out = tmp_path / "repro"
-    args = ["reproduce", "am-detr", "--data", str(data), "--preset", "sim-cpu", "--seeds", "0,1", "--out", str(out)]
+    args = ["reproduce", "am-detr", "--data", str(data), "--recipe", "single", "--preset", "sim-cpu", "--seeds", "0,1"]
+    args += ["--out", str(out)]
     result = CliRunner().invoke(app, [*args, "-q", "--set", "train.epochs=1", *SMALL])
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "reproduce.json").read_text())

@@ -27,6 +27,9 @@ EXPECTED_PAGES = (
     "baselines.md",
     "dcase-packages.md",
     "hardening.md",
+    "reproduce.md",
+    "results-pages.md",
+    "codabench.md",
 )
 
 

@@ -115,6 +115,8 @@ TEMPLATES: dict[str, list[str]] = {
         "am-detr",
         "--data",
         "{data}",
+        "--preset",
+        "sim-cpu",
         "--seeds",
         "0",
         "--out",

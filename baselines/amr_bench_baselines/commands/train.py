@@ -165,32 +165,60 @@ def predict(
     print(f"{out}: {len(records)} queries from {folder}")
 
 
-@app.command(epilog="Example: amr-bench reproduce am-detr --data castella --preset lighthouse --seeds 0,1,2,3,4")
+@app.command(
+    epilog="Example: amr-bench reproduce am-detr --data feats/castella --pretrain-data feats/clotho-moment "
+    "--seeds 0,1,2,3,4 --device cuda"
+)
 @handles_errors
 def reproduce(
     model: str = typer.Argument(..., help="am-detr or lcs-detr."),
     data: Path = typer.Option(..., "--data", help="Dataset folder: train/val.jsonl, test*.jsonl, clap/, clap_text/."),
-    preset: str | None = typer.Option(None, "--preset", help=f"{PRESET_NAMES} (default: the model's)."),
+    recipe: str | None = typer.Option(
+        None,
+        "--recipe",
+        help="dcase2026 (am-detr's default: CASTELLA only, and with --pretrain-data Clotho-Moment pre-training "
+        "+ CASTELLA fine-tuning, beside the DCASE 2026 baseline's numbers) or single (one run per seed on DATA).",
+    ),
+    pretrain_data: Path | None = typer.Option(
+        None, "--pretrain-data", help="dcase2026 recipe: the Clotho-Moment folder to pre-train on."
+    ),
+    preset: str | None = typer.Option(
+        None, "--preset", help=f"{PRESET_NAMES} (default: dcase2026 for the dcase2026 recipe, else the model's)."
+    ),
     seeds: str = typer.Option("0,1,2,3,4", "--seeds", help="Comma-separated seeds (one training run each)."),
     out: Path | None = typer.Option(None, "--out", help="Output folder (default reproduce-MODEL-PRESET)."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1 ..."),
     set_: list[str] = typer.Option([], "--set", help="Override any config value (model.hidden=64 ...)."),
     published: str | None = typer.Option(
-        None, "--published", help="Published entry to compare test.jsonl with (default: guessed from DATA's name)."
+        None,
+        "--published",
+        help="single recipe: published entry to compare test.jsonl with (default: guessed from DATA's name).",
     ),
     threads: int | None = typer.Option(None, "--threads", help="CPU threads for torch."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or per-epoch lines."),
 ) -> None:
-    """Train every seed, predict and score every test split, and print mean ± std beside the published numbers."""
+    """Train every seed (and recipe), predict and score, and print mean ± std beside the published numbers."""
     _require_torch()
     import torch
 
     from amr_bench.outputs import check_output_folder
+    from amr_bench_baselines.detr.dcase_recipes import DCASE_PRESET, reproduce_dcase
     from amr_bench_baselines.detr.reproduce import reproduce as run_reproduction
     from amr_bench_baselines.detr.settings import parse_overrides, parse_seeds, resolve_config
 
     if model not in MODEL_NAMES:
         raise UsageError(f"unknown model {model!r}; known: {', '.join(MODEL_NAMES)}")
+    recipe = recipe or ("dcase2026" if model == "am-detr" else "single")
+    if recipe not in ("dcase2026", "single"):
+        raise UsageError(f"--recipe: expected dcase2026 or single; got {recipe!r}")
+    if recipe == "dcase2026" and model != "am-detr":
+        raise UsageError("--recipe dcase2026 is the AM-DETR (QD-DETR) baseline's; use --recipe single for lcs-detr")
+    if recipe == "dcase2026" and published is not None:
+        raise UsageError("--published is for --recipe single; the dcase2026 recipe compares with the DCASE numbers")
+    if recipe == "single" and pretrain_data is not None:
+        raise UsageError("--pretrain-data is for --recipe dcase2026")
+    if recipe == "dcase2026" and preset is None:
+        preset = DCASE_PRESET
     cfg = resolve_config(model, preset, None, parse_overrides(set_))
     seed_list = parse_seeds(seeds) or []
     if threads:
@@ -198,8 +226,11 @@ def reproduce(
     _check_device(device)
     folder = out or Path(f"reproduce-{model}-{cfg.preset}")
     check_output_folder(folder, "--out")
-    result = run_reproduction(
-        model, cfg, data, folder, seed_list, device, published, progress=not quiet, log=None if quiet else err
-    )
-    print(result.table, end="")
+    log = None if quiet else err
+    if recipe == "dcase2026":
+        result = reproduce_dcase(cfg, data, folder, seed_list, pretrain_data, device, progress=not quiet, log=log)
+        text = result.table
+    else:
+        text = run_reproduction(model, cfg, data, folder, seed_list, device, published, not quiet, log).table
+    print(text, end="")
     print(f"written: {folder / 'reproduce.md'}, {folder / 'reproduce.json'}")

@@ -22,14 +22,17 @@ import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-ClassLoss = Literal["ce", "focal"]
+ClassLoss = Literal["ce", "focal", "softmax-focal"]  # softmax-focal: LCS-DETR's public code (lcs_code.py)
 MatchClassCost = Literal["prob", "focal"]
 ContinuityTarget = Literal["features", "gate"]
 Schedule = Literal["cosine", "step", "constant"]
 Activation = Literal["relu", "prelu"]
 SpanHeads = Literal["shared", "separate"]
 Init = Literal["default", "qd-detr"]
-TextPool = Literal["mean", "attention"]
+TextPool = Literal["mean", "attention", "class-attention"]  # class-attention: only with gated_layers="lcs-code"
+# "qd-detr": the QD-DETR text-to-audio layer, gate scaling its output; "lcs-code": LCS-DETR's public
+# code (projection-free attention, gate on the weights, drop-path; amr_bench_baselines.detr.lcs_code)
+GatedLayers = Literal["qd-detr", "lcs-code"]
 # "qd-detr": the published code's means (span L1 over N x 2 numbers, gIoU over N, class CE over
 # B x Q after weighting, rank-contrastive / 12 label levels, hinge sum / (B * P) * 2, focal mean);
 # "per-moment": this implementation's first normalisations (sums / number of moments, weighted CE
@@ -74,6 +77,8 @@ class ModelConfig:
     text_pool: TextPool = "mean"  # the gate's pooled text: masked mean or learned attention pooling
     ungated_t2a_layers: int = 0  # text-to-audio layers without the gate after the gated ones (code: 2)
     saliency_amplifier: bool = False  # frames scaled by (1 + gate) and one self-attention layer before the decoder
+    gated_layers: GatedLayers = "qd-detr"  # "lcs-code": also class-attention text pooling and an ungated negative
+    drop_path: float = 0.1  # stochastic depth of the "lcs-code" gated layers' residual branches
 
 
 @dataclass

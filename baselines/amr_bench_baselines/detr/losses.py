@@ -98,6 +98,10 @@ class SetCriterion:
         cfg = self.cfg
         logits = logits.float()
         n_queries = global_normaliser(float(is_fg.numel()), logits.device)
+        if cfg.class_loss == "softmax-focal":  # LCS-DETR's public code: a mean over batch x queries
+            from amr_bench_baselines.detr.lcs_code import softmax_focal_loss
+
+            return softmax_focal_loss(logits, is_fg, cfg.focal_alpha, cfg.focal_gamma).sum() / n_queries
         if cfg.class_loss == "focal":
             margin = logits[..., FOREGROUND] - logits[..., 1 - FOREGROUND]
             focal = sigmoid_focal_loss(margin, is_fg.float(), cfg.focal_alpha, cfg.focal_gamma).sum()

@@ -53,6 +53,14 @@ def register(name: str) -> Callable[[type[MomentDetr]], type[MomentDetr]]:
 
 
 def build_model(cfg: ModelConfig) -> MomentDetr:
+    if cfg.gated_layers == "lcs-code":  # LCS-DETR as its public code builds it (its own module)
+        from amr_bench_baselines.detr.lcs_code import LcsCodeDetr
+
+        if cfg.name != "lcs-detr":
+            raise ValueError(f"model.gated_layers='lcs-code' is an LCS-DETR option; model is {cfg.name!r}")
+        return LcsCodeDetr(cfg)
+    if cfg.text_pool == "class-attention":
+        raise ValueError("model.text_pool='class-attention' needs model.gated_layers='lcs-code'")
     if cfg.name not in MODELS:
         raise ValueError(f"unknown model {cfg.name!r}; registered: {', '.join(sorted(MODELS))}")
     return MODELS[cfg.name](cfg)
@@ -249,6 +257,9 @@ class SaliencyGate(nn.Module):
 class MomentDetr(nn.Module):
     """The shared QD-DETR body; subclasses override ``prepare_audio`` (the fusion front end)."""
 
+    # the mismatched (negative) pair skips the fusion front end (LCS-DETR's public code: no gate)
+    negative_skips_front_end = False
+
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         self.cfg = cfg
@@ -312,11 +323,11 @@ class MomentDetr(nn.Module):
         return audio, None
 
     def encode(
-        self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor
+        self, audio: Tensor, audio_mask: Tensor, text: Tensor, text_mask: Tensor, front_end: bool = True
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
         """Projected inputs -> (memory (B, 1+T, d), memory positions, memory mask, per-frame gate or None)."""
         pos = sine_embedding(frame_positions(audio_mask), self.cfg.hidden).to(audio.dtype)
-        x, gate = self.prepare_audio(audio, audio_mask, text, text_mask)
+        x, gate = self.prepare_audio(audio, audio_mask, text, text_mask) if front_end else (audio, None)
         for layer in self.t2a:
             x = layer(x, pos, text, text_mask, gate)
         for layer in self.t2a_ungated:
@@ -358,7 +369,9 @@ class MomentDetr(nn.Module):
         out: dict[str, Any] = {"saliency": self.saliency(memory)}
         if negative_text is not None:
             assert negative_text_mask is not None
-            neg_memory, _, _, _ = self.encode(a, audio_mask, self.text_proj(negative_text), negative_text_mask)
+            neg_text = self.text_proj(negative_text)
+            front_end = not self.negative_skips_front_end
+            neg_memory, _, _, _ = self.encode(a, audio_mask, neg_text, negative_text_mask, front_end)
             out["saliency_negative"] = self.saliency(neg_memory)
 
         b = audio.shape[0]

@@ -16,12 +16,15 @@ preset's name (``config.json: "preset"``) and every resulting value. Sources:
 - ``lcs-report``: LCS-DETR as its technical report describes it ("Local Continuity Saliency DETR
   for Language-based Audio Moment Retrieval", DCASE 2026 technical report): continuity block into
   the audio stream, focal loss and focal matching cost, cosine schedule, ±10 % jitter, batch 2000,
-  200 epochs, bf16. Its 73.08 R1@0.7 is on "Clotho-Moment + CASTELLA", an evaluation set the
-  report does not define clearly.
-- ``lcs-code``: LCS-DETR as its public code does it: the continuity block feeds only the saliency
-  gate, attention-pooled text for the gate, β starting at 20, two ungated text-to-audio layers
-  after the gated ones, a saliency amplifier and one self-attention layer before the decoder,
-  the probability matching cost.
+  200 epochs, bf16. Its 73.08 R1@0.7 is not a number on any public split: the public code's
+  configs train, validate and test on a re-split of Clotho-Moment's validation set
+  (``clotho_moment_valid_{train,val,test}``); the report calls it "Clotho-Moment + CASTELLA".
+- ``lcs-code``: LCS-DETR as its public code does it (``lcs_code.py``): gated text-to-audio layers
+  with the input dropout (0.5), drop-path 0.1 and LayerNorms, CaiT-style class-attention pooling
+  of the gate's text, β starting at 20, the continuity block feeding only the gate, a negative pair
+  that skips the gate and the gated layers, softmax focal loss averaged over batch × queries, two
+  ungated text-to-audio layers after the gated ones, a saliency amplifier and one self-attention
+  layer before the decoder, the probability matching cost, fp32 (its configs' ``use_amp: False``).
 - ``v0``: this implementation's first behaviour (its loss normalisations, selection by R1@0.7,
   early stopping after 20 evaluations, bf16 on CUDA, every window a target, ReLU, one shared span
   head); the measurements made before the presets existed used it.
@@ -88,12 +91,14 @@ LCS_REPORT: dict[str, Any] = {
 LCS_CODE: dict[str, Any] = {
     **LCS_SHARED,
     "model.continuity_target": "gate",
-    "model.text_pool": "attention",
+    "model.gated_layers": "lcs-code",  # lcs_code.py: gated layers, class-attention pooling, ungated negative
+    "model.text_pool": "class-attention",
     "model.gate_init_beta": 20.0,
     "model.ungated_t2a_layers": 2,
     "model.saliency_amplifier": True,
     "loss.match_class_cost": "prob",
-    "train.bf16": True,
+    "loss.class_loss": "softmax-focal",
+    "train.bf16": False,  # the code's configs: use_amp False (the report says bf16)
 }
 
 SIM_CPU: dict[str, Any] = {
