@@ -181,10 +181,8 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray, tie_or
             continue
         key = np.where(cand, iou_k, -np.inf)
         # highest IoU wins; on equal IoU the later gt window (argsort()[::-1] order) or the earlier
-        if tie_order == "later":
-            choice = g_width - 1 - np.argmax(key[:, :, ::-1], axis=2)
-        else:
-            choice = np.argmax(key, axis=2)
+        later_first = tie_order == "later"
+        choice = g_width - 1 - np.argmax(key[:, :, ::-1], axis=2) if later_first else np.argmax(key, axis=2)
         hit = cand.any(axis=2)
         with_tie = np.flatnonzero(tie_rows[rows_k])
         if len(with_tie) and k + 1 < k_width:

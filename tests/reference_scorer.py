@@ -115,15 +115,19 @@ def average_precision(gt_windows, pred_windows, thresholds=THRESHOLDS, tie_order
     return np.array(aps)
 
 
-def tie_orders(gt_windows, pred_windows):
+def tie_orders(gt_windows, pred_windows, thresholds=THRESHOLDS):
     """Every visiting order the official code could take for each ranked prediction: IoU
-    descending, equal IoUs in any order (all permutations within each group of equal keys)."""
+    descending, equal IoUs in any order (all permutations within each group of equal keys).
+
+    Groups below the lowest θ keep one order: the loop stops at the first window under θ, and
+    every window of such a group is under every θ, so their order cannot change anything."""
     gts = [[float(a), float(b)] for a, b in gt_windows]
     per_pred = []
     for s, e, _ in ranked_predictions(pred_windows):
         ious = _cross_iou((s, e), gts)
         groups = [[j for j in range(len(gts)) if ious[j] == v] for v in sorted(set(ious.tolist()), reverse=True)]
-        per_pred.append([sum(p, []) for p in itertools.product(*(itertools.permutations(g) for g in groups))])
+        choices = [itertools.permutations(g) if ious[g[0]] >= min(thresholds) else [tuple(g)] for g in groups]
+        per_pred.append([list(itertools.chain(*p)) for p in itertools.product(*choices)])
     return per_pred
 
 
