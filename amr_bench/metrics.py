@@ -169,7 +169,7 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray, tie_or
     best_iou = iou.max(axis=2)  # (n, K) best gt IoU of each ranked window
     reachable = best_iou >= thr.min()  # can this window match at any threshold?
     sensitive = np.zeros(n, dtype=bool)
-    tie_rows = _rows_with_equal_iou(iou, float(thr.min())) if g_width > 1 else np.zeros(n, dtype=bool)
+    tie_rows = _rows_with_equal_iou(iou, reachable, float(thr.min())) if g_width > 1 else np.zeros(n, dtype=bool)
     for k in range(k_width):  # loop over rank positions (<= 10), never over queries
         rows_k = np.flatnonzero(reachable[:, k])
         iou_k = iou[rows_k, k, None, :]
@@ -198,16 +198,17 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray, tie_or
     return PerQuery(r1, ap, r5, iou1, sensitive)
 
 
-def _rows_with_equal_iou(iou: np.ndarray, lowest: float) -> np.ndarray:
+def _rows_with_equal_iou(iou: np.ndarray, reachable: np.ndarray, lowest: float) -> np.ndarray:
     """(n,) bool: some prediction of the query has two ground-truth windows of exactly equal IoU
-    >= ``lowest`` (the cheap first test: most files have no such pair at all)."""
-    above = iou >= lowest
-    several = above.sum(axis=2) >= 2
+    >= ``lowest`` (the cheap first test, on the predictions that reach ``lowest`` at all: most
+    files have no such pair)."""
     out = np.zeros(iou.shape[0], dtype=bool)
+    qi, ki = np.nonzero(reachable)
+    v = iou[qi, ki]  # (m, G)
+    several = np.count_nonzero(v >= lowest, axis=1) >= 2
     if not several.any():
         return out
-    qi, ki = np.nonzero(several)
-    v = np.sort(np.where(above[qi, ki], iou[qi, ki], -np.inf), axis=1)
+    qi, v = qi[several], np.sort(np.where(v[several] >= lowest, v[several], -np.inf), axis=1)
     equal = (v[:, 1:] == v[:, :-1]) & (v[:, 1:] >= lowest)
     out[qi[equal.any(axis=1)]] = True
     return out
