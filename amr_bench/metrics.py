@@ -169,7 +169,6 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray, tie_or
     best_iou = iou.max(axis=2)  # (n, K) best gt IoU of each ranked window
     reachable = best_iou >= thr.min()  # can this window match at any threshold?
     sensitive = np.zeros(n, dtype=bool)
-    tie_rows = _rows_with_equal_iou(iou, reachable, float(thr.min())) if g_width > 1 else np.zeros(n, dtype=bool)
     for k in range(k_width):  # loop over rank positions (<= 10), never over queries
         rows_k = np.flatnonzero(reachable[:, k])
         iou_k = iou[rows_k, k, None, :]
@@ -184,8 +183,9 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray, tie_or
         later_first = tie_order == "later"
         choice = g_width - 1 - np.argmax(key[:, :, ::-1], axis=2) if later_first else np.argmax(key, axis=2)
         hit = cand.any(axis=2)
-        with_tie = np.flatnonzero(tie_rows[rows_k])
-        if len(with_tie) and k + 1 < k_width:
+        last = k + 1 == k_width  # the last window leaves nothing for a later one to need
+        with_tie = _equal_iou_rows(iou_k[:, 0, :], float(thr.min())) if not last else np.zeros(0, dtype=np.int64)
+        if len(with_tie):  # rare: this window has two gt windows of exactly equal IoU >= the lowest θ
             later = iou[rows_k[with_tie], k + 1 :]
             sensitive[rows_k[with_tie]] |= _choice_matters(key[with_tie], cand[with_tie], later, thr)
         tp[rows_k, :, k] = hit
@@ -198,20 +198,14 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray, tie_or
     return PerQuery(r1, ap, r5, iou1, sensitive)
 
 
-def _rows_with_equal_iou(iou: np.ndarray, reachable: np.ndarray, lowest: float) -> np.ndarray:
-    """(n,) bool: some prediction of the query has two ground-truth windows of exactly equal IoU
-    >= ``lowest`` (the cheap first test, on the predictions that reach ``lowest`` at all: most
-    files have no such pair)."""
-    out = np.zeros(iou.shape[0], dtype=bool)
-    qi, ki = np.nonzero(reachable)
-    v = iou[qi, ki]  # (m, G)
-    several = np.count_nonzero(v >= lowest, axis=1) >= 2
-    if not several.any():
-        return out
-    qi, v = qi[several], np.sort(np.where(v[several] >= lowest, v[several], -np.inf), axis=1)
-    equal = (v[:, 1:] == v[:, :-1]) & (v[:, 1:] >= lowest)
-    out[qi[equal.any(axis=1)]] = True
-    return out
+def _equal_iou_rows(iou: np.ndarray, lowest: float) -> np.ndarray:
+    """Rows of ``iou`` (m, G) with two entries exactly equal and >= ``lowest``: the cheap first
+    test (one comparison and count; most rows have at most one window that high)."""
+    several = np.flatnonzero(np.count_nonzero(iou >= lowest, axis=1) >= 2)
+    if not len(several):
+        return several
+    v = np.sort(np.where(iou[several] >= lowest, iou[several], np.nan), axis=1)  # NaN: never equal
+    return several[(v[:, 1:] == v[:, :-1]).any(axis=1)]
 
 
 def _choice_matters(key: np.ndarray, cand: np.ndarray, later_iou: np.ndarray, thr: np.ndarray) -> np.ndarray:
