@@ -243,7 +243,7 @@ def score_report(
     raw = _summary(pq)
     n_gt = kept_gt.counts[gt_rows]
     breakdown = {
-        "moment_length": _length_breakdown(pq, pred, gt.windows, gt_rows, n_gt, edges),
+        "moment_length": _length_breakdown(pq, pred, gt.windows, gt_rows, n_gt, edges, tie_order),
         "moment_count": {
             "single": _subset_summary(pq, n_gt == 1),
             "multiple": _subset_summary(pq, n_gt > 1),
@@ -351,6 +351,7 @@ def _length_breakdown(
     gt_rows: np.ndarray,
     n_scored: np.ndarray,
     edges: tuple[float, ...],
+    tie_order: TieOrder,
 ) -> dict[str, Any]:
     """Metrics on the ground-truth windows of one length range at a time (Moment-DETR style:
     windows outside the range are removed, queries left with none are not scored).
@@ -371,7 +372,7 @@ def _length_breakdown(
             part = PerQuery(pq.r1[rows], pq.ap[rows], pq.r5[rows], pq.iou1[rows])
             redo = np.flatnonzero(in_range.counts[rows] != n_scored[rows])
             if len(redo):
-                again = per_query_scores(pred.take(rows[redo]), in_range.take(rows[redo]))
+                again = per_query_scores(pred.take(rows[redo]), in_range.take(rows[redo]), tie_order=tie_order)
                 part.r1[redo], part.ap[redo], part.r5[redo], part.iou1[redo] = (
                     again.r1,
                     again.ap,

@@ -107,3 +107,48 @@ def test_a_tie_between_windows_no_later_prediction_tells_apart_is_not_flagged():
     result = score_records(sub, gt)
     assert result.counts["tie_sensitive_queries"] == 0
     assert result.tie_warning() is None
+
+
+def test_the_length_breakdown_matches_in_the_same_tie_order():
+    """The short bucket re-scores the query without its 50 s window: in the tie order asked for."""
+    windows = [[0, 4], [4, 8], [50, 100]]
+    gt = [{"qid": "q", "query": "x", "duration": 120, "vid": "v", "relevant_windows": windows}]
+    short = [{**gt[0], "relevant_windows": windows[:2]}]
+    sub = [{"qid": "q", "pred_relevant_windows": [[0, 8], [0, 4]]}]
+    for order in TIE_ORDERS:
+        bucket = score_records(sub, gt, tie_order=order).breakdown["moment_length"]["short"]
+        assert bucket["mAP"] == score_records(sub, short, tie_order=order).raw["mAP"]
+    assert score_records(sub, short).raw["mAP"] != score_records(sub, short, tie_order="earlier").raw["mAP"]
+
+
+def test_score_command_warns_once_and_writes_the_tie_columns(tmp_path):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from amr_bench.cli import app
+
+    gt = [
+        {"qid": "t", "query": "x", "duration": 30, "vid": "v", "relevant_windows": [[0, 4], [4, 8]]},
+        {"qid": 7, "query": "y", "duration": 30, "vid": "w", "relevant_windows": [[10, 14]]},
+    ]
+    sub = [{"qid": "t", "pred_relevant_windows": [[0, 8], [0, 4]]}, {"qid": 7, "pred_relevant_windows": [[10, 14]]}]
+    (tmp_path / "gt.jsonl").write_text("".join(json.dumps(d) + "\n" for d in gt))
+    (tmp_path / "run.jsonl").write_text("".join(json.dumps(d) + "\n" for d in sub))
+    out, pq = tmp_path / "m.json", tmp_path / "pq.csv"
+    args = ["score", str(tmp_path / "run.jsonl"), "--gt", str(tmp_path / "gt.jsonl"), "-o", str(out)]
+    r = CliRunner().invoke(app, [*args, "--per-query", str(pq)])
+    assert r.exit_code == 0, r.output
+    assert r.stderr.count("equal-IoU") == 1 and '"t"' in r.stderr and "1 of 2 queries" in r.stderr
+    doc = json.loads(out.read_text())
+    assert doc["counts"]["tie_sensitive_queries"] == 1 and doc["ties"]["qids"] == ["t"]
+    assert doc["ties"]["other_order"] == "earlier"
+    assert doc["ties"]["other_order_MR-mAP"]["0.5"] == 75.0 and doc["full"]["MR-mAP"]["0.5"] == 100.0
+    frame = pd.read_csv(pq)
+    assert frame["tie_sensitive"].tolist() == [1, 0]
+    assert frame["other_order.AP@0.5"].tolist() == [0.5, 1.0]
+    r = CliRunner().invoke(app, [*args, "--tie-order", "earlier", "-q"])
+    assert r.exit_code == 0 and "mAP 63.75 with the earlier window first (used), 66.25 with the later" in r.stderr
+    r = CliRunner().invoke(app, [*args, "--tie-order", "first"])
+    assert r.exit_code == 2 and "--tie-order must be one of later, earlier; got 'first'" in r.stderr
