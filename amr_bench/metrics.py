@@ -29,8 +29,8 @@ prediction faced two or more unmatched windows tied at the highest IoU >= θ, an
 prediction tells two of them apart at θ (IoU >= θ with one and a different IoU with the other).
 When no tie has that property the tied windows are interchangeable for the rest of the matching,
 so every order gives the same AP: the flag is sound (never misses a sensitive query), and a query
-without any exact IoU tie is never flagged. It costs a cheap vectorised check when no prediction
-has two windows of equal IoU >= the lowest θ.
+without any exact IoU tie is never flagged. Without ties it costs one comparison and count per
+ranked window that reaches the lowest θ.
 """
 
 from __future__ import annotations
@@ -111,8 +111,8 @@ def per_query_scores(
     t = len(thresholds)
     if tie_order not in TIE_ORDERS:
         raise ValueError(f"tie_order must be one of {TIE_ORDERS}, got {tie_order!r}")
-    out = PerQuery(np.zeros((n, t)), np.zeros((n, t)), np.zeros((n, t)), np.zeros(n), np.zeros(n, dtype=bool))
-    assert out.tie_sensitive is not None
+    sensitive = np.zeros(n, dtype=bool)
+    out = PerQuery(np.zeros((n, t)), np.zeros((n, t)), np.zeros((n, t)), np.zeros(n), sensitive)
     if n == 0:
         return out
     gcounts = gt.counts
@@ -125,7 +125,7 @@ def per_query_scores(
             rows = in_bucket[lo : lo + BLOCK_QUERIES]
             part = _score_block(pred.take(rows), gt.take(rows), thresholds, tie_order)
             out.r1[rows], out.ap[rows], out.r5[rows], out.iou1[rows] = part.r1, part.ap, part.r5, part.iou1
-            out.tie_sensitive[rows] = part.tie_sensitive
+            sensitive[rows] = part.tie_sensitive
     return out
 
 
