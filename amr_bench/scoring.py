@@ -219,9 +219,10 @@ def score_report(
     scored = np.flatnonzero(has_window[sub.gt_rows])  # submission rows, in submission order
     gt_rows = sub.gt_rows[scored]
     pred = sub.windows.take(scored)
-    pq = per_query_scores(pred, kept_gt.take(gt_rows), tie_order=tie_order)
+    scored_gt = kept_gt.take(gt_rows)
+    pq = per_query_scores(pred, scored_gt, tie_order=tie_order)
     sensitive = pq.tie_sensitive if pq.tie_sensitive is not None else np.zeros(len(scored), dtype=bool)
-    other_ap = _ap_in_other_order(pq, pred, kept_gt.take(gt_rows), sensitive, tie_order)
+    other_ap = _ap_in_other_order(pq, pred, scored_gt, sensitive, tie_order)
 
     r1 = pq.r1.mean(axis=0)
     ap = pq.ap.mean(axis=0)
