@@ -20,11 +20,23 @@ windows by rank). Every function returns per-query arrays; means are taken by th
 bootstrap and significance tests can reuse the per-query matrix.
 
 Thresholds are ``float(f"{x:.2f}")`` of ``linspace(0.5, 0.95, 10)``, as the official scorer has them.
+
+**Tie sensitivity.** Which of two unmatched windows of exactly equal IoU the official code takes
+depends on how numpy's argsort orders equal keys (numpy version, AVX-512), so the AP of such a
+query can differ between machines. ``PerQuery.tie_sensitive`` flags every query whose AP at some θ
+could change with that order (docs/scorer.md, "Equal IoU"): along the matching actually made, some
+prediction faced two or more unmatched windows tied at the highest IoU >= θ, and a later
+prediction tells two of them apart at θ (IoU >= θ with one and a different IoU with the other).
+When no tie has that property the tied windows are interchangeable for the rest of the matching,
+so every order gives the same AP: the flag is sound (never misses a sensitive query), and a query
+without any exact IoU tie is never flagged. Without ties it costs one comparison and count per
+ranked window that reaches the lowest θ.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 
@@ -35,6 +47,9 @@ THRESHOLD_KEYS: tuple[str, ...] = tuple(str(t) for t in THRESHOLDS)
 MAX_PRED_WINDOWS = 10
 BLOCK_QUERIES = 16384
 RECALL_AT_K = 5
+TieOrder = Literal["later", "earlier"]
+TIE_ORDERS: tuple[TieOrder, ...] = ("later", "earlier")
+DEFAULT_TIE_ORDER: TieOrder = "later"  # numpy 1.26 without AVX-512, as the DCASE baseline pins
 GT_MIN_LENGTH = 0.0  # exclusive
 GT_MAX_LENGTH = 1500.0  # inclusive
 # What makes two results comparable, built from the constants above (a test pins the exact text:
@@ -55,6 +70,11 @@ class PerQuery:
     ap: np.ndarray  # (n, T)
     r5: np.ndarray  # (n, T) 0/1
     iou1: np.ndarray  # (n,)
+    tie_sensitive: np.ndarray | None = None  # (n,) bool: AP could change with the tie order
+
+
+def other_tie_order(order: TieOrder) -> TieOrder:
+    return "earlier" if order == "later" else "later"
 
 
 def ranking_scores(pred: RaggedWindows) -> np.ndarray:
@@ -72,15 +92,27 @@ def filter_ground_truth(
     return kept, kept.counts > 0
 
 
-def per_query_scores(pred: RaggedWindows, gt: RaggedWindows, thresholds: np.ndarray = THRESHOLDS) -> PerQuery:
+def per_query_scores(
+    pred: RaggedWindows,
+    gt: RaggedWindows,
+    thresholds: np.ndarray = THRESHOLDS,
+    tie_order: TieOrder = DEFAULT_TIE_ORDER,
+) -> PerQuery:
     """Score query ``i`` of ``pred`` against query ``i`` of ``gt`` (every gt query has a window).
+
+    ``tie_order``: which of two unmatched ground-truth windows of equal IoU a prediction takes
+    (``"later"``: the official scorer with numpy 1.26 on a CPU without AVX-512). The result's
+    ``tie_sensitive`` flags the queries whose AP could be different under another order.
 
     Queries are processed in buckets of similar ground-truth window counts, so one query with
     thousands of windows does not inflate the dense arrays of all the others.
     """
     n = pred.n
     t = len(thresholds)
-    out = PerQuery(np.zeros((n, t)), np.zeros((n, t)), np.zeros((n, t)), np.zeros(n))
+    if tie_order not in TIE_ORDERS:
+        raise ValueError(f"tie_order must be one of {TIE_ORDERS}, got {tie_order!r}")
+    sensitive = np.zeros(n, dtype=bool)
+    out = PerQuery(np.zeros((n, t)), np.zeros((n, t)), np.zeros((n, t)), np.zeros(n), sensitive)
     if n == 0:
         return out
     gcounts = gt.counts
@@ -91,8 +123,9 @@ def per_query_scores(pred: RaggedWindows, gt: RaggedWindows, thresholds: np.ndar
         in_bucket = np.flatnonzero(bucket == b)
         for lo in range(0, len(in_bucket), BLOCK_QUERIES):  # bounded memory for huge files
             rows = in_bucket[lo : lo + BLOCK_QUERIES]
-            part = _score_block(pred.take(rows), gt.take(rows), thresholds)
+            part = _score_block(pred.take(rows), gt.take(rows), thresholds, tie_order)
             out.r1[rows], out.ap[rows], out.r5[rows], out.iou1[rows] = part.r1, part.ap, part.r5, part.iou1
+            sensitive[rows] = part.tie_sensitive
     return out
 
 
@@ -106,7 +139,7 @@ def _cross_iou(ps: np.ndarray, pe: np.ndarray, gs: np.ndarray, ge: np.ndarray) -
         return inter / union
 
 
-def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> PerQuery:
+def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray, tie_order: TieOrder) -> PerQuery:
     n = pred.n
     g_width = int(gt.counts.max())
     gs, ge, _, gvalid = gt.padded(g_width)
@@ -135,6 +168,7 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
     tp = np.zeros((n, t, k_width), dtype=bool)
     best_iou = iou.max(axis=2)  # (n, K) best gt IoU of each ranked window
     reachable = best_iou >= thr.min()  # can this window match at any threshold?
+    sensitive = np.zeros(n, dtype=bool)
     for k in range(k_width):  # loop over rank positions (<= 10), never over queries
         rows_k = np.flatnonzero(reachable[:, k])
         iou_k = iou[rows_k, k, None, :]
@@ -145,9 +179,15 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
             tp[rows_k, :, k] = only
             continue
         key = np.where(cand, iou_k, -np.inf)
-        # highest IoU wins; on equal IoU the later gt window (argsort()[::-1] order)
-        choice = g_width - 1 - np.argmax(key[:, :, ::-1], axis=2)
+        # highest IoU wins; on equal IoU the later gt window (argsort()[::-1] order) or the earlier
+        later_first = tie_order == "later"
+        choice = g_width - 1 - np.argmax(key[:, :, ::-1], axis=2) if later_first else np.argmax(key, axis=2)
         hit = cand.any(axis=2)
+        last = k + 1 == k_width  # the last window leaves nothing for a later one to need
+        with_tie = _equal_iou_rows(iou_k[:, 0, :], float(thr.min())) if not last else np.zeros(0, dtype=np.int64)
+        if len(with_tie):  # rare: this window has two gt windows of exactly equal IoU >= the lowest θ
+            later = iou[rows_k[with_tie], k + 1 :]
+            sensitive[rows_k[with_tie]] |= _choice_matters(key[with_tie], cand[with_tie], later, thr)
         tp[rows_k, :, k] = hit
         qi, ti = np.nonzero(hit)
         locked[rows_k[qi], ti, choice[qi, ti]] = True
@@ -155,7 +195,34 @@ def _score_block(pred: RaggedWindows, gt: RaggedWindows, thr: np.ndarray) -> Per
 
     top = min(RECALL_AT_K, k_width)
     r5 = (best_iou[:, :top].max(axis=1)[:, None] >= thr[None, :]).astype(np.float64)
-    return PerQuery(r1, ap, r5, iou1)
+    return PerQuery(r1, ap, r5, iou1, sensitive)
+
+
+def _equal_iou_rows(iou: np.ndarray, lowest: float) -> np.ndarray:
+    """Rows of ``iou`` (m, G) with two entries exactly equal and >= ``lowest``: the cheap first
+    test (one comparison and count; most rows have at most one window that high)."""
+    several = np.flatnonzero(np.count_nonzero(iou >= lowest, axis=1) >= 2)
+    if not len(several):
+        return several
+    v = np.sort(np.where(iou[several] >= lowest, iou[several], np.nan), axis=1)  # NaN: never equal
+    return several[(v[:, 1:] == v[:, :-1]).any(axis=1)]
+
+
+def _choice_matters(key: np.ndarray, cand: np.ndarray, later_iou: np.ndarray, thr: np.ndarray) -> np.ndarray:
+    """(m,) bool: at some θ this prediction faces >= 2 unmatched windows tied at the highest IoU
+    (``key``, ``cand``: (m, T, G)), and a later prediction (``later_iou``: (m, L, G)) tells two of them
+    apart at θ: IoU >= θ with one, a different IoU with the other. Otherwise they are interchangeable."""
+    tied = cand & (key == key.max(axis=2, keepdims=True))
+    qi, ti = np.nonzero(tied.sum(axis=2) >= 2)
+    out = np.zeros(key.shape[0], dtype=bool)
+    if not len(qi):
+        return out
+    later = later_iou[qi]  # (p, L, G)
+    v = np.where(later >= thr[ti][:, None, None], later, -np.inf)  # below θ: all alike
+    in_tie = tied[qi, ti][:, None, :]
+    differs = np.where(in_tie, v, -np.inf).max(axis=2) != np.where(in_tie, v, np.inf).min(axis=2)
+    out[qi[differs.any(axis=1)]] = True
+    return out
 
 
 def _voc_average_precision(tp: np.ndarray, pvalid: np.ndarray, n_gt: np.ndarray) -> np.ndarray:

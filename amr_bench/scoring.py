@@ -4,6 +4,11 @@
 official scorer prints (same keys, ``float(f"{100 * v:.2f}")`` values), plus the unrounded values
 (``raw``), breakdowns by ground-truth moment length and by number of moments, counts, warnings, a
 signature naming everything the numbers depend on, and the per-query score matrix.
+
+Equal-IoU ties (docs/scorer.md, "Equal IoU"): the queries whose AP depends on the order in which
+the official code visits equal-IoU ground-truth windows are counted
+(``counts.tie_sensitive_queries``), listed (``ties``) and scored under the other order too, so
+that a submission whose official number depends on the machine says so.
 """
 
 from __future__ import annotations
@@ -23,12 +28,15 @@ from amr_bench.errors import InputError, Problem
 from amr_bench.groundtruth import GroundTruth, ground_truth_from_records, load_ground_truth
 from amr_bench.jsonl import no_cyclic_gc
 from amr_bench.metrics import (
+    DEFAULT_TIE_ORDER,
     GT_MAX_LENGTH,
     METRIC_DEFINITION,
     THRESHOLD_KEYS,
     THRESHOLDS,
     PerQuery,
+    TieOrder,
     filter_ground_truth,
+    other_tie_order,
     per_query_scores,
 )
 from amr_bench.ragged import RaggedWindows
@@ -40,15 +48,29 @@ if TYPE_CHECKING:
 DEFAULT_LENGTH_EDGES: tuple[float, ...] = (10.0, 30.0)
 WARNINGS_PER_KIND = 20
 LENGTH_BUCKET_NAMES = ("short", "middle", "long")
+TIE_QIDS_SHOWN = 5  # qids named in the tie warning (the result JSON lists up to TIE_QIDS_LISTED)
+TIE_QIDS_LISTED = 100
+OTHER_ORDER_PREFIX = "other_order."  # per-query columns scored with the other tie order
+TIE_ORDER_WORDS = {"later": "the later window first", "earlier": "the earlier window first"}
+
+
+def metric_definition(tie_order: TieOrder = DEFAULT_TIE_ORDER) -> str:
+    """The metric string of a result: the default tie order keeps the pinned definition, the other
+    one is marked, so that results scored under different orders are never ranked together."""
+    return METRIC_DEFINITION if tie_order == DEFAULT_TIE_ORDER else f"{METRIC_DEFINITION},ties={tie_order}-first"
 
 
 def result_signature(
-    gt_name: str, gt_sha256: str, submission_sha256: str, edges: Sequence[float] = DEFAULT_LENGTH_EDGES
+    gt_name: str,
+    gt_sha256: str,
+    submission_sha256: str,
+    edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
+    tie_order: TieOrder = DEFAULT_TIE_ORDER,
 ) -> dict[str, Any]:
     """What every result is stamped with: the scorer, the metric definition and the two files' hashes."""
     return {
         "scorer": f"amr-bench {__version__}",
-        "metric": METRIC_DEFINITION,
+        "metric": metric_definition(tie_order),
         "length_edges": list(edges),
         "ground_truth": gt_name,
         "ground_truth_sha256": gt_sha256,
@@ -68,6 +90,7 @@ class ScoreResult:
     warnings: list[str]
     signature: dict[str, Any]
     _build_per_query: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
+    ties: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def per_query(self) -> pd.DataFrame:
@@ -83,6 +106,7 @@ class ScoreResult:
             "breakdown": self.breakdown,
             "counts": self.counts,
             "warnings": self.warnings,
+            "ties": self.ties,
             "signature": self.signature,
         }
 
@@ -95,6 +119,23 @@ class ScoreResult:
         """The official scorer's output document, exactly."""
         return {"brief": self.brief, "full": self.full}
 
+    def tie_warning(self) -> str | None:
+        """One line when some query's AP depends on the order of equal-IoU ground-truth windows."""
+        ties = self.ties
+        n = ties.get("sensitive_queries", 0)
+        if not n:
+            return None
+        shown = ", ".join(json.dumps(q) for q in ties["qids"][:TIE_QIDS_SHOWN])
+        more = ", ..." if n > TIE_QIDS_SHOWN else ""
+        order, other = ties["order"], ties["other_order"]
+        return (
+            f"warning: the AP of {n} of {self.counts['scored_queries']} queries depends on the order in which "
+            f"equal-IoU ground-truth windows are matched, which differs between machines (qids {shown}{more}): "
+            f"mAP {self.full['MR-mAP']['average']:.2f} with {TIE_ORDER_WORDS[order]} (used), "
+            f"{ties['other_order_MR-mAP']['average']:.2f} with {TIE_ORDER_WORDS[other]}; "
+            "see docs/scorer.md, 'Equal IoU'"
+        )
+
 
 def official_round(value: float) -> float:
     """``float(f"{100 * v:.2f}")``: Python's rounding of the binary value, as the official scorer."""
@@ -105,19 +146,21 @@ def score(
     submission: str | Path,
     ground_truth: str | Path | GroundTruth,
     length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
+    tie_order: TieOrder = DEFAULT_TIE_ORDER,
 ) -> ScoreResult:
     """Validate and score a submission file against a ground truth (file, ``DATASET/SPLIT``)."""
     with no_cyclic_gc():
         gt = ground_truth if isinstance(ground_truth, GroundTruth) else load_ground_truth(ground_truth)
         _require_windows(gt)
         report = require_valid(validate(submission, gt))
-        return score_report(report, length_edges)
+        return score_report(report, length_edges, tie_order)
 
 
 def score_records(
     predictions: list[dict[str, Any]],
     ground_truth: list[dict[str, Any]] | GroundTruth | str | Path,
     length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
+    tie_order: TieOrder = DEFAULT_TIE_ORDER,
 ) -> ScoreResult:
     """Score in-memory submission records (a baseline's output) against a ground truth."""
     if isinstance(ground_truth, GroundTruth):
@@ -128,7 +171,7 @@ def score_records(
         gt = ground_truth_from_records(ground_truth)
     _require_windows(gt)
     report = require_valid(validate_records(predictions, gt))
-    return score_report(report, length_edges)
+    return score_report(report, length_edges, tie_order)
 
 
 def _require_windows(gt: GroundTruth) -> None:
@@ -148,8 +191,13 @@ def _require_windows(gt: GroundTruth) -> None:
         )
 
 
-def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES) -> ScoreResult:
-    """Score a validated submission (``report.ok`` must be true)."""
+def score_report(
+    report: ValidationReport,
+    length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
+    tie_order: TieOrder = DEFAULT_TIE_ORDER,
+) -> ScoreResult:
+    """Score a validated submission (``report.ok`` must be true); equal-IoU ties are matched in
+    ``tie_order`` and the queries whose AP depends on it are scored in the other order too."""
     sub, gt = report.submission, report.ground_truth
     _require_windows(gt)
     edges = _check_edges(length_edges)
@@ -171,7 +219,10 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     scored = np.flatnonzero(has_window[sub.gt_rows])  # submission rows, in submission order
     gt_rows = sub.gt_rows[scored]
     pred = sub.windows.take(scored)
-    pq = per_query_scores(pred, kept_gt.take(gt_rows))
+    scored_gt = kept_gt.take(gt_rows)
+    pq = per_query_scores(pred, scored_gt, tie_order=tie_order)
+    sensitive = pq.tie_sensitive if pq.tie_sensitive is not None else np.zeros(len(scored), dtype=bool)
+    other_ap = _ap_in_other_order(pq, pred, scored_gt, sensitive, tie_order)
 
     r1 = pq.r1.mean(axis=0)
     ap = pq.ap.mean(axis=0)
@@ -193,7 +244,7 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
     raw = _summary(pq)
     n_gt = kept_gt.counts[gt_rows]
     breakdown = {
-        "moment_length": _length_breakdown(pq, pred, gt.windows, gt_rows, n_gt, edges),
+        "moment_length": _length_breakdown(pq, pred, gt.windows, gt_rows, n_gt, edges, tie_order),
         "moment_count": {
             "single": _subset_summary(pq, n_gt == 1),
             "multiple": _subset_summary(pq, n_gt > 1),
@@ -207,16 +258,51 @@ def score_report(report: ValidationReport, length_edges: Sequence[float] = DEFAU
         "dropped_ground_truth_windows": int(len(gt.windows.start) - len(kept_gt.start)),
         "submission_lines": len(sub.qids),
         "submission_windows": len(sub.windows.start),
+        "tie_sensitive_queries": int(sensitive.sum()),
     }
-    signature = result_signature(gt.name, gt.sha256, sub.sha256, edges)
+    signature = result_signature(gt.name, gt.sha256, sub.sha256, edges, tie_order)
     sub_lines = sub.lines
+    ties = _ties_block(
+        sensitive, other_ap, [sub.qids[i] for i in scored[np.flatnonzero(sensitive)[:TIE_QIDS_LISTED]]], tie_order
+    )
 
     def build_per_query() -> pd.DataFrame:
-        return _per_query_frame(pq, gt, gt_rows, kept_gt, sub_lines, scored)
+        return _per_query_frame(pq, gt, gt_rows, kept_gt, sub_lines, scored, sensitive, other_ap)
 
     return ScoreResult(
-        brief, full, raw, breakdown, counts, summarise_warnings(report.warnings), signature, build_per_query
+        brief, full, raw, breakdown, counts, summarise_warnings(report.warnings), signature, build_per_query, ties
     )
+
+
+def _ap_in_other_order(
+    pq: PerQuery, pred: RaggedWindows, gt: RaggedWindows, sensitive: np.ndarray, tie_order: TieOrder
+) -> np.ndarray:
+    """Per-query AP with equal-IoU windows matched in the other order (only the flagged queries
+    are matched again; every other query's AP cannot depend on the order)."""
+    rows = np.flatnonzero(sensitive)
+    if not len(rows):
+        return pq.ap
+    other_ap = pq.ap.copy()
+    other_ap[rows] = per_query_scores(pred.take(rows), gt.take(rows), tie_order=other_tie_order(tie_order)).ap
+    return other_ap
+
+
+def _ties_block(sensitive: np.ndarray, other_ap: np.ndarray, qids: list[Any], tie_order: TieOrder) -> dict[str, Any]:
+    """The result's ``ties`` entry: how many queries depend on the tie order, the first of them
+    (submission order), and the mAP under the other order (official rounding and unrounded)."""
+    ap = other_ap.mean(axis=0)
+    average = float(np.mean(ap))
+    return {
+        "order": tie_order,
+        "other_order": other_tie_order(tie_order),
+        "sensitive_queries": int(sensitive.sum()),
+        "qids": qids,
+        "other_order_MR-mAP": {
+            **{k: official_round(v) for k, v in zip(THRESHOLD_KEYS, ap, strict=True)},
+            "average": official_round(average),
+        },
+        "other_order_mAP_raw": {**dict(zip(THRESHOLD_KEYS, ap.tolist(), strict=True)), "average": average},
+    }
 
 
 def summarise_warnings(warnings: list[Problem], per_kind: int = WARNINGS_PER_KIND) -> list[str]:
@@ -266,6 +352,7 @@ def _length_breakdown(
     gt_rows: np.ndarray,
     n_scored: np.ndarray,
     edges: tuple[float, ...],
+    tie_order: TieOrder,
 ) -> dict[str, Any]:
     """Metrics on the ground-truth windows of one length range at a time (Moment-DETR style:
     windows outside the range are removed, queries left with none are not scored).
@@ -286,7 +373,7 @@ def _length_breakdown(
             part = PerQuery(pq.r1[rows], pq.ap[rows], pq.r5[rows], pq.iou1[rows])
             redo = np.flatnonzero(in_range.counts[rows] != n_scored[rows])
             if len(redo):
-                again = per_query_scores(pred.take(rows[redo]), in_range.take(rows[redo]))
+                again = per_query_scores(pred.take(rows[redo]), in_range.take(rows[redo]), tie_order=tie_order)
                 part.r1[redo], part.ap[redo], part.r5[redo], part.iou1[redo] = (
                     again.r1,
                     again.ap,
@@ -301,7 +388,14 @@ def _length_breakdown(
 
 
 def _per_query_frame(
-    pq: PerQuery, gt: GroundTruth, gt_rows: np.ndarray, kept_gt: RaggedWindows, sub_lines: list[int], scored: np.ndarray
+    pq: PerQuery,
+    gt: GroundTruth,
+    gt_rows: np.ndarray,
+    kept_gt: RaggedWindows,
+    sub_lines: list[int],
+    scored: np.ndarray,
+    sensitive: np.ndarray,
+    other_ap: np.ndarray,
 ) -> pd.DataFrame:
     import pandas as pd
 
@@ -327,7 +421,21 @@ def _per_query_frame(
     data["mAP"] = pq.ap[order].mean(axis=1)
     for j, k in enumerate(THRESHOLD_KEYS):
         data[f"R5@{k}"] = pq.r5[order, j]
+    # equal-IoU ties: 1 where the AP depends on the order of equal-IoU windows, and the AP then
+    data["tie_sensitive"] = sensitive[order].astype(np.int64)
+    for j, k in enumerate(THRESHOLD_KEYS):
+        data[f"{OTHER_ORDER_PREFIX}AP@{k}"] = other_ap[order, j]
+    data[f"{OTHER_ORDER_PREFIX}mAP"] = other_ap[order].mean(axis=1)
     return pd.DataFrame(data)
 
 
-__all__ = ["THRESHOLDS", "ScoreResult", "official_round", "score", "score_records", "score_report"]
+__all__ = [
+    "OTHER_ORDER_PREFIX",
+    "THRESHOLDS",
+    "ScoreResult",
+    "metric_definition",
+    "official_round",
+    "score",
+    "score_records",
+    "score_report",
+]

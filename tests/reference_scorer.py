@@ -7,6 +7,9 @@ it exactly (per-query values bit for bit, means to the last rounded digit).
 
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 
 THRESHOLDS = [float(f"{x:.2f}") for x in np.linspace(0.5, 0.95, 10)]
@@ -49,24 +52,45 @@ def r1_ious(submission, gt_lines):
     return out
 
 
-def average_precision(gt_windows, pred_windows, thresholds=THRESHOLDS):
-    """One query: greedy matching, VOC all-point AP, per threshold."""
+def ranked_predictions(pred_windows):
+    """The first 10 windows, stably sorted by score descending (list order when no scores)."""
     preds = []
     for i, w in enumerate(pred_windows[:10]):
         score = w[2] if len(w) > 2 else -float(i)
         preds.append((float(w[0]), float(w[1]), score))
     preds.sort(key=lambda p: -p[2])  # stable
+    return preds
+
+
+def visit_order(ious, tie_order="later"):
+    """The order in which the official code visits the gt windows: ``argsort()[::-1]``. With
+    numpy 1.26 on a CPU without AVX-512 the small sort keeps equal keys in index order, so after
+    the reversal the later of two equal-IoU windows comes first (``"later"``); ``"earlier"`` is
+    the opposite order of equal keys."""
+    order = list(range(len(ious)))
+    if tie_order == "later":
+        order.sort(key=lambda j: ious[j])  # stable ascending, then reversed
+        order.reverse()
+    else:
+        order.sort(key=lambda j: -ious[j])  # stable descending
+    return order
+
+
+def average_precision(gt_windows, pred_windows, thresholds=THRESHOLDS, tie_order="later", orders=None):
+    """One query: greedy matching, VOC all-point AP, per threshold.
+
+    ``orders`` (one visiting order of the gt windows per ranked prediction) replaces the orders of
+    ``tie_order``: the brute force over every order of equal keys uses it."""
+    preds = ranked_predictions(pred_windows)
     n_gt = len(gt_windows)
     gts = [[float(a), float(b)] for a, b in gt_windows]
     aps = []
     for thr in thresholds:
         locked = [False] * n_gt
         tp, fp = [], []
-        for s, e, _ in preds:
+        for i, (s, e, _) in enumerate(preds):
             ious = _cross_iou((s, e), gts)
-            order = list(range(n_gt))
-            order.sort(key=lambda j: ious[j])  # stable ascending, then reversed
-            order.reverse()
+            order = visit_order(ious, tie_order) if orders is None else orders[i]
             matched = False
             for j in order:
                 if ious[j] < thr:
@@ -91,7 +115,35 @@ def average_precision(gt_windows, pred_windows, thresholds=THRESHOLDS):
     return np.array(aps)
 
 
-def official_scores(submission, ground_truth):
+def tie_orders(gt_windows, pred_windows, thresholds=THRESHOLDS):
+    """Every visiting order the official code could take for each ranked prediction: IoU
+    descending, equal IoUs in any order (all permutations within each group of equal keys).
+
+    Groups below the lowest θ keep one order: the loop stops at the first window under θ, and
+    every window of such a group is under every θ, so their order cannot change anything."""
+    gts = [[float(a), float(b)] for a, b in gt_windows]
+    per_pred = []
+    for s, e, _ in ranked_predictions(pred_windows):
+        ious = _cross_iou((s, e), gts)
+        groups = [[j for j in range(len(gts)) if ious[j] == v] for v in sorted(set(ious.tolist()), reverse=True)]
+        choices = [itertools.permutations(g) if ious[g[0]] >= min(thresholds) else [tuple(g)] for g in groups]
+        per_pred.append([list(itertools.chain(*p)) for p in itertools.product(*choices)])
+    return per_pred
+
+
+def n_tie_orders(gt_windows, pred_windows):
+    return math.prod(len(o) for o in tie_orders(gt_windows, pred_windows))
+
+
+def ap_under_every_order(gt_windows, pred_windows, thresholds=THRESHOLDS):
+    """Brute force: the set of AP vectors over every combination of visiting orders."""
+    out = set()
+    for orders in itertools.product(*tie_orders(gt_windows, pred_windows)):
+        out.add(tuple(average_precision(gt_windows, pred_windows, thresholds, orders=[list(o) for o in orders])))
+    return out
+
+
+def official_scores(submission, ground_truth, tie_order="later"):
     """The official output document and the per-query values (qid -> (r1_iou, ap array))."""
     gt = filter_gt(ground_truth)
     keep = {d["qid"] for d in gt}
@@ -99,7 +151,10 @@ def official_scores(submission, ground_truth):
     gt_by_qid = {d["qid"]: d for d in gt}
     r1 = r1_ious(sub, gt)
     aps = {
-        d["qid"]: average_precision(gt_by_qid[d["qid"]]["relevant_windows"], d["pred_relevant_windows"]) for d in sub
+        d["qid"]: average_precision(
+            gt_by_qid[d["qid"]]["relevant_windows"], d["pred_relevant_windows"], tie_order=tie_order
+        )
+        for d in sub
     }
     ap_array = np.array([aps[d["qid"]] for d in sub])
     ap_thds = ap_array.mean(0)

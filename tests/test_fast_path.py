@@ -26,6 +26,8 @@ GT = [
     {"qid": 1, "query": "a dog barks", "duration": 30, "vid": "v1", "relevant_windows": [[1, 5]]},
     {"qid": "x2", "query": "rain", "duration": 30, "vid": "v2", "relevant_windows": [[0, 10], [20, 25]]},
 ]
+TIE_GT = [{"qid": "t", "query": "x", "duration": 30, "vid": "v", "relevant_windows": [[0, 4], [4, 8]]}]
+TIES = ['{"qid": "t", "pred_relevant_windows": [[0, 8], [0, 4]]}']  # AP depends on the tie order
 VALID = ['{"qid": 1, "pred_relevant_windows": [[1, 5, 0.9]]}', '{"qid": "x2", "pred_relevant_windows": [[0, 9, 0.5]]}']
 
 
@@ -43,6 +45,8 @@ def files(tmp_path_factory) -> Path:
     (folder / "valid.jsonl").write_text("\n".join(VALID) + "\n")
     (folder / "invalid.jsonl").write_text(VALID[0] + '\n{"qid": "x2", "pred_relevant_windows": [[9, 1]]}\n')
     (folder / "reference.jsonl").write_bytes(REFERENCE_RUN.read_bytes())
+    (folder / "tie_gt.jsonl").write_text("".join(json.dumps(d) + "\n" for d in TIE_GT))
+    (folder / "ties.jsonl").write_text("\n".join(TIES) + "\n")
     return folder
 
 
@@ -55,6 +59,11 @@ CASES = [
     ["score", "valid.jsonl", "--gt", "castella/val", "-q"],
     ["score", "valid.jsonl", "--gt", "dcase2026/eval", "-q"],
     ["score", "missing.jsonl", "--gt", "gt.jsonl", "-q"],
+    ["score", "ties.jsonl", "--gt", "tie_gt.jsonl", "-q", "-o", "OUT"],
+    ["score", "ties.jsonl", "--gt", "tie_gt.jsonl", "--tie-order", "earlier", "-q", "-o", "-"],
+    ["score", "ties.jsonl", "--gt", "tie_gt.jsonl", "--tie-order=earlier", "-q"],
+    ["score", "ties.jsonl", "--gt", "tie_gt.jsonl", "--tie-order", "sideways", "-q"],
+    ["score", "valid.jsonl", "--gt", "gt.jsonl", "--tie-order", "later", "-q", "-o", "OUT"],
     ["validate", "valid.jsonl", "--gt", "gt.jsonl"],
     ["validate", "valid.jsonl", "--gt", "gt.jsonl", "-q"],
     ["validate", "reference.jsonl", "--gt", "castella/val"],
@@ -103,6 +112,9 @@ def test_the_plain_score_runs_without_typer_rich_or_jsonschema(files, tmp_path):
         ["validate", "r.jsonl", "--gt", "g", "--all"],
         ["check", "m.json", "--expect", "e.json"],
         ["score", "r.jsonl", "--gt", "g", "-qo", "m.json"],
+        ["score", "r.jsonl", "--gt", "g", "-q", "--tie-order", "sideways"],
+        ["score", "r.jsonl", "--gt", "g", "-q", "--tie-order", "later", "--tie-order", "earlier"],
+        ["validate", "r.jsonl", "--gt", "g", "--tie-order", "later"],
         [],
     ],
 )
@@ -115,6 +127,18 @@ def test_the_plain_forms_are_recognised():
     assert a is not None and (a.submission, a.gt, a.quiet, a.output) == ("r.jsonl", "castella/val", True, "m.json")
     b = parse_args(["validate", "--gt", "g.jsonl", "r.jsonl"])
     assert b is not None and (b.submission, b.gt, b.quiet, b.output) == ("r.jsonl", "g.jsonl", False, None)
+    c = parse_args(["score", "r.jsonl", "--gt", "g", "--tie-order=earlier", "-q"])
+    assert c is not None and c.tie_order == "earlier" and a.tie_order == "later"
+
+
+def test_the_fast_path_knows_every_tie_order_of_the_scorer():
+    from amr_bench.cli.inputs import TIE_ORDERS as CLI_ORDERS
+    from amr_bench.metrics import TIE_ORDERS
+
+    assert CLI_ORDERS == TIE_ORDERS
+    for order in TIE_ORDERS:
+        parsed = parse_args(["score", "r.jsonl", "--gt", "g", "-q", "--tie-order", order])
+        assert parsed is not None and parsed.tie_order == order
 
 
 def _same_ground_truth(a, b) -> None:

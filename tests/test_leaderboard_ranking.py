@@ -254,3 +254,51 @@ def test_cli_render_writes_the_site(board: Path, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     html = (tmp_path / "site" / "castella.html").read_text("utf-8")
     assert "castella/val" in html and 'data-failed="1"' in html and "16.19" in html
+
+
+def _tie_store(tmp_path: Path, systems: dict[str, list[list[float]]]) -> Store:
+    """Six queries, each with two adjacent 4 s windows (a prediction over both has IoU 0.5 with each)."""
+    import json
+
+    from amr_bench.groundtruth import load_ground_truth
+    from amr_bench.leaderboard.results import add_records
+
+    gt_path = tmp_path / "gt.jsonl"
+    rows = [
+        {"qid": i, "query": "q", "vid": "v", "duration": 30.0, "relevant_windows": [[0, 4], [4, 8]]} for i in range(6)
+    ]
+    gt_path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    gt = load_ground_truth(gt_path)
+    st = Store(tmp_path / "ties.sqlite")
+    for name, windows in systems.items():
+        preds = [{"qid": i, "pred_relevant_windows": windows} for i in range(6)]
+        add_records(st, preds, gt, team="T", system=name, benchmark="ties", file_name=f"{name}.jsonl")
+    return st
+
+
+def test_an_entry_whose_rank_depends_on_the_equal_iou_tie_order_carries_a_note(tmp_path: Path) -> None:
+    # A's second window repeats the earlier gt window, B's the later: matching the later window first
+    # favours A (mAP 32.5 vs 27.5), the earlier first favours B; C has no tie and does not move.
+    systems = {"A": [[0, 8], [0, 4]], "B": [[0, 8], [4, 8]], "C": [[20, 24]]}
+    with _tie_store(tmp_path, systems) as st:
+        settings = RankSettings(metric="mAP", tie_breaks=(), resamples=200)
+        ranking = rank_group(st, st.groups()[0], settings)
+        rows = {r.entry.system: r for r in ranking.rows}
+        assert (rows["A"].rank, rows["B"].rank, rows["C"].rank) == (1, 2, 3)
+        assert rows["A"].values["mAP"] == pytest.approx(0.325)
+        for name, rank in (("A", 2), ("B", 1)):
+            note = rows[name].tie_note
+            assert note is not None and f"rank {rows[name].rank} -> {rank}" in note and "6 tie-sensitive" in note
+        assert rows["C"].tie_note is None
+        assert sum("T/A: " in n for n in ranking.notes) == 1
+        from amr_bench.leaderboard.exports import group_document
+
+        cells = {c["system"]: c for c in group_document(ranking)["entries"]}
+        assert cells["A"]["tie_order_note"] == rows["A"].tie_note and cells["C"]["tie_order_note"] is None
+
+
+def test_no_tie_order_note_without_ties(tmp_path: Path) -> None:
+    with _tie_store(tmp_path, {"A": [[0, 4], [4, 8]], "B": [[0, 4]]}) as st:
+        ranking = rank_group(st, st.groups()[0], RankSettings(resamples=200))
+        assert all(r.tie_note is None for r in ranking.rows)
+        assert not ranking.notes

@@ -549,3 +549,13 @@ def test_long_row_notes_are_clipped_in_the_table_with_the_full_text_as_a_tooltip
     assert '<small class="ci">brief</small>' in page
     system = next((tmp_path / "site").glob("system-t-long-*.html")).read_text("utf-8")
     assert f"<td>{full}</td>" in system  # the system page keeps the whole description
+
+
+def test_an_entry_whose_rank_depends_on_the_tie_order_is_marked_on_the_page(tmp_path: Path) -> None:
+    from tests.test_leaderboard_ranking import _tie_store
+
+    with _tie_store(tmp_path, {"A": [[0, 8], [0, 4]], "B": [[0, 8], [4, 8]], "C": [[20, 24]]}) as st:
+        files = render_site(st, tmp_path / "site", RankSettings(resamples=200))
+    html = next(p for p in files if p.name.startswith("benchmark-ties-")).read_text("utf-8")
+    assert html.count("depends on the IoU tie order") == 2  # A and B, not C
+    assert "T/A: with equal-IoU ground-truth windows matched in the other order" in html

@@ -1,6 +1,7 @@
 """The fast path of the two commands run most often, without typer, click or rich.
 
-``amr-bench score RUN --gt GT -q [-o OUT]`` and ``amr-bench validate RUN --gt GT [-q]`` are
+``amr-bench score RUN --gt GT -q [-o OUT] [--tie-order later|earlier]`` and
+``amr-bench validate RUN --gt GT [-q]`` are
 run here when the command line has exactly that plain form and the submission is valid (and, for
 ``validate`` without ``-q``, has no warning): the output is the one the full command prints.
 Anything else (another option, ``--help``, a missing file, an output the full command refuses,
@@ -15,6 +16,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    from amr_bench.metrics import TieOrder
 
 COMMANDS = ("score", "validate")
 
@@ -26,6 +31,7 @@ class FastArgs:
     gt: str
     quiet: bool = False
     output: str | None = None
+    tie_order: str = "later"
 
 
 def parse_args(argv: list[str]) -> FastArgs | None:
@@ -36,7 +42,8 @@ def parse_args(argv: list[str]) -> FastArgs | None:
     values: dict[str, str] = {}
     positional: list[str] = []
     quiet = False
-    names = {"--gt": "gt"} | ({"-o": "output", "--output": "output"} if command == "score" else {})
+    score_names = {"-o": "output", "--output": "output", "--tie-order": "tie_order"}
+    names = {"--gt": "gt"} | (score_names if command == "score" else {})
     i = 1
     while i < len(argv):
         arg = argv[i]
@@ -62,7 +69,10 @@ def parse_args(argv: list[str]) -> FastArgs | None:
         i += 1
     if not positional or "gt" not in values or (values.get("output") == "-" and command != "score"):
         return None
-    return FastArgs(command, positional[0], values["gt"], quiet, values.get("output"))
+    tie_order = values.get("tie_order", "later")
+    if tie_order not in ("later", "earlier"):  # the full command words the refusal
+        return None
+    return FastArgs(command, positional[0], values["gt"], quiet, values.get("output"), tie_order)
 
 
 def run_fast(argv: list[str]) -> int | None:
@@ -101,7 +111,7 @@ def _run(args: FastArgs, submission: Path) -> int | None:
             check_output_file(out, "--output", [("submission", submission), ("ground truth", gt.path)])
         from amr_bench.scoring import score
 
-        result = score(submission, gt)
+        result = score(submission, gt, tie_order=cast("TieOrder", args.tie_order))  # checked in parse_args
         text = result.to_json()
     if result.warnings and not args.quiet:
         return None  # printed one by one by the full command (nothing has been written yet)
@@ -111,8 +121,11 @@ def _run(args: FastArgs, submission: Path) -> int | None:
         from amr_bench.outputs import write_text_atomic
 
         write_text_atomic(out, text + "\n")
-    if result.warnings:
-        from amr_bench.terminal import note  # never on stdout, even with stderr closed
+    from amr_bench.terminal import note  # never on stdout, even with stderr closed
 
+    tie_warning = result.tie_warning()
+    if tie_warning:
+        note(tie_warning)
+    if result.warnings:
         note(f"{len(result.warnings)} warning(s); run `amr-bench validate` to see them")
     return 0

@@ -10,9 +10,13 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from amr_bench.cli.app import err
 from amr_bench.errors import InputError, Problem, UsageError
+
+if TYPE_CHECKING:
+    from amr_bench.metrics import TieOrder
 
 QID_PROBLEMS = {"unknown-qid", "no-qid-matches", "missing-qid"}
 MAX_RESAMPLES = 100_000
@@ -111,3 +115,18 @@ def parse_length_edges(text: str) -> list[float]:
         if b <= a:
             raise UsageError(f"--length-edges {hint}; {b:g} does not follow {a:g}")
     return edges
+
+
+TIE_ORDERS = ("later", "earlier")  # amr_bench.metrics.TIE_ORDERS (not imported: numpy stays off start-up)
+TIE_ORDER_HELP = (
+    "Which of two unmatched ground-truth windows of exactly equal IoU a prediction takes in the mAP "
+    "matching: 'later' (the official scorer with numpy 1.26 on a CPU without AVX-512, the default) or "
+    "'earlier'. The official number depends on the machine there; see docs/scorer.md, 'Equal IoU'."
+)
+
+
+def parse_tie_order(text: str) -> TieOrder:
+    """``--tie-order later|earlier``."""
+    if text not in TIE_ORDERS:
+        raise UsageError(f"--tie-order must be one of {', '.join(TIE_ORDERS)}; got {text!r}")
+    return cast("TieOrder", text)

@@ -9,7 +9,15 @@ from rich.console import Console
 from rich.table import Table
 
 from amr_bench.cli.app import GT_AUTO_HELP, PER_KIND_SHOWN, app, err, handles_errors, print_problems
-from amr_bench.cli.inputs import ground_truth_for, hints_on_failure, parse_length_edges, print_hints, readable_input
+from amr_bench.cli.inputs import (
+    TIE_ORDER_HELP,
+    ground_truth_for,
+    hints_on_failure,
+    parse_length_edges,
+    parse_tie_order,
+    print_hints,
+    readable_input,
+)
 
 
 @app.command(
@@ -59,13 +67,17 @@ def score(
     length_edges: str = typer.Option(
         "10,30", help="Moment-length bucket edges: strictly increasing positive seconds, comma-separated."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No table; warnings count only."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No table; warnings count only (the equal-IoU tie warning is always shown)."
+    ),
+    tie_order: str = typer.Option("later", "--tie-order", help=TIE_ORDER_HELP),
 ) -> None:
     """Validate, then compute R1@θ and mAP exactly as the official scorer (plus breakdowns)."""
     from amr_bench.outputs import check_output_file, output_group, write_csv_atomic, write_text_atomic
     from amr_bench.scoring import score as run_score
 
     edges = parse_length_edges(length_edges)
+    order = parse_tie_order(tie_order)
     to_stdout = output is not None and str(output) == "-"
     readable_input(submission, "SUBMISSION")
     gt = ground_truth_for(submission, gt, quiet)
@@ -75,7 +87,7 @@ def score(
     if per_query is not None:
         check_output_file(per_query, "--per-query", [*inputs, ("--output file", output)])
     with hints_on_failure(submission, gt):
-        result = run_score(submission, gt, edges)
+        result = run_score(submission, gt, edges, order)
     with output_group() as outputs:  # the metrics and the per-query CSV are replaced together or not at all
         if output and not to_stdout:
             write_text_atomic(output, result.to_json() + "\n", group=outputs)
@@ -85,6 +97,9 @@ def score(
             write_csv_atomic(per_query, list(frame.columns), rows, group=outputs)
     if to_stdout:
         print(result.to_json())
+    tie_warning = result.tie_warning()
+    if tie_warning:
+        err(tie_warning)
     if result.warnings:
         if quiet:
             err(f"{len(result.warnings)} warning(s); run `amr-bench validate` to see them")

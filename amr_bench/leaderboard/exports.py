@@ -57,6 +57,7 @@ def row_cell(ranking: Ranking, row: Row) -> dict[str, Any]:
         "rank": row.rank,
         "shared_rank": row.shared_rank,
         "tie_broken_by": row.tie_broken_by,
+        "tie_order_note": row.tie_note,
         "tier": row.tier,
         "values": {k: finite(v) for k, v in sorted(row.values.items())},
         "ci": {k: [finite(lo), finite(hi)] for k, (lo, hi) in sorted(row.ci.items())},

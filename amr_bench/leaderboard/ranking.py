@@ -11,6 +11,10 @@
   family Holm-corrected; significance tiers (rows that cannot be told apart from a tier leader).
 - Rows that failed validation come last, unranked, with their problems and version (a failed
   attempt after a valid version is listed there; the valid version keeps its rank).
+- Equal-IoU ties (docs/scorer.md, "Equal IoU"): when some entry has queries whose AP depends on
+  the order in which equal-IoU ground-truth windows are matched, the group is ranked again with
+  every entry's AP columns scored in the other order; a row whose rank or interval differs there
+  carries a note (``tie_note``) saying what would change.
 """
 
 from __future__ import annotations
@@ -83,6 +87,7 @@ class Row:
     # which of those p-values are at the resampling floor ("next", "baseline", "leader", "tier_start"):
     # no resample was as extreme, so the true p-value is below the one written
     p_floor: set[str] = field(default_factory=set)
+    tie_note: str | None = None  # what would change under the other equal-IoU tie order
 
     @property
     def ok(self) -> bool:
@@ -135,7 +140,60 @@ def rank_group(
     matrices = {m: store.matrix(ids, per_query_column(m)) for m in cells} if good else {}
     ranking = rank_matrices(group, good, bad, matrices, settings)
     ranking.excluded_invalid, ranking.excluded_synthetic = exclude_invalid, exclude_synthetic
+    sensitive = [_tie_sensitive_queries(store, i) for i in ids]
+    if any(sensitive):
+        other = rank_matrices(group, good, [], _other_tie_order(store, ids, matrices), settings)
+        note_tie_order(ranking, other, dict(zip(ids, sensitive, strict=True)))
     return ranking
+
+
+OTHER_ORDER_PREFIX = "other_order."  # amr_bench.scoring.OTHER_ORDER_PREFIX: AP columns in the other tie order
+
+
+def _tie_sensitive_queries(store: Store, submission_id: int) -> int:
+    if "tie_sensitive" not in store.per_query_columns(submission_id):
+        return 0  # stored before tie sensitivity was recorded
+    return int(store.matrix([submission_id], "tie_sensitive").sum())
+
+
+def _other_tie_order(store: Store, ids: list[int], matrices: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The per-query matrices with every AP column taken from the other tie order where stored."""
+    out = {}
+    for m, x in matrices.items():
+        column = per_query_column(m)
+        if column != "mAP" and not column.startswith("AP@"):
+            out[m] = x  # R1, R5 and IoU@1 never depend on the tie order
+            continue
+        y = x.copy()
+        for i, sid in enumerate(ids):
+            if OTHER_ORDER_PREFIX + column in store.per_query_columns(sid):
+                y[i] = store.matrix([sid], OTHER_ORDER_PREFIX + column)[0]
+        out[m] = y
+    return out
+
+
+def note_tie_order(ranking: Ranking, other: Ranking, sensitive: dict[int, int]) -> None:
+    """Note on each row of ``ranking`` whose rank or interval is different in ``other`` (the same
+    entries ranked with the other equal-IoU tie order)."""
+    by_id = {row.entry.submission_id: row for row in other.rows}
+    for row in ranking.rows:
+        alt = by_id.get(row.entry.submission_id)
+        if not row.ok or alt is None:
+            continue
+        changes = []
+        if alt.rank != row.rank:
+            changes.append(f"rank {row.rank} -> {alt.rank}")
+        for m, (lo, hi) in row.ci.items():
+            if alt.ci.get(m) != (lo, hi):
+                a_lo, a_hi = alt.ci[m]
+                changes.append(f"{m} interval [{100 * lo:.2f}, {100 * hi:.2f}] -> [{100 * a_lo:.2f}, {100 * a_hi:.2f}]")
+        if changes:
+            n = sensitive.get(row.entry.submission_id, 0)
+            row.tie_note = (
+                f"with equal-IoU ground-truth windows matched in the other order ({n} tie-sensitive "
+                f"quer{'y' if n == 1 else 'ies'} in this entry; docs/scorer.md, 'Equal IoU'): " + "; ".join(changes)
+            )
+            ranking.notes.append(f"{row.label}: {row.tie_note}")
 
 
 def rank_matrices(
