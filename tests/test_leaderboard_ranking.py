@@ -201,7 +201,7 @@ def test_cli_add_is_idempotent_and_rank_prints_ties(board: Path) -> None:
         app, ["leaderboard", "rank", "--dataset", "castella/val", "--db", str(board), "--baseline", "Z/shifted"]
     )
     assert res.exit_code == 0, res.output
-    lines = res.output.splitlines()
+    lines = res.stdout.splitlines()
     assert lines[0].startswith("== castella/val")
     table = res.stdout.splitlines()[2:]
     assert [line.split()[0] for line in table] == ["1=", "1=", "3", "-"]
