@@ -216,7 +216,6 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bo
     return files[0]
 
 
-REFERENCE_RUN_DESCRIPTION = "real predictions bundled with amr-bench (QD-DETR trained on CASTELLA, lighthouse)"
 WHOLE = "one window covering the whole recording"
 
 
