@@ -10,13 +10,10 @@ a line that the schema rejects.
 from __future__ import annotations
 
 import array
-import difflib
-import re
-import reprlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain, repeat
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import numpy as np
 

@@ -75,10 +75,10 @@ def load_average() -> str:
 
 def bench_jointproj(root: Path, recordings: int, seconds: int, repeat: int) -> None:
     from amr_bench_baselines.zeroshot.clap_cosine import clap_cosine
+    from amr_bench_baselines.zeroshot.curves import iter_audio_chunks, load_split_data, split_curves
     from amr_bench_baselines.zeroshot.jointproj import VARIANTS, jointproj, peak_windows
     from amr_bench_baselines.zeroshot.pooled_text import pooled_text_vectors
     from amr_bench_baselines.zeroshot.projection_heads_torch import load_projection_heads
-    from amr_bench_baselines.zeroshot.curves import iter_audio_chunks, load_split_data, split_curves
 
     heads = load_projection_heads(root / "clap_projection.npz")
     data = load_split_data(root, "test")

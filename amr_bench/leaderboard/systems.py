@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from amr_bench.leaderboard.explorer import END, START, TOP_WINDOWS, window_column_names
-from amr_bench.metrics import THRESHOLD_KEYS
 from amr_bench.leaderboard.store import AuditEntry, Entry, Store, VersionInfo
+from amr_bench.metrics import THRESHOLD_KEYS
 
 REPORTS_DIR = "reports"  # in the site: reports/report-<slug>-<hash>.pdf
+THRESHOLDS = THRESHOLD_KEYS  # "0.5" ... "0.95", as the metrics name them (the site reads them here)
 
 
 # ---- version history ---------------------------------------------------------------------
@@ -133,7 +134,7 @@ def explorer_rows(
     sid = [entry.submission_id]
     qids = store.qids(entry.group.gt_sha256)
     bits = np.zeros(len(qids), dtype=np.int64)
-    for j, t in enumerate(THRESHOLD_KEYS):
+    for j, t in enumerate(THRESHOLDS):
         if f"R1@{t}" in present:
             bits |= (store.matrix(sid, f"R1@{t}")[0] > 0.5).astype(np.int64) << j
     iou = store.matrix(sid, "IoU@1")[0] if "IoU@1" in present else np.full(len(qids), np.nan)

@@ -1,25 +1,13 @@
 """Numeric options are strict: length edges, seeds, resamples and permutations, ``check --expect``."""
 
-
-import csv
 import json
-import os
-import re
-import stat
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
-from amr_bench.datasets.registry import find_split, splits
-from amr_bench.errors import UsageError
-from amr_bench.names import check_name
-from amr_bench.outputs import atomic_writer, check_output_file, spreadsheet_safe, write_csv_atomic
 from tests.helpers.cli import GT_LINES, RUN_LINES
 from tests.helpers.cli import write_jsonl as _jsonl
 
@@ -118,5 +106,3 @@ def test_check_states_the_tolerance_unit(files, tmp_path) -> None:
     moved = invoke(["check", metrics, "--expect", exp])
     assert moved.exit_code == 1 and "tolerance 0.01 fraction" in moved.output
     assert "percentage points" in invoke(["check", "--help"]).output
-
-

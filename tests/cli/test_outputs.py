@@ -1,11 +1,9 @@
 """Outputs: checked before any work, written atomically, never over an input; the text written is
 spreadsheet-safe and team/system/benchmark names are plain text. Each bug pinned by a test."""
 
-
 import csv
 import json
 import os
-import re
 import stat
 import unicodedata
 from pathlib import Path
@@ -17,7 +15,6 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
-from amr_bench.datasets.registry import find_split, splits
 from amr_bench.errors import UsageError
 from amr_bench.names import check_name
 from amr_bench.outputs import atomic_writer, check_output_file, spreadsheet_safe, write_csv_atomic
@@ -136,8 +133,6 @@ def test_folder_outputs_refuse_a_file(files, tmp_path, command) -> None:
     assert files["run"].read_bytes() == before
 
 
-
-
 # --- text in outputs ----------------------------------------------------------------------------
 
 HOSTILE_QIDS = ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "a\rb", "c\nd", 'say "hi", ok', "plain"]
@@ -211,5 +206,3 @@ def test_names_with_control_characters_or_slashes_are_refused(text) -> None:
 @given(st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=100))
 def test_plain_names_are_accepted(text) -> None:
     assert check_name(text) == text
-
-

@@ -1,26 +1,16 @@
 """The command line a person expects: ``score``/``validate``/``leaderboard add`` without ``--gt``,
 hints that come first, "did you mean", one wording."""
 
-
-import csv
-import json
 import os
 import re
-import stat
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
 from amr_bench.datasets.registry import find_split, splits
-from amr_bench.errors import UsageError
-from amr_bench.names import check_name
-from amr_bench.outputs import atomic_writer, check_output_file, spreadsheet_safe, write_csv_atomic
 from tests.helpers.cli import GT_LINES, RUN_LINES
 from tests.helpers.cli import write_jsonl as _jsonl
 

@@ -134,9 +134,7 @@ def test_unknown_baseline_is_a_note_not_a_crash() -> None:
     assert ranking.baseline_label is None and "no entry" in ranking.notes[0]
 
 
-REF = (
-    Path(__file__).resolve().parents[2] / "amr_bench" / "data" / "reference_runs" / "qddetr_castella_val_preds.jsonl"
-)
+REF = Path(__file__).resolve().parents[2] / "amr_bench" / "data" / "reference_runs" / "qddetr_castella_val_preds.jsonl"
 
 
 @pytest.fixture(scope="module")

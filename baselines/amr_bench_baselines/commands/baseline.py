@@ -213,8 +213,8 @@ def baseline_jointproj(
 
     import torch
 
-    from amr_bench_baselines.zeroshot.jointproj import VARIANTS, jointproj
     from amr_bench_baselines.zeroshot.curves import load_split_data, require_features
+    from amr_bench_baselines.zeroshot.jointproj import VARIANTS, jointproj
 
     if variant not in VARIANTS:
         raise UsageError(f"unknown variant {variant!r}; choose one of {', '.join(VARIANTS)}")
@@ -312,8 +312,8 @@ def baseline_sliding_clap(
     """Sliding-window CLAP: threshold + median filter, moments = runs."""
     _check_out(out, _check_data(data))
     _require_extra("baseline sliding-clap")
-    from amr_bench_baselines.zeroshot.sliding_clap import SlidingSettings, sliding_clap
     from amr_bench_baselines.zeroshot.curves import load_split_data, require_features
+    from amr_bench_baselines.zeroshot.sliding_clap import SlidingSettings, sliding_clap
 
     path = _settings_path(data, settings)
     if path.is_file():
@@ -366,8 +366,8 @@ def tune_sliding_clap(
     _check_data(data)
     _require_extra("baseline tune sliding-clap")  # before the settings path: its default name needs torch
     settings_path = _check_out(_settings_path(data, out), data)
-    from amr_bench_baselines.zeroshot.sliding_clap import tune
     from amr_bench_baselines.zeroshot.curves import load_split_data, require_features
+    from amr_bench_baselines.zeroshot.sliding_clap import tune
 
     try:
         window_list = [int(w) for w in windows.split(",") if w.strip()]

@@ -13,8 +13,6 @@ from typing import Any
 
 import torch
 
-from amr_bench_baselines.zeroshot.jointproj import VARIANTS, PeakSettings, peak_windows
-from amr_bench_baselines.zeroshot.pooled_text import TokenCounter, pooled_text_vectors
 from amr_bench_baselines.zeroshot.curves import (
     SplitData,
     require_features,
@@ -22,6 +20,8 @@ from amr_bench_baselines.zeroshot.curves import (
     submission_records,
     unit,
 )
+from amr_bench_baselines.zeroshot.jointproj import VARIANTS, PeakSettings, peak_windows
+from amr_bench_baselines.zeroshot.pooled_text import TokenCounter, pooled_text_vectors
 
 
 def clap_cosine(

@@ -58,10 +58,10 @@ def demo_runs(workdir: Path) -> list[dict[str, Any]]:
 def zero_shot_runs(root: Path) -> list[dict[str, Any]]:
     """Simulate a small benchmark in ``root`` and run the zero-shot baselines on its test split."""
     from amr_bench.datasets.simulate import simulate
-    from amr_bench_baselines.zeroshot.projection_heads_torch import load_projection_heads
     from amr_bench_baselines.zeroshot.clap_cosine import clap_cosine
-    from amr_bench_baselines.zeroshot.jointproj import jointproj
     from amr_bench_baselines.zeroshot.curves import load_split_data
+    from amr_bench_baselines.zeroshot.jointproj import jointproj
+    from amr_bench_baselines.zeroshot.projection_heads_torch import load_projection_heads
 
     simulate(root, recordings=RECORDINGS, seed=SEED, style="clotho-moment", overwrite=True)
     data = load_split_data(root, "test")

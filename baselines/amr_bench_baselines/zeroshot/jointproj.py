@@ -25,8 +25,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from amr_bench_baselines.zeroshot.localise import fwhm_windows, smooth, standardise
-from amr_bench_baselines.zeroshot.pooled_text import TokenCounter, pooled_text_vectors
 from amr_bench_baselines.zeroshot.curves import (
     SplitData,
     localise_curves,
@@ -34,6 +32,8 @@ from amr_bench_baselines.zeroshot.curves import (
     split_curves,
     submission_records,
 )
+from amr_bench_baselines.zeroshot.localise import fwhm_windows, smooth, standardise
+from amr_bench_baselines.zeroshot.pooled_text import TokenCounter, pooled_text_vectors
 
 
 @dataclass(frozen=True)

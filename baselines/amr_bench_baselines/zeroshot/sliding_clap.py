@@ -32,8 +32,6 @@ from typing import Any
 import numpy as np
 
 from amr_bench.errors import InputError, Problem, UsageError
-from amr_bench_baselines.zeroshot.localise import run_windows_block
-from amr_bench_baselines.zeroshot.pooled_text import TokenCounter, pooled_text_vectors
 from amr_bench_baselines.zeroshot.curves import (
     AudioBank,
     Curves,
@@ -46,6 +44,8 @@ from amr_bench_baselines.zeroshot.curves import (
     split_vids,
     submission_records,
 )
+from amr_bench_baselines.zeroshot.localise import run_windows_block
+from amr_bench_baselines.zeroshot.pooled_text import TokenCounter, pooled_text_vectors
 
 WINDOWS = (1, 4, 7)
 MEDIANS = (1, 3, 5, 7, 9)

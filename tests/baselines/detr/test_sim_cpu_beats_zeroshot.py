@@ -23,9 +23,9 @@ FRESH_SIMULATION_SEED = 2027  # the preset was chosen on simulation seed 7
 def test_sim_cpu_preset_beats_clap_cosine_with_every_seed(tmp_path: Path) -> None:
     from amr_bench.datasets.simulate import simulate
     from amr_bench.scoring import score_records
-    from amr_bench_baselines.zeroshot.clap_cosine import clap_cosine
     from amr_bench_baselines.detr.config import for_model
     from amr_bench_baselines.detr.train import TrainSettings, train
+    from amr_bench_baselines.zeroshot.clap_cosine import clap_cosine
     from amr_bench_baselines.zeroshot.curves import load_split_data
 
     torch.set_num_threads(1)

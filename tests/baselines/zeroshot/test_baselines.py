@@ -15,15 +15,14 @@ import pytest
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
-from amr_bench.datasets.features import FeatureStore
 from amr_bench.datasets.npzio import write_npz
 from amr_bench.scoring import score_records
 from amr_bench.validation import validate_records
-from amr_bench_baselines.zeroshot.projection_heads_torch import load_projection_heads
 from amr_bench_baselines.zeroshot.clap_cosine import clap_cosine
-from amr_bench_baselines.zeroshot.jointproj import VARIANTS, jointproj
-from amr_bench_baselines.zeroshot.sliding_clap import SlidingSettings, pooled_window_frames, sliding_clap, tune
 from amr_bench_baselines.zeroshot.curves import load_audio_bank, load_split_data
+from amr_bench_baselines.zeroshot.jointproj import VARIANTS, jointproj
+from amr_bench_baselines.zeroshot.projection_heads_torch import load_projection_heads
+from amr_bench_baselines.zeroshot.sliding_clap import SlidingSettings, pooled_window_frames, sliding_clap, tune
 from tests.helpers.zeroshot_data import make_dataset
 
 runner = CliRunner()

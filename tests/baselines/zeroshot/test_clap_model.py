@@ -22,10 +22,7 @@ from amr_bench.datasets.features import FeatureStore
 from amr_bench.datasets.npzio import write_npz
 from amr_bench.datasets.projection_heads_numpy import load_projection
 from amr_bench.errors import InputError, UsageError
-from amr_bench_baselines.zeroshot import clap_model
-from amr_bench_baselines.zeroshot import clap_weights
-from amr_bench_baselines.zeroshot import projection_heads_torch
-from amr_bench_baselines.zeroshot import extract
+from amr_bench_baselines.zeroshot import clap_model, clap_weights, extract, projection_heads_torch
 from amr_bench_baselines.zeroshot.audio_framing import window_clips
 from tests.helpers.tiny_gpt2 import write_tiny_gpt2
 
@@ -87,7 +84,9 @@ def test_projection_heads_same_from_pth_and_npz_and_numpy(model: clap_model.Clap
     np.testing.assert_allclose(from_npz.project("audio", x).numpy(), y, rtol=1e-3, atol=1e-4)
 
 
-def test_load_clap_reports_missing_and_unexpected_keys(model: clap_model.ClapAdapter, tiny_gpt2: Path, tmp_path: Path) -> None:
+def test_load_clap_reports_missing_and_unexpected_keys(
+    model: clap_model.ClapAdapter, tiny_gpt2: Path, tmp_path: Path
+) -> None:
     state = dict(model.model.state_dict())
     del state["logit_scale"]
     state["extra.weight"] = torch.zeros(1)

@@ -5,7 +5,6 @@ hostile arguments."""
 from __future__ import annotations
 
 import os
-import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from typer.testing import CliRunner
 
 from amr_bench.cli import app
 from amr_bench.errors import UsageError
-from tests.helpers.cli import GT_LINES, RUN_LINES
+from tests.helpers.cli import GT_LINES
 from tests.helpers.cli import write_jsonl as _jsonl
 
 runner = CliRunner()

@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from amr_bench.datasets.features import FeatureStore
 from amr_bench.datasets.npzio import write_npz
 from amr_bench.errors import InputError
-from amr_bench_baselines.zeroshot.projection_heads_torch import load_projection_heads, projection_forward
 from amr_bench_baselines.zeroshot.curves import (
     AudioBank,
     load_split_data,
@@ -24,6 +23,7 @@ from amr_bench_baselines.zeroshot.curves import (
     read_feature_file,
     split_curves,
 )
+from amr_bench_baselines.zeroshot.projection_heads_torch import load_projection_heads, projection_forward
 
 
 def _npz_variants(path: Path, a: np.ndarray) -> dict[str, Path]:

@@ -24,8 +24,7 @@ sf = pytest.importorskip("soundfile")
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
-from amr_bench_baselines.zeroshot import clap_model
-from amr_bench_baselines.zeroshot import clap_weights
+from amr_bench_baselines.zeroshot import clap_model, clap_weights
 from tests.helpers.tiny_gpt2 import write_tiny_gpt2
 
 runner = CliRunner()
@@ -119,8 +118,8 @@ def test_reencode_text_equals_the_text_feature_route(setup: dict[str, Any], tmp_
 def test_one_second_windows_from_raw_audio_are_the_extracted_frames(setup: dict[str, Any]) -> None:
     """``--audio-dir`` embeds each window through the audio encoder; a 1-s window is exactly
     what ``features extract`` stored for that second."""
-    from amr_bench_baselines.zeroshot.sliding_clap import audio_window_banks, find_audio_files
     from amr_bench_baselines.zeroshot.curves import load_audio_bank, load_split_data
+    from amr_bench_baselines.zeroshot.sliding_clap import audio_window_banks, find_audio_files
 
     data = load_split_data(setup["data"], "test")
     banks = audio_window_banks(setup["model"], find_audio_files(data, setup["wavs"]), [1])

@@ -17,10 +17,10 @@ from amr_bench.datasets.features import FeatureStore
 from amr_bench.datasets.npzio import write_npz
 from amr_bench.errors import InputError
 from amr_bench_baselines.zeroshot.clap_cosine import clap_cosine
+from amr_bench_baselines.zeroshot.curves import load_split_data
 from amr_bench_baselines.zeroshot.jointproj import jointproj
 from amr_bench_baselines.zeroshot.pooled_text import TEXT_LEN, end_of_text_row, pooled_text_vectors
 from amr_bench_baselines.zeroshot.projection_heads_torch import load_projection_heads
-from amr_bench_baselines.zeroshot.curves import load_split_data
 from tests.helpers.zeroshot_data import make_dataset
 
 

@@ -13,7 +13,13 @@ torch = pytest.importorskip("torch")
 
 from amr_bench.datasets.npzio import write_npz
 from amr_bench_baselines.zeroshot.clap_weights import read_state_dict
-from amr_bench_baselines.zeroshot.projection_heads_torch import AUDIO_PROJ, PROJ_PARAMS, TEXT_PROJ, Projection, load_projection_heads
+from amr_bench_baselines.zeroshot.projection_heads_torch import (
+    AUDIO_PROJ,
+    PROJ_PARAMS,
+    TEXT_PROJ,
+    Projection,
+    load_projection_heads,
+)
 
 
 def _state(seed: int = 0) -> dict[str, np.ndarray]:
