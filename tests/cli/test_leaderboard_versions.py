@@ -14,7 +14,7 @@ from amr_bench.cli import app
 from amr_bench.groundtruth import load_ground_truth
 
 GT = "unav100-subset/test"
-OLD_STORE = Path(__file__).resolve().parents[2] / "data" / "store_schema_v2.db"
+OLD_STORE = Path(__file__).resolve().parents[1] / "data" / "store_schema_v2.db"
 
 
 def _run(*args: str) -> tuple[int, str]:

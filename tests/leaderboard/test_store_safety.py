@@ -24,7 +24,7 @@ from amr_bench.leaderboard.store import Store, StoreError, check_name
 
 # Written by the store code of commit bd4b0c9 (schema 2): two systems on unav100-subset/test, the
 # second one's signature rewritten to 'amr-bench 0.0.9', so it sat in a table of its own.
-OLD_STORE = Path(__file__).resolve().parents[2] / "data" / "store_schema_v2.db"
+OLD_STORE = Path(__file__).resolve().parents[1] / "data" / "store_schema_v2.db"
 SIG = {"scorer": "amr-bench 0.1.0", "metric": "mr-official-v1", "length_edges": [10.0, 30.0]}
 
 
