@@ -19,7 +19,19 @@ OUTSIDE_CITATIONS = {
     "a private paper label": re.compile(r"\bseeds?[ _/]+0\d\d(?!\d)", re.IGNORECASE),
 }
 DOCS_LINK = re.compile(r"\bdocs/([A-Za-z0-9_-]+\.md)\b")
-EXPECTED_PAGES = ("README.md", "scorer.md", "data-formats.md", "msclap.md", "baselines.md", "dcase-packages.md")
+EXPECTED_PAGES = (
+    "README.md",
+    "scorer.md",
+    "data-formats.md",
+    "msclap.md",
+    "baselines.md",
+    "dcase-packages.md",
+    "scoring.md",
+    "organising.md",
+    "leaderboard-site.md",
+    "running-baselines.md",
+    "datasets.md",
+)
 
 
 def repository_files() -> list[Path]:
