@@ -76,11 +76,11 @@ def _ragged(queries: Sequence[Any], name: str, arities: tuple[int, ...], allow_e
             block = np.asarray(windows, dtype=np.float64)
         except (TypeError, ValueError):
             raise ValueError(f"{name}[{i}]: windows must be rows of numbers {forms}") from None
-        if block.size == 0 and allow_empty:
+        if block.size == 0:
             block = block.reshape(0, arities[0])
         if block.ndim != 2 or block.shape[1] not in arities:
             raise ValueError(f"{name}[{i}]: windows must be rows {forms}, got an array of shape {block.shape}")
-        if len(block) == 0:
+        if len(block) == 0 and not allow_empty:
             raise ValueError(f"{name}[{i}]: no window (every query needs at least one predicted window)")
         if not np.isfinite(block).all():
             raise ValueError(f"{name}[{i}]: windows must be finite numbers")
