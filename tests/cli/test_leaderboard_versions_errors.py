@@ -3,26 +3,13 @@ particular error cases, each bug pinned by a test."""
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from amr_bench.cli import app
-from tests.helpers.cli import GT_LINES, RUN_LINES
+from tests.helpers.cli import GT_LINES, RUN_LINES, invoke
 from tests.helpers.cli import write_jsonl as _jsonl
-
-runner = CliRunner()
-
-
-def invoke(args: list[Any]) -> Any:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
 
 
 @pytest.fixture()
@@ -33,12 +20,6 @@ def data(tmp_path: Path) -> Path:
     _jsonl(root / "test.jsonl", GT_LINES)
     _jsonl(root / "val.jsonl", GT_LINES)
     return root
-
-
-def _fifo(tmp_path: Path) -> Path:
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    return fifo
 
 
 # --- the organiser's commands ---------------------------------------------------------------------

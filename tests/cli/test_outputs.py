@@ -6,51 +6,23 @@ import json
 import os
 import stat
 import unicodedata
-from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from amr_bench.cli import app
 from amr_bench.errors import UsageError
 from amr_bench.names import check_name
 from amr_bench.outputs import atomic_writer, check_output_file, spreadsheet_safe, write_csv_atomic
-from tests.helpers.cli import GT_LINES, RUN_LINES
+from tests.helpers.cli import invoke, refuse_scoring
 from tests.helpers.cli import write_jsonl as _jsonl
-
-runner = CliRunner()
-
-
-@pytest.fixture()
-def files(tmp_path: Path) -> dict[str, Path]:
-    return {"gt": _jsonl(tmp_path / "gt.jsonl", GT_LINES), "run": _jsonl(tmp_path / "run.jsonl", RUN_LINES)}
-
-
-def invoke(args: list[Any]) -> Any:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
-
-
-def _no_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
-    import amr_bench.scoring
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("scored before the output was checked")
-
-    monkeypatch.setattr(amr_bench.scoring, "score", refuse)
-
 
 # --- outputs ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("option", ["-o", "--per-query"])
 def test_score_output_problems_are_found_before_scoring(files, tmp_path, monkeypatch, option, dev_full) -> None:
-    _no_scoring(monkeypatch)
+    refuse_scoring(monkeypatch)
     base = ["score", files["run"], "--gt", files["gt"], option]
     for target, needle in [
         (tmp_path, "is a folder"),

@@ -4,39 +4,12 @@ hints that come first, "did you mean", one wording."""
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from amr_bench.cli import app
 from amr_bench.datasets.registry import find_split, splits
-from tests.helpers.cli import GT_LINES, RUN_LINES
+from tests.helpers.cli import invoke
 from tests.helpers.cli import write_jsonl as _jsonl
-
-runner = CliRunner()
-
-
-@pytest.fixture()
-def files(tmp_path: Path) -> dict[str, Path]:
-    return {"gt": _jsonl(tmp_path / "gt.jsonl", GT_LINES), "run": _jsonl(tmp_path / "run.jsonl", RUN_LINES)}
-
-
-def invoke(args: list[Any]) -> Any:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
-
-
-def _no_scoring(monkeypatch: pytest.MonkeyPatch) -> None:
-    import amr_bench.scoring
-
-    def refuse(*args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("scored before the output was checked")
-
-    monkeypatch.setattr(amr_bench.scoring, "score", refuse)
-
 
 # --- the command line a person expects ---------------------------------------------------------
 

@@ -10,21 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from amr_bench.cli import app
 from amr_bench.errors import UsageError
-from tests.helpers.cli import GT_LINES
+from tests.helpers.cli import GT_LINES, invoke, make_fifo
 from tests.helpers.cli import write_jsonl as _jsonl
-
-runner = CliRunner()
-
-
-def invoke(args: list[Any]) -> Any:
-    result = runner.invoke(app, [str(a) for a in args])
-    assert "Traceback" not in result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    return result
 
 
 @pytest.fixture()
@@ -37,12 +26,6 @@ def data(tmp_path: Path) -> Path:
     return root
 
 
-def _fifo(tmp_path: Path) -> Path:
-    fifo = tmp_path / "pipe"
-    os.mkfifo(fifo)
-    return fifo
-
-
 # --- submissions and settings files of the baselines ---------------------------------------------
 
 
@@ -50,7 +33,7 @@ def test_write_submission_never_replaces_a_special_file(tmp_path: Path) -> None:
     """It used to write a temporary file and rename it over the target: as root, over /dev/full."""
     from amr_bench_baselines.zeroshot.submission import write_submission
 
-    fifo = _fifo(tmp_path)
+    fifo = make_fifo(tmp_path)
     with pytest.raises(UsageError, match="not a regular file"):
         write_submission([{"qid": 1, "pred_relevant_windows": [[0, 1]]}], fifo)
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
