@@ -80,7 +80,7 @@ def cases(draw):
     return reference, estimated
 
 
-@settings(max_examples=150)
+@settings(max_examples=50)
 @given(cases())
 def test_evaluate_equals_the_file_path_bit_for_bit(case) -> None:
     reference, estimated = case
