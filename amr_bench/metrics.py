@@ -1,25 +1,14 @@
 """Moment retrieval metrics, vectorised, with the official scorer's exact semantics.
 
-The official scorer is Moment-DETR's ``standalone_eval`` as used by DCASE 2026 Task 6 (see
-docs/scorer.md). What this module reproduces, operation for operation in float64:
-
-* Ground-truth windows are kept only if their length is in (0, 1500]; a query left without any is
-  not scored (``filter_ground_truth``).
-* **R1@θ**: the FIRST window of the submitted list (list position, never the best score) is paired
-  with the ground-truth window of highest IoU (``inter / (len1 + len2 - inter)``, first on ties);
-  the hit test then uses the hull IoU ``inter / (max(e1, e2) - min(s1, s2))`` (0 when the hull is
-  0), and a hit is ``IoU >= θ``.
-* **AP@θ** per query: the first 10 windows only, stably sorted by score descending (windows without
-  scores keep list order); greedy matching, each prediction taking the highest-IoU ground-truth
-  window not yet matched at that θ (on equal IoU the later window, as ``argsort()[::-1]`` does);
-  VOC all-point interpolation, summed exactly as ``numpy.sum`` sums (pairwise for 8+ terms).
-* **mAP@θ** is the mean over queries, **average mAP** the mean of the ten unrounded mAP@θ.
+What each metric is, operation by operation (the ground-truth length filter, R1@θ on the first
+window with the hull IoU, AP@θ on the first 10 windows sorted by score, VOC all-point, mAP and its
+average, the two reading choices on ties and summation order) is written once, in
+``docs/scorer.md``; this module implements that page in float64, in the official order of
+operations, and ``tests/helpers/reference_scorer.py`` implements it again literally, as the oracle.
 
 Beyond the official scorer: the IoU of the first window (``IoU@1``) and R5@θ (a hit among the top 5
 windows by rank). Every function returns per-query arrays; means are taken by the caller, so that
 bootstrap and significance tests can reuse the per-query matrix.
-
-Thresholds are ``float(f"{x:.2f}")`` of ``linspace(0.5, 0.95, 10)``, as the official scorer has them.
 
 **Tie sensitivity.** Which of two unmatched windows of exactly equal IoU the official code takes
 depends on how numpy's argsort orders equal keys (numpy version, AVX-512), so the AP of such a

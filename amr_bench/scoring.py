@@ -3,7 +3,9 @@
 ``score(...)`` returns a ``ScoreResult`` whose ``brief`` and ``full`` blocks are exactly what the
 official scorer prints (same keys, ``float(f"{100 * v:.2f}")`` values), plus the unrounded values
 (``raw``), breakdowns by ground-truth moment length and by number of moments, counts, warnings, a
-signature naming everything the numbers depend on, and the per-query score matrix.
+signature naming everything the numbers depend on, and the per-query score matrix. The metrics'
+semantics: ``docs/scorer.md``; the blocks' types and the one spelling of metric names:
+:mod:`amr_bench.result_blocks`; windows held in lists or arrays: :func:`amr_bench.evaluate`.
 
 Equal-IoU ties (docs/scorer.md, "Equal IoU"): the queries whose AP depends on the order in which
 the official code visits equal-IoU ground-truth windows are counted
@@ -40,6 +42,7 @@ from amr_bench.metrics import (
     per_query_scores,
 )
 from amr_bench.ragged import RaggedWindows
+from amr_bench.result_blocks import Brief, Counts, Full, MetricBlock, Signature, flat_metrics
 from amr_bench.validation import ValidationReport, require_valid, validate, validate_records
 
 if TYPE_CHECKING:
@@ -66,7 +69,7 @@ def result_signature(
     submission_sha256: str,
     edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
     tie_order: TieOrder = DEFAULT_TIE_ORDER,
-) -> dict[str, Any]:
+) -> Signature:
     """What every result is stamped with: the scorer, the metric definition and the two files' hashes."""
     return {
         "scorer": f"amr-bench {__version__}",
@@ -80,25 +83,76 @@ def result_signature(
 
 @dataclass
 class ScoreResult:
-    """Everything ``amr-bench score`` reports. Values in ``raw`` are fractions in [0, 1]."""
+    """Everything ``amr-bench score`` reports.
 
-    brief: dict[str, float]
-    full: dict[str, dict[str, float]]
-    raw: dict[str, Any]
+    Attributes:
+        brief: the official scorer's ``brief`` block, its keys and its rounding
+            (``{"MR-full-R1@0.7": 23.3, ...}``, percent with two decimals).
+        full: the official scorer's ``full`` block (``{"MR-R1": {"0.7": 23.3, ...}, "MR-mAP": {...}}``).
+        raw: the same and more, unrounded fractions in [0, 1]: ``R1``, ``R5`` and ``mAP`` by θ
+            (``"0.5"`` ... ``"0.95"``; ``mAP["average"]``), ``mIoU@1``, ``queries``.
+        breakdown: ``raw``-like blocks by ground-truth moment length (``moment_length``: ``short``,
+            ``middle``, ``long`` with their ``range_s``) and by number of moments (``moment_count``:
+            ``single``, ``multiple``); a bucket without queries is ``{"queries": 0}``.
+        counts: queries and windows read, scored and dropped by the length filter.
+        warnings: the validation warnings, at most 20 of each kind, then a count.
+        signature: scorer version, metric definition, length edges and both files' sha256.
+        ties: the equal-IoU tie report (``order``, ``other_order``, ``sensitive_queries``, the
+            first ``qids`` and the other order's mAP); empty when no query is tie-sensitive.
+
+    Example:
+        >>> import amr_bench
+        >>> from amr_bench.bundled import REFERENCE_RUN
+        >>> result = amr_bench.score(REFERENCE_RUN, "castella/val")
+        >>> result.brief["MR-full-R1@0.7"], result.metrics["R1@0.7"] == result.raw["R1"]["0.7"]
+        (16.19, True)
+        >>> result.counts["scored_queries"], result.signature["ground_truth"]
+        (352, 'castella/val')
+    """
+
+    brief: Brief
+    full: Full
+    raw: MetricBlock
     breakdown: dict[str, Any]
-    counts: dict[str, int]
+    counts: Counts
     warnings: list[str]
-    signature: dict[str, Any]
+    signature: Signature
     _build_per_query: Callable[[], pd.DataFrame] = field(repr=False, compare=False)
     ties: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def per_query(self) -> pd.DataFrame:
-        """One row per scored query, in ground-truth order: every per-query score (built on
-        first use, so that scoring alone never pays for pandas)."""
+        """The per-query table: one row per scored query, in ground-truth order.
+
+        Columns: ``qid``, ``gt_line`` (its line in the ground truth), ``submission_line``,
+        ``n_gt`` (ground-truth windows kept), ``gt_max_len`` (the longest, seconds), ``IoU@1``,
+        then ``R1@θ`` (0/1), ``AP@θ``, ``mAP`` (the query's mean AP) and ``R5@θ`` (0/1) for
+        every θ. The mean of a column is the matching number of :attr:`metrics`; it is the matrix
+        that the bootstrap and the significance tests read. Built on first use (scoring alone never
+        imports pandas).
+
+        Example:
+            >>> import amr_bench
+            >>> from amr_bench.bundled import REFERENCE_RUN
+            >>> table = amr_bench.score(REFERENCE_RUN, "castella/val").per_query
+            >>> len(table), list(table.columns[:6])
+            (352, ['qid', 'gt_line', 'submission_line', 'n_gt', 'gt_max_len', 'IoU@1'])
+            >>> float(table["R1@0.7"].mean()) == amr_bench.score(REFERENCE_RUN, "castella/val").metrics["R1@0.7"]
+            True
+        """
         return self._build_per_query()
 
+    @property
+    def metrics(self) -> dict[str, float]:
+        """Every number of ``raw`` under its one spelling, as fractions.
+
+        ``"R1@0.7"``, ``"mAP@0.5"``, ``"mAP"``, ``"R5@0.7"``, ``"mIoU@1"``
+        (:func:`amr_bench.result_blocks.flat_metrics`).
+        """
+        return flat_metrics(self.raw)
+
     def to_dict(self) -> dict[str, Any]:
+        """The result document (``amr-bench score -o``), as plain dicts and lists."""
         return {
             "brief": self.brief,
             "full": self.full,
@@ -111,8 +165,10 @@ class ScoreResult:
         }
 
     def to_json(self) -> str:
-        """The result as JSON text (indented); non-finite numbers are refused, never written as
-        the invalid tokens ``NaN``/``Infinity``."""
+        """The result as JSON text (indented).
+
+        Non-finite numbers are refused, never written as the invalid tokens ``NaN``/``Infinity``.
+        """
         return json.dumps(self.to_dict(), indent=2, allow_nan=False)
 
     def official(self) -> dict[str, Any]:
@@ -148,7 +204,37 @@ def score(
     length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
     tie_order: TieOrder = DEFAULT_TIE_ORDER,
 ) -> ScoreResult:
-    """Validate and score a submission file against a ground truth (file, ``DATASET/SPLIT``)."""
+    """Validate and score a submission file against a ground truth.
+
+    Args:
+        submission: a JSON Lines file, one ``{"qid": ..., "pred_relevant_windows": [[start, end(,
+            score)], ...]}`` per line (``schemas/submission_line.schema.json``; ``.gz`` too).
+        ground_truth: a bundled or registered split (``"castella/val"``), a file, or a loaded
+            :class:`~amr_bench.groundtruth.GroundTruth`.
+        length_edges: the edges in seconds of the moment-length breakdown (strictly increasing,
+            positive; ``(10, 30)`` gives short, middle, long).
+        tie_order: which of two unmatched ground-truth windows of exactly equal IoU a prediction
+            takes: ``"later"`` (the default, the official scorer under the numpy the DCASE baseline
+            pins, on a CPU without AVX-512) or ``"earlier"`` (docs/scorer.md, "Equal IoU").
+
+    Returns:
+        The :class:`ScoreResult`: the official blocks, unrounded values, breakdowns, counts,
+        warnings, signature and per-query table.
+
+    Raises:
+        amr_bench.errors.InputError: the submission or the ground truth is invalid (every problem
+            as ``FILE:LINE``, in ``.problems``), or the ground truth has nothing to score (a blind
+            query list such as ``dcase2026/eval``).
+        amr_bench.errors.UsageError: the split name is unknown (with a "did you mean").
+        ValueError: ``length_edges`` are not positive and increasing.
+
+    Example:
+        >>> import amr_bench
+        >>> from amr_bench.bundled import REFERENCE_RUN
+        >>> amr_bench.score(REFERENCE_RUN, "castella/val").brief
+        {'MR-full-R1@0.5': 27.56, 'MR-full-R1@0.7': 16.19, 'MR-full-mAP': 11.44, 'MR-full-mAP@0.5': 24.02,
+         'MR-full-mAP@0.75': 10.26}
+    """
     with no_cyclic_gc():
         gt = ground_truth if isinstance(ground_truth, GroundTruth) else load_ground_truth(ground_truth)
         _require_windows(gt)
@@ -162,7 +248,30 @@ def score_records(
     length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
     tie_order: TieOrder = DEFAULT_TIE_ORDER,
 ) -> ScoreResult:
-    """Score in-memory submission records (a baseline's output) against a ground truth."""
+    """Score in-memory submission records (a baseline's output) against a ground truth.
+
+    Args:
+        predictions: submission lines as dicts, ``{"qid": ..., "pred_relevant_windows": [...]}``,
+            validated exactly as a file's lines are (line numbers count from 1).
+        ground_truth: ground-truth lines as dicts (``qid``, ``relevant_windows``, ``duration``,
+            ...), a split name or file, or a loaded :class:`~amr_bench.groundtruth.GroundTruth`.
+        length_edges: as in :func:`score`.
+        tie_order: as in :func:`score`.
+
+    Returns:
+        The :class:`ScoreResult`, as :func:`score` gives it for the same lines in a file.
+
+    Raises:
+        amr_bench.errors.InputError: invalid predictions or ground truth, or nothing to score.
+        ValueError: ``length_edges`` are not positive and increasing.
+
+    Example:
+        >>> import amr_bench
+        >>> gt = [{"qid": 1, "query": "a dog barks", "vid": "a", "duration": 60, "relevant_windows": [[10, 20]]}]
+        >>> result = amr_bench.score_records([{"qid": 1, "pred_relevant_windows": [[11, 20]]}], gt)
+        >>> result.brief["MR-full-R1@0.7"], result.metrics["mIoU@1"]
+        (100.0, 0.9)
+    """
     if isinstance(ground_truth, GroundTruth):
         gt = ground_truth
     elif isinstance(ground_truth, (str, Path)):
@@ -175,8 +284,10 @@ def score_records(
 
 
 def _require_windows(gt: GroundTruth) -> None:
-    """A blind query list (no ``relevant_windows``, such as ``dcase2026/eval``) cannot be scored:
-    every caller (score, leaderboard, compare) gets this same error."""
+    """Refuse a blind query list (no ``relevant_windows``, such as ``dcase2026/eval``).
+
+    Every caller (score, leaderboard, compare) gets this same error.
+    """
     if not gt.has_windows or (gt.split is not None and not gt.split.has_windows):
         raise InputError(
             [
@@ -227,14 +338,14 @@ def score_report(
     r1 = pq.r1.mean(axis=0)
     ap = pq.ap.mean(axis=0)
     average = float(np.mean(ap))
-    full = {
+    full: Full = {
         "MR-mAP": {
             **{k: official_round(v) for k, v in zip(THRESHOLD_KEYS, ap, strict=True)},
             "average": official_round(average),
         },
         "MR-R1": {k: official_round(v) for k, v in zip(THRESHOLD_KEYS, r1, strict=True)},
     }
-    brief = {
+    brief: Brief = {
         "MR-full-R1@0.5": full["MR-R1"]["0.5"],
         "MR-full-R1@0.7": full["MR-R1"]["0.7"],
         "MR-full-mAP": full["MR-mAP"]["average"],
@@ -250,7 +361,7 @@ def score_report(
             "multiple": _subset_summary(pq, n_gt > 1),
         },
     }
-    counts = {
+    counts: Counts = {
         "ground_truth_queries": len(gt),
         "scored_queries": len(scored),
         "dropped_queries": int(len(gt) - has_window.sum()),
@@ -306,8 +417,10 @@ def _ties_block(sensitive: np.ndarray, other_ap: np.ndarray, qids: list[Any], ti
 
 
 def summarise_warnings(warnings: list[Problem], per_kind: int = WARNINGS_PER_KIND) -> list[str]:
-    """The first ``per_kind`` warnings of each kind, then one line counting the rest of that kind
-    (``amr-bench validate --all`` lists every one)."""
+    """The first ``per_kind`` warnings of each kind, then one line counting the rest of that kind.
+
+    ``amr-bench validate --all`` lists every one.
+    """
     out: list[str] = []
     seen: dict[str, int] = {}
     for p in warnings:
@@ -328,7 +441,7 @@ def _check_edges(edges: Sequence[float]) -> tuple[float, ...]:
     return e
 
 
-def _summary(pq: PerQuery) -> dict[str, Any]:
+def _summary(pq: PerQuery) -> MetricBlock:
     ap = pq.ap.mean(axis=0)
     return {
         "mAP": {**dict(zip(THRESHOLD_KEYS, ap.tolist(), strict=True)), "average": float(np.mean(ap))},
@@ -342,7 +455,7 @@ def _summary(pq: PerQuery) -> dict[str, Any]:
 def _subset_summary(pq: PerQuery, mask: np.ndarray) -> dict[str, Any]:
     if not mask.any():
         return {"queries": 0}
-    return _summary(PerQuery(pq.r1[mask], pq.ap[mask], pq.r5[mask], pq.iou1[mask]))
+    return dict(_summary(PerQuery(pq.r1[mask], pq.ap[mask], pq.r5[mask], pq.iou1[mask])))
 
 
 def _length_breakdown(
@@ -354,11 +467,13 @@ def _length_breakdown(
     edges: tuple[float, ...],
     tie_order: TieOrder,
 ) -> dict[str, Any]:
-    """Metrics on the ground-truth windows of one length range at a time (Moment-DETR style:
-    windows outside the range are removed, queries left with none are not scored).
+    """Metrics on the ground-truth windows of one length range at a time.
+
+    Moment-DETR style: windows outside the range are removed, queries left with none are not scored.
 
     A query whose scored windows all fall in the range keeps its full per-query scores; only
-    the queries that lose windows are scored again."""
+    the queries that lose windows are scored again.
+    """
     bounds = [0.0, *edges, float("inf")]
     names = (
         LENGTH_BUCKET_NAMES if len(edges) == 2 else tuple(f"{lo:g}-{hi:g}s" for lo, hi in itertools.pairwise(bounds))

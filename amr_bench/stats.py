@@ -63,10 +63,28 @@ def _as_matrix(scores: ArrayLike) -> NDArray[np.float64]:
 
 
 def resample_counts(n_queries: int, n_resamples: int, seed: int) -> NDArray[np.float64]:
-    """``W[b, q]``: how often query ``q`` is drawn in bootstrap resample ``b`` (rows sum to Q).
+    """How often each query is drawn in each bootstrap resample.
 
-    Refuses (``ResampleLimitError``) a matrix over :data:`MAX_RESAMPLE_CELLS` cells rather than
-    running out of memory."""
+    Args:
+        n_queries: ``Q``, the number of queries.
+        n_resamples: ``B``, the number of resamples.
+        seed: the seed of NumPy's default generator (non-negative); the same seed gives the same
+            matrix.
+
+    Returns:
+        ``W`` of shape ``(B, Q)``: ``W[b, q]`` is how often query ``q`` is drawn in resample ``b``
+        (every row sums to ``Q``).
+
+    Raises:
+        ValueError: fewer than one resample or query, or a negative seed.
+        ResampleLimitError: ``B * Q`` is over :data:`MAX_RESAMPLE_CELLS` (the message gives the
+            largest ``B`` that fits) rather than running out of memory.
+
+    Example:
+        >>> w = resample_counts(8, 1000, seed=0)
+        >>> w.shape, set(w.sum(axis=1).tolist())
+        ((1000, 8), {8.0})
+    """
     if n_resamples < 1 or n_queries < 1:
         raise ValueError(f"need at least one resample and one query, got {n_resamples} and {n_queries}")
     if seed < 0:
@@ -93,7 +111,25 @@ class ResampleLimitError(UsageError):
 
 
 def resampled_sums(scores: ArrayLike, counts: NDArray[np.float64]) -> NDArray[np.float64]:
-    """``(B, systems)`` sums of every system's scores under every resample."""
+    """Every system's sum of per-query scores under every resample.
+
+    Args:
+        scores: the ``(systems, queries)`` score matrix (one row per system; a 1-d array is one
+            system).
+        counts: the ``(B, queries)`` matrix of :func:`resample_counts`.
+
+    Returns:
+        ``(B, systems)`` sums: ``counts @ scores.T``.
+
+    Raises:
+        ValueError: the two matrices cover different numbers of queries, or ``scores`` holds NaN
+            or infinities.
+
+    Example:
+        >>> x = [[1, 1, 0, 1], [0, 1, 0, 1]]
+        >>> resampled_sums(x, resample_counts(4, 100, seed=0)).shape
+        (100, 2)
+    """
     x = _as_matrix(scores)
     if counts.shape[1] != x.shape[1]:
         raise ValueError(f"resample counts cover {counts.shape[1]} queries, scores {x.shape[1]}")
@@ -102,7 +138,16 @@ def resampled_sums(scores: ArrayLike, counts: NDArray[np.float64]) -> NDArray[np
 
 @dataclass(frozen=True)
 class Intervals:
-    """Point estimates (means) and percentile bootstrap intervals, one per system."""
+    """Point estimates (means) and percentile bootstrap intervals, one per system.
+
+    Attributes:
+        mean: each system's mean over the queries.
+        low: the lower end of each interval.
+        high: the upper end of each interval.
+        level: the interval's level (0.95: a 95% interval).
+        n_resamples: how many resamples it was computed from.
+        seed: the seed of those resamples.
+    """
 
     mean: NDArray[np.float64]
     low: NDArray[np.float64]
@@ -119,7 +164,29 @@ def bootstrap_ci(
     level: float = DEFAULT_LEVEL,
     counts: NDArray[np.float64] | None = None,
 ) -> Intervals:
-    """Percentile bootstrap intervals of the mean of every row of ``scores``."""
+    """Percentile bootstrap intervals of the mean of every row of ``scores``.
+
+    Args:
+        scores: the ``(systems, queries)`` per-query score matrix (a 1-d array is one system),
+            e.g. a column of :attr:`amr_bench.scoring.ScoreResult.per_query`.
+        n_resamples: bootstrap resamples (ignored when ``counts`` is given).
+        seed: their seed.
+        level: the interval's level, in (0, 1).
+        counts: resample counts shared with other calls (:func:`resample_counts`), so that every
+            system and metric is resampled the same way.
+
+    Returns:
+        The :class:`Intervals`.
+
+    Raises:
+        ValueError: ``scores`` is empty or not finite, or the resample arguments are invalid.
+        ResampleLimitError: the resample matrix would be too large.
+
+    Example:
+        >>> ci = bootstrap_ci([[1, 1, 0, 1, 0, 1, 1, 0], [0, 1, 0, 1, 0, 0, 1, 0]], seed=0)
+        >>> ci.mean.tolist(), ci.low.tolist(), ci.high.tolist()
+        ([0.625, 0.375], [0.25, 0.125], [0.875, 0.75])
+    """
     x = _as_matrix(scores)
     q = x.shape[1]
     w = resample_counts(q, n_resamples, seed) if counts is None else counts
@@ -134,10 +201,24 @@ def paired_bootstrap_pvalues(
 ) -> NDArray[np.float64]:
     """Two-sided paired bootstrap p-values from shared resampled sums.
 
-    ``sums`` is ``(B, systems)`` (see :func:`resampled_sums`), ``observed`` the per-system sums
-    over the original queries. For a pair ``(i, j)`` with observed difference ``d``, the p-value is
-    the share of resamples whose difference, centred on ``d``, is at least ``|d|`` away from zero
-    (the null distribution is the bootstrap distribution shifted to mean zero).
+    For a pair ``(i, j)`` with observed difference ``d``, the p-value is the share of resamples
+    whose difference, centred on ``d``, is at least ``|d|`` away from zero (the null distribution
+    is the bootstrap distribution shifted to mean zero), smoothed as ``(1 + k) / (1 + B)``.
+
+    Args:
+        sums: ``(B, systems)`` resampled sums (:func:`resampled_sums`).
+        observed: each system's sum over the original queries.
+        pairs: the ``(i, j)`` system pairs to test.
+
+    Returns:
+        One p-value per pair, in (0, 1]; identical systems get exactly 1.
+
+    Example:
+        >>> import numpy as np
+        >>> x = np.array([[1, 1, 0, 1, 0, 1, 1, 0], [0, 1, 0, 1, 0, 0, 1, 0]], float)
+        >>> sums = resampled_sums(x, resample_counts(8, 1000, seed=0))
+        >>> paired_bootstrap_pvalues(sums, x.sum(axis=1), [(0, 1), (0, 0)]).round(3).tolist()
+        [0.205, 1.0]
     """
     if not pairs:
         return np.zeros(0)
@@ -163,6 +244,24 @@ def signflip_pvalues(
     keeps or flips its sign with probability 1/2. One random sign matrix is shared by all pairs;
     it is drawn ``chunk`` permutations at a time, fewer when that would exceed
     :data:`SIGNFLIP_MAX_CELLS` cells (so memory does not grow with the number of queries).
+
+    Args:
+        scores: the ``(systems, queries)`` per-query score matrix.
+        pairs: the ``(i, j)`` row pairs to test.
+        n_permutations: random sign vectors drawn.
+        seed: their seed.
+        chunk: sign vectors drawn at a time at most (fewer past ``SIGNFLIP_MAX_CELLS`` cells).
+
+    Returns:
+        One p-value per pair, smoothed as ``(1 + k) / (1 + n_permutations)``.
+
+    Raises:
+        ValueError: fewer than one permutation, or ``scores`` empty or not finite.
+
+    Example:
+        >>> x = [[1, 1, 0, 1, 0, 1, 1, 0], [0, 1, 0, 1, 0, 0, 1, 0]]
+        >>> signflip_pvalues(x, [(0, 1)], n_permutations=1000, seed=0).round(3).tolist()
+        [0.497]
     """
     x = _as_matrix(scores)
     if n_permutations < 1:
@@ -188,7 +287,18 @@ def signflip_pvalues(
 
 
 def holm(pvalues: ArrayLike) -> NDArray[np.float64]:
-    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1)."""
+    """Holm-Bonferroni adjusted p-values (step-down, monotone, capped at 1).
+
+    Args:
+        pvalues: the raw p-values of one family of tests.
+
+    Returns:
+        The adjusted p-values, in the order given.
+
+    Example:
+        >>> holm([0.01, 0.04, 0.03]).round(4).tolist()
+        [0.03, 0.06, 0.06]
+    """
     p = np.asarray(pvalues, dtype=np.float64)
     m = p.size
     if m == 0:
@@ -205,8 +315,10 @@ def holm(pvalues: ArrayLike) -> NDArray[np.float64]:
 class Tiers:
     """Significance tiers over systems given in rank order (index 0 is the leader).
 
-    ``tier[k]`` is the 1-based tier of system ``k``; ``leader_p[k]`` the Holm-adjusted p-value of
-    system ``k`` against the leader of its tier (NaN for tier leaders).
+    Attributes:
+        tier: the 1-based tier of each system.
+        leader_p: the Holm-adjusted p-value of each system against the leader of its tier (NaN
+            for tier leaders).
     """
 
     tier: NDArray[np.int64]
@@ -225,6 +337,20 @@ def significance_tiers(
     The leader of tier 1 is compared with every system below it, Holm-corrected over that family;
     systems that cannot be told apart from it join its tier, up to the first one that can (tiers
     stay contiguous in rank order). The best system left leads the next tier, and so on.
+
+    Args:
+        n_systems: how many systems, in rank order.
+        pvalues: raw p-values for a list of ``(leader, other)`` pairs.
+        alpha: the significance level after Holm's correction.
+
+    Returns:
+        The :class:`Tiers`.
+
+    Example:
+        >>> raw = {(0, 1): 0.5, (0, 2): 0.001, (1, 2): 0.01}
+        >>> tiers = significance_tiers(3, lambda pairs: np.array([raw[p] for p in pairs]))
+        >>> tiers.tier.tolist(), tiers.leader_p.tolist()
+        ([1, 1, 2], [nan, 0.5, nan])
     """
     tier = np.zeros(n_systems, dtype=np.int64)
     leader_p = np.full(n_systems, np.nan)

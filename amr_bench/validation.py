@@ -49,28 +49,68 @@ class Submission:
 
 @dataclass
 class ValidationReport:
+    """What :func:`validate` found: the parsed submission and every problem, errors first by line.
+
+    Attributes:
+        submission: the submission's valid lines, aligned to the ground truth.
+        ground_truth: the ground truth it was checked against.
+        problems: every error and warning, each with ``path``, ``line``, ``message``,
+            ``severity`` and ``code``; ``str(problem)`` is ``FILE:LINE: severity: message``.
+    """
+
     submission: Submission
     ground_truth: GroundTruth
     problems: list[Problem] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
+        """The problems that make the submission invalid."""
         return [p for p in self.problems if p.is_error]
 
     @property
     def warnings(self) -> list[Problem]:
+        """The problems that do not (windows past the duration, more than 10 windows, ...)."""
         return [p for p in self.problems if not p.is_error]
 
     @property
     def ok(self) -> bool:
+        """True when there is no error (warnings allowed)."""
         return not self.errors
 
 
 def validate(submission: str | Path, ground_truth: str | Path | GroundTruth) -> ValidationReport:
-    """Check a submission file against a ground truth (a file, a ``DATASET/SPLIT`` or loaded).
+    r"""Check a submission file against a ground truth, reporting every problem by file and line.
 
     The file is read once (hashed and parsed from the same bytes) and checked a chunk of lines at
-    a time, so that its parsed JSON is never all in memory at once."""
+    a time, so that its parsed JSON is never all in memory at once. What is checked, error by
+    error and warning by warning: ``docs/scoring.md``.
+
+    Args:
+        submission: a JSON Lines file (``schemas/submission_line.schema.json``; ``.gz`` too).
+        ground_truth: a bundled or registered split (``"castella/val"``), a file, or a loaded
+            :class:`~amr_bench.groundtruth.GroundTruth`.
+
+    Returns:
+        The :class:`ValidationReport`; invalid input is reported there, not raised.
+
+    Raises:
+        amr_bench.errors.InputError: the file cannot be read (missing, a folder, a device, over
+            the size bound) or the ground truth is invalid.
+        amr_bench.errors.UsageError: the split name is unknown.
+
+    Example:
+        >>> import json, pathlib, tempfile
+        >>> from amr_bench import validate
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> gt = folder / "gt.jsonl"
+        >>> line = {"qid": 1, "query": "a dog barks", "vid": "a", "duration": 60, "relevant_windows": [[10, 20]]}
+        >>> _ = gt.write_text(json.dumps(line) + "\n")
+        >>> run = folder / "run.jsonl"
+        >>> _ = run.write_text('{"qid": 1, "pred_relevant_windows": [[20, 10]]}\n')
+        >>> report = validate(run, gt)
+        >>> report.ok, report.errors[0].line, report.errors[0].message
+        (False, 1, 'pred_relevant_windows[0]: start 20 > end 10: a window must end after it starts')
+    """
     with no_cyclic_gc():
         gt = ground_truth if isinstance(ground_truth, GroundTruth) else load_ground_truth(ground_truth)
         path = Path(submission)
@@ -88,11 +128,21 @@ def validate(submission: str | Path, ground_truth: str | Path | GroundTruth) -> 
 
 
 def validate_records(records: list[dict[str, Any]], gt: GroundTruth, name: str = "<submission>") -> ValidationReport:
-    """Validate in-memory submission records (what a baseline produces)."""
+    """Validate in-memory submission records (what a baseline produces), as :func:`validate` does a file.
+
+    Args:
+        records: submission lines as dicts; line numbers count from 1.
+        gt: the loaded ground truth.
+        name: the name problems are reported under.
+
+    Returns:
+        The :class:`ValidationReport`.
+    """
     return validate_file(JsonlFile.from_records(records, name), gt)
 
 
 def validate_file(f: JsonlFile, gt: GroundTruth) -> ValidationReport:
+    """Validate a JSON Lines file already read (:class:`~amr_bench.jsonl.JsonlFile`)."""
     parsed = parse_records(f.records, f.lines, str(f.path), SUBMISSION)
     return _validate_parsed(f.path, f.sha256, f.size, f.problems, parsed, gt)
 
@@ -114,6 +164,11 @@ def _validate_parsed(
 
 
 def require_valid(report: ValidationReport) -> ValidationReport:
+    """Return the report when it has no error.
+
+    Raises:
+        amr_bench.errors.InputError: the report has errors (they are its ``problems``).
+    """
     if not report.ok:
         raise InputError(report.problems, f"{len(report.errors)} error(s) in {report.submission.path}")
     return report
@@ -205,8 +260,10 @@ def _match_qids(
 
 
 def _other_qid_form(qid: Any) -> Any:
-    """The same qid as a string (for an integer) or an integer (for a string of canonical
-    decimal digits: ``"7"``, never ``" 7"``, ``"7\\n"`` or ``"07"``)."""
+    r"""The same qid as a string (for an integer) or an integer (for a canonical decimal string).
+
+    Canonical: ``"7"``, never ``" 7"``, ``"7\n"`` or ``"07"``.
+    """
     if type(qid) is int:
         return str(qid)
     if type(qid) is str and qid.isascii() and len(qid) < 1000:
@@ -217,9 +274,11 @@ def _other_qid_form(qid: Any) -> Any:
 
 
 def _not_listed(n: int, lines: list[int], rows: np.ndarray, name: str, severity: Severity, code: str) -> list[Problem]:
-    """One problem counting the lines of one kind beyond the first ``LISTED_PER_KIND`` (which
-    are listed one by one), so that a large file with a problem on every line costs memory in
-    proportion to the file, not to its number of problems."""
+    """One problem counting the lines of one kind beyond the first ``LISTED_PER_KIND``.
+
+    Those are listed one by one, so that a large file with a problem on every line costs memory in
+    proportion to the file, not to its number of problems.
+    """
     if n <= LISTED_PER_KIND:
         return []
     first = lines[int(rows[LISTED_PER_KIND])]

@@ -35,7 +35,7 @@ from scipy.stats import rankdata
 
 from amr_bench.datasets import load_split
 from amr_bench.datasets.features import FeatureStore
-from amr_bench.datasets.projection import cosine, load_projection
+from amr_bench.datasets.projection_heads_numpy import cosine, load_projection
 from amr_bench.datasets.simulate import simulate
 
 

@@ -74,11 +74,11 @@ def load_average() -> str:
 
 
 def bench_jointproj(root: Path, recordings: int, seconds: int, repeat: int) -> None:
-    from amr_bench_baselines.clap_cosine import clap_cosine
-    from amr_bench_baselines.jointproj import VARIANTS, jointproj, peak_windows
-    from amr_bench_baselines.pooled_text import pooled_text_vectors
-    from amr_bench_baselines.projection_heads import load_projection_heads
-    from amr_bench_baselines.zeroshot import iter_audio_chunks, load_split_data, split_curves
+    from amr_bench_baselines.zeroshot.clap_cosine import clap_cosine
+    from amr_bench_baselines.zeroshot.curves import iter_audio_chunks, load_split_data, split_curves
+    from amr_bench_baselines.zeroshot.jointproj import VARIANTS, jointproj, peak_windows
+    from amr_bench_baselines.zeroshot.pooled_text import pooled_text_vectors
+    from amr_bench_baselines.zeroshot.projection_heads_torch import load_projection_heads
 
     heads = load_projection_heads(root / "clap_projection.npz")
     data = load_split_data(root, "test")
@@ -135,9 +135,9 @@ def bench_jointproj(root: Path, recordings: int, seconds: int, repeat: int) -> N
 
 def bench_extract(seconds: int) -> None:
     """Extraction speed per framing, in one run (random weights: the speed is the real model's)."""
-    from amr_bench_baselines.audio_framing import FRAMINGS, framed_clips
-    from amr_bench_baselines.clap_model import random_clap
-    from tests.tiny_gpt2 import write_tiny_gpt2
+    from amr_bench_baselines.zeroshot.audio_framing import FRAMINGS, framed_clips
+    from amr_bench_baselines.zeroshot.clap_model import random_clap
+    from tests.helpers.tiny_gpt2 import write_tiny_gpt2
 
     with tempfile.TemporaryDirectory() as tmp:
         model = random_clap(write_tiny_gpt2(Path(tmp) / "tiny-gpt2"))
@@ -168,7 +168,7 @@ def bench_resample(functional_py: Path) -> None:
 
     import torch
 
-    from amr_bench_baselines.resample import resample
+    from amr_bench_baselines.zeroshot.resample import resample
 
     names = ("_get_sinc_resample_kernel", "_apply_sinc_resample_kernel")
     scope: dict[str, Any] = {"torch": torch, "math": math, "warnings": warnings, "Optional": Optional}

@@ -102,9 +102,9 @@ timeout 120 "$PY" - "$WORK" <<'PYEOF' || fail "feature extraction"
 import sys, time
 from pathlib import Path
 import numpy as np, soundfile as sf
-from amr_bench_baselines.clap_adapter import random_clap
-from tests.tiny_gpt2 import write_tiny_gpt2
-from amr_bench_baselines.extract import extract_audio_features
+from amr_bench_baselines.zeroshot.clap_model import random_clap
+from tests.helpers.tiny_gpt2 import write_tiny_gpt2
+from amr_bench_baselines.zeroshot.extract import extract_audio_features
 work = Path(sys.argv[1])
 (work / "audio").mkdir(exist_ok=True)
 sf.write(work / "audio" / "minute.wav", np.random.default_rng(0).normal(0, 0.1, 60 * 44100).astype("float32"), 44100)

@@ -6,7 +6,7 @@
 #   bash scripts/test.sh --gates         ruff format --check, ruff check and mypy first, then the full tier
 #   bash scripts/test.sh --gates-only    the gates without the tests
 #
-# Any other argument goes to pytest (e.g. `bash scripts/test.sh --quick tests/test_stats.py -x`).
+# Any other argument goes to pytest (e.g. `bash scripts/test.sh --quick tests/core/test_stats.py -x`).
 # HYPOTHESIS_PROFILE=nightly runs the property tests non-derandomised with more examples.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -38,7 +38,7 @@ def full_app() -> typer.Typer:
     from amr_bench.cli import codabench as _codabench  # noqa: F401  (codabench bundle/score)
     from amr_bench.cli import datasets as _datasets  # noqa: F401  (datasets ..., simulate, simulate-audio)
     from amr_bench.cli import leaderboard as _leaderboard  # noqa: F401  (leaderboard/compare/demo)
-    from amr_bench.cli import organiser as _organiser  # noqa: F401  (leaderboard versions/withdraw/restore...)
+    from amr_bench.cli import leaderboard_versions as _leaderboard_versions  # noqa: F401  (leaderboard versions/withdraw/restore...)
     from amr_bench.cli import scoring as _scoring  # noqa: F401  (registers validate/score/check)
     from amr_bench.cli.app import app
 

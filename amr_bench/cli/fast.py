@@ -9,12 +9,21 @@ any problem with the input) returns None, and ``main`` hands the same command li
 to the full application, which words every message. The fast path writes nothing before it has
 succeeded, so handing over is always safe; a differential test keeps both paths' outputs equal.
 ``AMR_BENCH_NO_FAST_PATH=1`` turns it off.
+
+The options are not copied here: :func:`declared_options` reads them from the one declaration of
+each command (the ``typer.Option(...)`` defaults of ``score`` and ``validate`` in
+``amr_bench/cli/scoring.py``, parsed with :mod:`ast`, without importing typer). The fast path runs
+only the options in :data:`FAST_PARAMS`; any other declared option on the command line (one added
+later included) hands the command to the full application, so a new option can never be dropped
+silently.
 """
 
 from __future__ import annotations
 
+import ast
 import os
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -22,6 +31,9 @@ if TYPE_CHECKING:
     from amr_bench.metrics import TieOrder
 
 COMMANDS = ("score", "validate")
+#: The parameters of each command that the fast path runs itself (by their Python names).
+FAST_PARAMS = {"score": frozenset({"gt", "output", "quiet", "tie_order"}), "validate": frozenset({"gt", "quiet"})}
+_DECLARATIONS = Path(__file__).with_name("scoring.py")
 
 
 @dataclass
@@ -34,24 +46,66 @@ class FastArgs:
     tie_order: str = "later"
 
 
+@cache
+def declared_options(command: str) -> dict[str, tuple[str, bool]] | None:
+    """Every option spelling of ``amr-bench COMMAND`` as declared: ``{"-o": ("output", True), ...}``.
+
+    The value is the parameter's name and whether the option takes a value (a ``bool`` parameter
+    is a flag). Spellings are the string arguments of ``typer.Option(...)`` that start with ``-``,
+    or, when none is given, typer's own ``--param-name`` (and ``--no-param-name`` for a flag).
+    None when the declaration cannot be read (the caller then hands over to the full app).
+    """
+    try:
+        tree = ast.parse(_DECLARATIONS.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name == command:
+            return _options_of(node)
+    return None
+
+
+def _options_of(func: ast.FunctionDef) -> dict[str, tuple[str, bool]]:
+    args = func.args.args
+    out: dict[str, tuple[str, bool]] = {}
+    for arg, default in zip(args[len(args) - len(func.args.defaults) :], func.args.defaults, strict=True):
+        if not (isinstance(default, ast.Call) and isinstance(default.func, ast.Attribute)):
+            continue
+        if default.func.attr != "Option":
+            continue
+        is_flag = isinstance(arg.annotation, ast.Name) and arg.annotation.id == "bool"
+        spellings = [a.value for a in default.args[1:] if isinstance(a, ast.Constant) and str(a.value).startswith("-")]
+        if not spellings:
+            dashed = arg.arg.replace("_", "-")
+            spellings = [f"--{dashed}", *([f"--no-{dashed}"] if is_flag else [])]
+        out.update({str(s): (arg.arg, not is_flag) for s in spellings})
+    return out
+
+
 def parse_args(argv: list[str]) -> FastArgs | None:
     """The plain ``score``/``validate`` command line, or None for anything else."""
     if not argv or argv[0] not in COMMANDS or os.environ.get("AMR_BENCH_NO_FAST_PATH"):
         return None
     command = argv[0]
+    options = declared_options(command)
+    if options is None:
+        return None
     values: dict[str, str] = {}
     positional: list[str] = []
     quiet = False
-    score_names = {"-o": "output", "--output": "output", "--tie-order": "tie_order"}
-    names = {"--gt": "gt"} | (score_names if command == "score" else {})
     i = 1
     while i < len(argv):
         arg = argv[i]
         flag, eq, inline = arg.partition("=")
-        if arg in ("-q", "--quiet"):
+        declared = options.get(arg) or (options.get(flag) if eq and flag.startswith("--") else None)
+        if declared is not None and declared[0] not in FAST_PARAMS[command]:
+            return None  # an option the full command runs
+        if declared is not None and not declared[1]:
+            if arg not in options or arg.startswith("--no-"):
+                return None  # --quiet=..., --no-quiet: the full command words or runs them
             quiet = True
-        elif arg in names or (eq and flag.startswith("--") and flag in names):
-            key = names[flag if eq else arg]
+        elif declared is not None:
+            key = declared[0]
             if eq:
                 value = inline
             elif i + 1 < len(argv):

@@ -177,7 +177,7 @@ def check(
     allow_improvement: bool = typer.Option(False, help="Fail only when a value goes down."),
 ) -> None:
     """Compare a result with expected values; exit 1 naming every metric that moved."""
-    from amr_bench.check import compare, load_json, tolerance_unit
+    from amr_bench.regression_gate import compare, load_json, tolerance_unit
 
     report = compare(
         load_json(metrics, "metrics"),

@@ -258,7 +258,6 @@ def run_demo(out: str | Path, quick: bool = False, echo: Echo = print, force: bo
     return files[0]
 
 
-REFERENCE_RUN_DESCRIPTION = "real predictions bundled with amr-bench (QD-DETR trained on CASTELLA, lighthouse)"
 WHOLE = "one window covering the whole recording"
 
 
@@ -467,7 +466,11 @@ def build_demo_package(path: Path, gt: Any, gt_rec: Records) -> Path:
         for label, name, abbr, records, desc, params in systems:
             zf.writestr(f"task6/{label}/", b"")
             brief = score_records(records, gt).brief  # what the authors would report, in percent
-            claimed = {k: brief[f"MR-full-{k}"] for k in ("R1@0.5", "R1@0.7", "mAP")}
+            claimed = {
+                "R1@0.5": brief["MR-full-R1@0.5"],
+                "R1@0.7": brief["MR-full-R1@0.7"],
+                "mAP": brief["MR-full-mAP"],
+            }
             meta = demo_meta(label, name, abbr, desc, params, claimed)
             zf.writestr(f"task6/{label}/{label}.meta.yaml", yaml.safe_dump(meta, sort_keys=False, allow_unicode=True))
             zf.writestr(f"task6/{label}/{label}.output.jsonl", b"".join(orjson.dumps(r) + b"\n" for r in records))

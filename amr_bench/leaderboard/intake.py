@@ -52,7 +52,6 @@ from amr_bench.names import nfc
 TASK_FOLDER = re.compile(r"^task(?P<n>[0-9]+)(?P<sub>[a-z]?)$", re.IGNORECASE)
 SYSTEM_FILE = re.compile(r"^(?P<label>.+)\.(?P<kind>meta\.yaml|output\.jsonl)$")
 MISNAMED_FILE = re.compile(r"^(?P<label>.+)\.(?P<kind>meta\.yml|output\.[A-Za-z0-9]+)$")
-REPORT_SUFFIXES = (".technical_report.pdf", "_technical_report.pdf")
 IGNORED = re.compile(r"(^|/)(__MACOSX/|\.DS_Store$|Thumbs\.db$)")
 _CHUNK = 1 << 16
 

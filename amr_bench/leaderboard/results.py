@@ -187,7 +187,7 @@ def invalid_signature(gt: Any, sha256: str) -> dict[str, Any]:
     """The signature the scorer would have stamped, so the entry lands in the same group."""
     from amr_bench.scoring import result_signature
 
-    return result_signature(gt.name, gt.sha256, sha256)
+    return dict(result_signature(gt.name, gt.sha256, sha256))
 
 
 def add_file(

@@ -18,9 +18,10 @@ import numpy as np
 
 from amr_bench.leaderboard.explorer import END, START, TOP_WINDOWS, window_column_names
 from amr_bench.leaderboard.store import AuditEntry, Entry, Store, VersionInfo
+from amr_bench.metrics import THRESHOLD_KEYS
 
 REPORTS_DIR = "reports"  # in the site: reports/report-<slug>-<hash>.pdf
-THRESHOLDS = ("0.5", "0.55", "0.6", "0.65", "0.7", "0.75", "0.8", "0.85", "0.9", "0.95")
+THRESHOLDS = THRESHOLD_KEYS  # "0.5" ... "0.95", as the metrics name them (the site reads them here)
 
 
 # ---- version history ---------------------------------------------------------------------

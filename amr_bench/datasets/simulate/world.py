@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from amr_bench.datasets.features import FEATURE_DIM
-from amr_bench.datasets.projection import AUDIO_PREFIX, TEXT_PREFIX, ProjectionHead
+from amr_bench.datasets.projection_heads_numpy import AUDIO_PREFIX, TEXT_PREFIX, ProjectionHead
 from amr_bench.datasets.simulate.settings import JOINT_DIM, Signal
 from amr_bench.datasets.simulate.vocabulary import FAMILIES
 

@@ -142,7 +142,7 @@ def predict(
     from amr_bench_baselines.detr.data import MomentDataset, open_store, read_split
     from amr_bench_baselines.detr.predict import predict_records
     from amr_bench_baselines.detr.train import resolve_checkpoint
-    from amr_bench_baselines.submission import write_submission
+    from amr_bench_baselines.zeroshot.submission import write_submission
 
     if out.exists() and not force:
         raise UsageError(f"{out} exists; pass --force to overwrite it or choose another --out")
