@@ -58,8 +58,11 @@ TIE_ORDER_WORDS = {"later": "the later window first", "earlier": "the earlier wi
 
 
 def metric_definition(tie_order: TieOrder = DEFAULT_TIE_ORDER) -> str:
-    """The metric string of a result: the default tie order keeps the pinned definition, the other
-    one is marked, so that results scored under different orders are never ranked together."""
+    """The metric string of a result under ``tie_order``.
+
+    The default tie order keeps the pinned definition; the other one is marked, so that results
+    scored under different orders are never ranked together.
+    """
     return METRIC_DEFINITION if tie_order == DEFAULT_TIE_ORDER else f"{METRIC_DEFINITION},ties={tie_order}-first"
 
 
@@ -307,8 +310,11 @@ def score_report(
     length_edges: Sequence[float] = DEFAULT_LENGTH_EDGES,
     tie_order: TieOrder = DEFAULT_TIE_ORDER,
 ) -> ScoreResult:
-    """Score a validated submission (``report.ok`` must be true); equal-IoU ties are matched in
-    ``tie_order`` and the queries whose AP depends on it are scored in the other order too."""
+    """Score a validated submission (``report.ok`` must be true).
+
+    Equal-IoU ties are matched in ``tie_order``, and the queries whose AP depends on it are scored
+    in the other order too.
+    """
     sub, gt = report.submission, report.ground_truth
     _require_windows(gt)
     edges = _check_edges(length_edges)
@@ -388,8 +394,10 @@ def score_report(
 def _ap_in_other_order(
     pq: PerQuery, pred: RaggedWindows, gt: RaggedWindows, sensitive: np.ndarray, tie_order: TieOrder
 ) -> np.ndarray:
-    """Per-query AP with equal-IoU windows matched in the other order (only the flagged queries
-    are matched again; every other query's AP cannot depend on the order)."""
+    """Per-query AP with equal-IoU windows matched in the other order.
+
+    Only the flagged queries are matched again; every other query's AP cannot depend on the order.
+    """
     rows = np.flatnonzero(sensitive)
     if not len(rows):
         return pq.ap
@@ -399,8 +407,11 @@ def _ap_in_other_order(
 
 
 def _ties_block(sensitive: np.ndarray, other_ap: np.ndarray, qids: list[Any], tie_order: TieOrder) -> dict[str, Any]:
-    """The result's ``ties`` entry: how many queries depend on the tie order, the first of them
-    (submission order), and the mAP under the other order (official rounding and unrounded)."""
+    """The result's ``ties`` entry.
+
+    How many queries depend on the tie order, the first of them (submission order), and the mAP
+    under the other order (official rounding and unrounded).
+    """
     ap = other_ap.mean(axis=0)
     average = float(np.mean(ap))
     return {

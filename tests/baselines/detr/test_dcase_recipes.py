@@ -111,7 +111,7 @@ def test_recipe_argument_errors_exit_2_before_training(tmp_path: Path) -> None:
 
 
 def test_missing_splits_are_named_before_anything_trains(tmp_path: Path) -> None:
-    from tests.test_detr_helpers import write_toy_dataset
+    from tests.helpers.detr_data import write_toy_dataset
 
     data = write_toy_dataset(tmp_path / "cas", {"train": 8, "val": 4}, frames=12)
     out = tmp_path / "out"

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from amr_bench.scoring import score_records
-from tests import reference_scorer as ref
+from tests.helpers import reference_scorer as ref
 
-CASES_FILE = Path(__file__).parent / "data" / "official_scorer_cases" / "cases.jsonl"
+CASES_FILE = Path(__file__).parents[1] / "data" / "official_scorer_cases" / "cases.jsonl"
 
 
 @cache

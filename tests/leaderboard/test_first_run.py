@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from amr_bench.cli import app
-from tests.test_exports import add_named
+from tests.leaderboard.test_exports import add_named
 
 runner = CliRunner()
 

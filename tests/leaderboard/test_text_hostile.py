@@ -15,9 +15,9 @@ from amr_bench.errors import UsageError
 from amr_bench.leaderboard.store import MAX_NAME_CHARS, Store
 from amr_bench.names import check_name
 from amr_bench.terminal import printable
-from tests.test_intake import GT, PDF, _edit, _members, _output, _zip, meta_name
-from tests.test_intake import gt_records as gt_records
-from tests.test_leaderboard_store import _add
+from tests.leaderboard.test_intake import GT, PDF, _edit, _members, _output, _zip, meta_name
+from tests.leaderboard.test_intake import gt_records as gt_records
+from tests.leaderboard.test_store import _add
 
 ESC = "\x1b[2J\x1b[31m"
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from amr_bench import stats
 from amr_bench.cli import app
-from tests.cli_fixtures import GT_LINES, RUN_LINES, write_jsonl
+from tests.helpers.cli import GT_LINES, RUN_LINES, write_jsonl
 
 
 def _invoke(args: list[object]) -> tuple[int, str]:

@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 
 from amr_bench import outputs
 from amr_bench.cli import app
-from tests.cli_fixtures import GT_LINES, RUN_LINES, write_jsonl
+from tests.helpers.cli import GT_LINES, RUN_LINES, write_jsonl
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # a submission with warnings (a window past the recording's end, an unknown key)
 WARNED_RUN = [
     {"qid": 1, "pred_relevant_windows": [[1, 50, 0.9]]},

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from amr_bench.metrics import TIE_ORDERS, per_query_scores
 from amr_bench.ragged import RaggedWindows
 from amr_bench.scoring import score_records
-from tests import reference_scorer as ref
+from tests.helpers import reference_scorer as ref
 
 # An integer grid with windows of a few lengths: equal IoUs (0.5, 1/3, ...) are everywhere.
 starts = st.integers(0, 12)

@@ -15,7 +15,7 @@ import pytest
 from amr_bench import gtcache
 from amr_bench.groundtruth import load_ground_truth
 from amr_bench.scoring import score
-from tests.test_fast_path import REFERENCE_RUN, _same_ground_truth
+from tests.cli.test_fast_path import REFERENCE_RUN, _same_ground_truth
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="POSIX file semantics")
 

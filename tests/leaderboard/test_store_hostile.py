@@ -19,9 +19,9 @@ from amr_bench.leaderboard import store_files
 from amr_bench.leaderboard.demo import STORE_NAME, prepare_output
 from amr_bench.leaderboard.ranking import RankSettings
 from amr_bench.leaderboard.store import Store
-from tests.cli_fixtures import GT_LINES, write_jsonl
-from tests.test_leaderboard_store import _add
-from tests.test_render import build_board
+from tests.helpers.cli import GT_LINES, write_jsonl
+from tests.leaderboard.test_render import build_board
+from tests.leaderboard.test_store import _add
 
 
 def _invoke(args: list[object]) -> tuple[int, str]:

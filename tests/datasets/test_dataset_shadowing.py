@@ -10,7 +10,7 @@ import pytest
 
 from amr_bench.datasets.registry import find_split, resolve_ground_truth
 from amr_bench.errors import UsageError
-from tests.cli_fixtures import GT_LINES, write_jsonl
+from tests.helpers.cli import GT_LINES, write_jsonl
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from amr_bench.codabench.worker import LEADERBOARD, find_submission, run
 from amr_bench.errors import InputError, UsageError
 
 DCASE_QUERIES = (
-    Path(__file__).resolve().parents[1] / "amr_bench" / "data" / "ground_truth" / "dcase2026_evaluation_queries.jsonl"
+    Path(__file__).resolve().parents[2] / "amr_bench" / "data" / "ground_truth" / "dcase2026_evaluation_queries.jsonl"
 )
 runner = CliRunner()
 
@@ -422,7 +422,7 @@ def real_wheels(tmp_path_factory):
     import sys
 
     folder = tmp_path_factory.mktemp("real-wheels")
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     steps = [
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(folder), str(root)],
         [
@@ -450,14 +450,14 @@ def real_wheels(tmp_path_factory):
 def test_emulated_worker_scores_fails_and_refuses(gt, real_wheels, tmp_path):
     import sys
 
-    from tests.codabench_worker import fresh_image, run_scoring, submit, unpack_task
+    from tests.helpers.codabench_worker import fresh_image, run_scoring, submit, unpack_task
 
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     bundle_zip = tmp_path / "bundle.zip"
     build_bundle([BenchmarkSpec("dcase2026-eval", gt[0])], real_wheels, bundle_zip, BundleOptions(python=python))
     # the starting kit's example is the prior-only control, as `amr-bench baseline prior --fit castella/train` writes it
     from amr_bench.groundtruth import load_ground_truth
-    from amr_bench_baselines.prior import example_fit, prior_records
+    from amr_bench_baselines.zeroshot.prior import example_fit, prior_records
 
     example = [json.loads(line) for line in _kit_submission(bundle_zip, "example_submission.zip").splitlines()]
     assert example == json.loads(json.dumps(prior_records(example_fit(), load_ground_truth(gt[0]), 10)))
@@ -532,7 +532,7 @@ def test_detailed_results_in_a_browser(bundle, tmp_path, capsys):
     """The page Codabench shows works alone: explorer rows drawn, the breakdown there, nothing fetched."""
     import os
 
-    from tests.test_browser import Browser, _chromium, _in_ci
+    from tests.leaderboard.test_browser import Browser, _chromium, _in_ci
 
     binary = _chromium()
     if binary is None:
@@ -560,7 +560,7 @@ def test_detailed_results_in_a_browser(bundle, tmp_path, capsys):
 
 
 def _package(output: bytes, systems: int) -> dict[str, bytes]:
-    from tests.test_intake import META, PDF, TEAM
+    from tests.leaderboard.test_intake import META, PDF, TEAM
 
     files = {f"task6/{TEAM}_task6.technical_report.pdf": PDF}
     for n in range(1, systems + 1):
