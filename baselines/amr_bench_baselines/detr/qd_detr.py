@@ -115,7 +115,8 @@ class _FeedForwardLayer(nn.Module):
 
 
 class TextToAudioLayer(_FeedForwardLayer):
-    """``t2v_encoder`` layer: frames attend to the text rows (cross-attention), post-norm."""
+    """``t2v_encoder`` layer: frames attend to the text rows; ``norm2(x + FFN(norm1(x)))`` with
+    x = frames + attention (the official ``T2V_TransformerEncoderLayer.forward_post``)."""
 
     def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
         super().__init__()
@@ -125,10 +126,19 @@ class TextToAudioLayer(_FeedForwardLayer):
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
         self.activation = nn.PReLU()
 
-    def forward(self, audio: Tensor, audio_pos: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
-        out = self.self_attn(audio + audio_pos, text, text, key_padding_mask=~text_mask, need_weights=False)[0]
-        x = self.norm1(audio + self.dropout1(out))
-        return self.norm2(x + self.dropout2(self.feed_forward(x)))
+    def forward(self, audio: Tensor, audio_mask: Tensor, audio_pos: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
+        heads = self.self_attn.num_heads
+        # The official mask: (frame padded AND row padded), repeated head-major while attention reads
+        # it batch-major, so item b's head h gets the mask of item (b * heads + h) % B: in a batch of
+        # mixed lengths, late frames of one recording may not see some text rows of another's
+        # padding pattern. Kept: the published numbers were made with it (predictions depend on the batch).
+        quirk = (~audio_mask[:, :, None] & ~text_mask[:, None, :]).repeat(heads, 1, 1)
+        out = self.self_attn(
+            audio + audio_pos, text, text, key_padding_mask=~text_mask, attn_mask=quirk, need_weights=False
+        )[0]
+        x = audio + self.dropout1(out)
+        # the official residual adds the feed-forward of norm1(x) to x itself, not to norm1(x)
+        return self.norm2(x + self.dropout2(self.feed_forward(self.norm1(x))))
 
 
 class EncoderLayer(_FeedForwardLayer):
@@ -306,7 +316,7 @@ class QdDetr(nn.Module):
         """Projected inputs -> encoder memory over [global token; frames] (B, 1 + T, d)."""
         x = audio
         for layer in self.transformer.t2v_encoder.layers:
-            x = layer(x, pos, text, text_mask)
+            x = layer(x, audio_mask, pos, text, text_mask)
         b = x.shape[0]
         x = torch.cat([self.global_rep_token.expand(b, 1, -1), x], 1)
         full_pos = torch.cat([self.global_rep_pos.expand(b, 1, -1), pos], 1)
