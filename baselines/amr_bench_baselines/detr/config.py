@@ -156,6 +156,7 @@ class PredictConfig:
     round_to: float = 0.0  # seconds; 0 = no rounding
     max_seconds: float = 0.0  # windows clamped to [0, max_seconds] as well as the duration; 0 = no clamp
     method: PredictMethod = "amr-bench"
+    batch_size: int = 0  # queries per inference batch (0: the caller's); the official eval_bsz is 100
 
 
 @dataclass

@@ -45,7 +45,7 @@ from amr_bench_baselines.detr.config import DetrConfig
 from amr_bench_baselines.detr.data import MomentDataset, PairedBatchSampler, open_store, read_split, train_loader
 from amr_bench_baselines.detr.losses import SetCriterion
 from amr_bench_baselines.detr.model import MomentDetr, build_model
-from amr_bench_baselines.detr.predict import predict_records
+from amr_bench_baselines.detr.predict import predict_records, predict_with_config
 
 CACHE_LIMIT = 20000  # recordings; above this, features are read from disk each time
 
@@ -141,15 +141,10 @@ def evaluate(
     """amr-bench's own scorer on the model's predictions (windows made as ``cfg.predict`` says)."""
     from amr_bench.scoring import score_records
 
-    opts = cfg.predict if cfg is not None else None
-    preds = predict_records(
-        model,
-        dataset,
-        device,
-        batch_size=batch_size,
-        round_to=opts.round_to if opts else 0.0,
-        max_seconds=opts.max_seconds if opts else 0.0,
-    )
+    if cfg is not None:
+        preds = predict_with_config(model, dataset, cfg, device, batch_size)
+    else:
+        preds = predict_records(model, dataset, device, batch_size=batch_size)
     return metrics_from_score(score_records(preds, dataset.records))
 
 
