@@ -171,8 +171,10 @@ def data_fingerprint(root: Path, splits: list[str]) -> dict[str, str]:
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint folder, or a run folder (its ``best/``)."""
+    """A checkpoint folder, a run folder (its ``best/``) or a file (an official ``.pth`` checkpoint)."""
     p = Path(path)
+    if p.is_file():
+        return p
     if is_checkpoint(p):
         return p
     if is_checkpoint(p / "best"):
@@ -291,6 +293,11 @@ def start_run(cfg: DetrConfig, settings: TrainSettings) -> Run:
     run.meta = initial_meta(cfg, settings, info)
     if settings.init is not None:
         missing, unexpected = load_weights_into(model, resolve_checkpoint(settings.init))
+        if not set(dict(model.named_parameters())) - set(missing):
+            raise CheckpointNotFound(
+                f"--init {settings.init}: none of its tensors fit this model (an official checkpoint needs "
+                f"--preset dcase2026; this run's model layout is {cfg.model.layout!r})"
+            )
         run.say(
             f"initialised from {settings.init}"
             + (f"; not in it: {', '.join(missing)}" if missing else "")
