@@ -53,7 +53,14 @@ def measure(args: argparse.Namespace, preset: str | None) -> dict[str, float | s
     frames = args.frames or BENCHMARKS[args.data][1]
     r = throughput(cfg, args.device, args.steps, batch, frames, args.tokens)
     params = sum(p.numel() for p in build_model(cfg.model).parameters() if p.requires_grad)
-    return {**r, "preset": cfg.preset, "params": params, "batch": batch, "frames": frames, "threads": torch.get_num_threads()}
+    return {
+        **r,
+        "preset": cfg.preset,
+        "params": params,
+        "batch": batch,
+        "frames": frames,
+        "threads": torch.get_num_threads(),
+    }
 
 
 def in_fresh_process(args: argparse.Namespace, preset: str | None) -> dict[str, float | str | int]:
@@ -101,7 +108,9 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3, help="alternated measurements of each configuration")
-    ap.add_argument("--frames", type=int, default=None, help="default: the benchmark's (CASTELLA 300, Clotho-Moment 60)")
+    ap.add_argument(
+        "--frames", type=int, default=None, help="default: the benchmark's (CASTELLA 300, Clotho-Moment 60)"
+    )
     ap.add_argument("--tokens", type=int, default=32)
     ap.add_argument("--batch-size", type=int, default=None, help="default: the config's (32)")
     ap.add_argument("--threads", type=int, default=None)

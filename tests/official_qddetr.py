@@ -30,11 +30,9 @@ def rule_tensor(name: str, shape: tuple[int, ...]) -> np.ndarray:
     """The WEIGHT RULE: float64 standard normals seeded by the name's SHA-256, scaled, cast to float32."""
     seed = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "little")
     z = np.random.default_rng(seed).standard_normal(shape)
-    if len(shape) == 1:
-        value = 1 + 0.1 * z if name.endswith(".weight") else 0.1 * z
-    else:
-        value = z / np.sqrt(shape[-1])
-    return value.astype(np.float32)
+    if len(shape) > 1:
+        return (z / np.sqrt(shape[-1])).astype(np.float32)
+    return (1 + 0.1 * z if name.endswith(".weight") else 0.1 * z).astype(np.float32)
 
 
 def rule_state_dict() -> dict[str, Any]:

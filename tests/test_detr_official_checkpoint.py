@@ -15,18 +15,17 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from typer.testing import CliRunner  # noqa: E402
+from typer.testing import CliRunner
 
-from amr_bench.cli import app  # noqa: E402
-from amr_bench.errors import InputError  # noqa: E402
-from amr_bench_baselines.detr.official_checkpoint import (  # noqa: E402
+from amr_bench.cli import app
+from amr_bench.errors import InputError
+from amr_bench_baselines.detr.official_checkpoint import (
     export_official,
     load_official_model,
     read_official,
 )
-from amr_bench_baselines.detr.presets import preset_config  # noqa: E402
-
-from tests.official_qddetr import DATASET, MODEL, read_json, read_jsonl, rule_state_dict  # noqa: E402
+from amr_bench_baselines.detr.presets import preset_config
+from tests.official_qddetr import DATASET, MODEL, read_json, read_jsonl, rule_state_dict
 
 
 def fake_easydict_module() -> types.ModuleType:
@@ -99,7 +98,9 @@ def save_official(path: Path, state: dict[str, Any], opt: dict[str, Any] | None)
 
 @pytest.fixture(scope="module")
 def official_pth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return save_official(tmp_path_factory.mktemp("official") / "best_checkpoint.pth", rule_state_dict(), official_options())
+    return save_official(
+        tmp_path_factory.mktemp("official") / "best_checkpoint.pth", rule_state_dict(), official_options()
+    )
 
 
 def test_reads_the_official_layout_without_importing_easydict(official_pth: Path) -> None:
@@ -108,12 +109,14 @@ def test_reads_the_official_layout_without_importing_easydict(official_pth: Path
     assert ckpt.epoch == 41 and set(ckpt.state) == set(read_json("weights.json")["state_dict"])
     assert type(ckpt.options) is dict and ckpt.options["hidden_dim"] == 256
     assert ckpt.options["nested"] == {"a": [1, 2.5, "x"]} and type(ckpt.options["nested"]) is dict
-    model, cfg, meta = load_official_model(official_pth)
+    _model, cfg, meta = load_official_model(official_pth)
     assert cfg.preset == "dcase2026" and cfg.train.seed == 2023 and cfg.predict.batch_size == 100
     assert meta["epoch"] == 41
 
 
-def test_predict_cli_on_an_official_checkpoint_gives_the_official_predictions(official_pth: Path, tmp_path: Path) -> None:
+def test_predict_cli_on_an_official_checkpoint_gives_the_official_predictions(
+    official_pth: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "p.jsonl"
     result = CliRunner().invoke(
         app, ["predict", str(official_pth), "--data", str(DATASET), "--split", "train", "--out", str(out)]
@@ -211,6 +214,21 @@ def test_train_init_from_an_official_checkpoint_then_export(official_pth: Path, 
     assert result.exit_code == 0 and read_jsonl(out2) == read_jsonl(MODEL / "predictions.jsonl")
     # an official checkpoint cannot initialise a model of another layout
     result = runner.invoke(
-        app, ["train", "am-detr", "--data", str(data), "--out", str(tmp_path / "r2"), "--preset", "lighthouse", "--epochs", "1", "-q", "--init", str(official_pth)]
+        app,
+        [
+            "train",
+            "am-detr",
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "r2"),
+            "--preset",
+            "lighthouse",
+            "--epochs",
+            "1",
+            "-q",
+            "--init",
+            str(official_pth),
+        ],
     )
     assert result.exit_code == 2 and "none of its tensors fit" in result.output

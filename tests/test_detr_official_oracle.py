@@ -14,14 +14,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from amr_bench_baselines.detr.config import DetrConfig  # noqa: E402
-from amr_bench_baselines.detr.data import MomentDataset, collate, open_store, read_split  # noqa: E402
-from amr_bench_baselines.detr.losses import SetCriterion, Targets  # noqa: E402
-from amr_bench_baselines.detr.model import build_model  # noqa: E402
-from amr_bench_baselines.detr.predict import predict_with_config  # noqa: E402
-from amr_bench_baselines.detr.presets import preset_config  # noqa: E402
-
-from tests.official_qddetr import (  # noqa: E402
+from amr_bench_baselines.detr.config import DetrConfig
+from amr_bench_baselines.detr.data import MomentDataset, collate, open_store, read_split
+from amr_bench_baselines.detr.losses import SetCriterion, Targets
+from amr_bench_baselines.detr.model import build_model
+from amr_bench_baselines.detr.predict import predict_with_config
+from amr_bench_baselines.detr.presets import preset_config
+from tests.official_qddetr import (
     DATASET,
     MODEL,
     NOISE_FLOOR,
@@ -131,9 +130,7 @@ def test_outputs_match(model: Any, pipeline: dict[str, np.ndarray]) -> None:
     close(out["aux"][0]["spans"], want["aux0_pred_spans"], "aux0_pred_spans")
 
 
-def test_matching_losses_gradients_and_one_step(
-    cfg: DetrConfig, model: Any, pipeline: dict[str, np.ndarray]
-) -> None:
+def test_matching_losses_gradients_and_one_step(cfg: DetrConfig, model: Any, pipeline: dict[str, np.ndarray]) -> None:
     criterion = SetCriterion(cfg.loss)
     targets = oracle_targets(pipeline)
     m = build_model(cfg.model)
@@ -153,7 +150,10 @@ def test_matching_losses_gradients_and_one_step(
     saliency = losses["saliency_hinge"] + losses["saliency_negative"] + losses["saliency_rank"]
     close(float(saliency.detach()), want["loss_saliency"], "loss_saliency (hinge + negative pair + rank contrastive)")
     close(float(losses["total"].detach()), want["weighted_total"], "weighted_total")
-    assert cfg.loss.span_weight == want["weight_dict"]["loss_span"] and cfg.loss.class_weight == want["weight_dict"]["loss_label"]
+    assert (
+        cfg.loss.span_weight == want["weight_dict"]["loss_span"]
+        and cfg.loss.class_weight == want["weight_dict"]["loss_label"]
+    )
 
     losses["total"].backward()
     grads = read_json("grads.json")

@@ -67,7 +67,12 @@ def test_dcase2026_is_the_default_and_the_official_recipe() -> None:
     cfg = for_model("am-detr")
     assert cfg.preset == "dcase2026" and cfg.model.layout == "qd-detr"
     assert (cfg.train.epochs, cfg.train.batch_size, cfg.train.lr, cfg.train.weight_decay) == (200, 32, 1e-4, 1e-4)
-    assert (cfg.train.grad_clip, cfg.train.select_metric, cfg.train.patience, cfg.train.bf16) == (0.1, "R1@0.7", 0, False)
+    assert (cfg.train.grad_clip, cfg.train.select_metric, cfg.train.patience, cfg.train.bf16) == (
+        0.1,
+        "R1@0.7",
+        0,
+        False,
+    )
     assert (cfg.data.max_text_tokens, cfg.data.normalize, cfg.data.normalize_text) == (0, True, False)
     assert (cfg.data.targets, cfg.data.max_windows, cfg.data.max_audio_frames) == ("qd-detr", 5, 300)
     assert (cfg.predict.method, cfg.predict.round_to, cfg.predict.max_seconds, cfg.predict.batch_size) == (

@@ -55,7 +55,7 @@ def _make_train_command(model_name: str) -> Callable[..., None]:
         init: Path | None = typer.Option(
             None,
             "--init",
-            help="Start from the weights of a checkpoint, run folder or official .pth (pre-training, then fine-tuning).",
+            help="Start from the weights of a checkpoint, run folder or official .pth (pre-training -> fine-tuning).",
         ),
         resume: bool = typer.Option(False, "--resume", help="Continue OUT from its last checkpoint."),
         config: Path | None = typer.Option(None, "--config", help="A config.json to start from (e.g. a run's)."),
@@ -175,12 +175,12 @@ def predict(
     print(f"{out}: {len(records)} queries from {folder}")
 
 
-@app.command(
-    "export-official", epilog="Example: amr-bench export-official runs/am-detr --out best_checkpoint.pth"
-)
+@app.command("export-official", epilog="Example: amr-bench export-official runs/am-detr --out best_checkpoint.pth")
 @handles_errors
 def export_official_command(
-    run: Path = typer.Argument(..., help="A run folder (uses its best/) or a checkpoint folder of the dcase2026 preset."),
+    run: Path = typer.Argument(
+        ..., help="A run folder (uses its best/) or a checkpoint folder of the dcase2026 preset."
+    ),
     out: Path = typer.Option(..., "--out", help="The .pth file to write (the official train.py layout)."),
     force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
 ) -> None:

@@ -216,10 +216,8 @@ def official_targets(
     first = min(first, last)
     labels = np.zeros(n, np.float32)
     labels[first : last + 1] = 1
-    if first != last:
-        pos = rng.choice(np.arange(first, last + 1), 2, replace=False)
-    else:
-        pos = np.array([first, first])
+    one_frame = first == last
+    pos = np.array([first, first]) if one_frame else rng.choice(np.arange(first, last + 1), 2, replace=False)
     pool = np.concatenate([np.arange(0, first), np.arange(last + 1, n)])
     neg = rng.choice(pool, 2, replace=False) if len(pool) >= 2 else pos.copy()
     return spans, labels, pos.astype(np.int64), neg.astype(np.int64), True

@@ -177,7 +177,8 @@ def config_from_options(
         for name, allowed in REQUIRED_OPTIONS.items():
             if name in options and options[name] not in allowed:
                 raise refusal(
-                    where, f"option {name}={options[name]!r} is not supported (supported: {', '.join(map(str, allowed))})"
+                    where,
+                    f"option {name}={options[name]!r} is not supported (supported: {', '.join(map(str, allowed))})",
                 )
         overrides.update({key: options[name] for name, key in OPTION_KEYS.items() if name in options})
     try:
@@ -188,7 +189,9 @@ def config_from_options(
     return cfg
 
 
-def load_official_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[MomentDetr, DetrConfig, dict[str, Any]]:
+def load_official_model(
+    path: str | Path, device: str | torch.device = "cpu"
+) -> tuple[MomentDetr, DetrConfig, dict[str, Any]]:
     """Model (eval mode), configuration and metadata of an official checkpoint file."""
     path = Path(path)
     ckpt = read_official(path)
@@ -197,14 +200,21 @@ def load_official_model(path: str | Path, device: str | torch.device = "cpu") ->
     try:
         model.load_state_dict(ckpt.state)
     except RuntimeError as exc:
-        raise refusal(path, f"its tensors do not fit the official network: {' '.join(str(exc).split())[:400]}") from None
+        raise refusal(
+            path, f"its tensors do not fit the official network: {' '.join(str(exc).split())[:400]}"
+        ) from None
     model.to(device).eval()
     return model, cfg, {"epoch": ckpt.epoch, "official_checkpoint": str(path)}
 
 
 def official_options(cfg: DetrConfig) -> dict[str, Any]:
     """The official option names and values of ``cfg`` (the inverse of ``config_from_options``)."""
-    flat = {f"{section}.{k}": v for section, values in cfg.to_dict().items() if isinstance(values, dict) for k, v in values.items()}
+    flat = {
+        f"{section}.{k}": v
+        for section, values in cfg.to_dict().items()
+        if isinstance(values, dict)
+        for k, v in values.items()
+    }
     out: dict[str, Any] = {name: flat[key] for name, key in OPTION_KEYS.items()}
     out.update({"span_loss_type": "l1", "position_embedding": "sine", "ctx_mode": "audio_tef", "model_name": "qd_detr"})
     return out
@@ -214,7 +224,8 @@ def export_official(model: torch.nn.Module, cfg: DetrConfig, out: str | Path, ep
     """Write ``out`` as the official ``train.py`` does (``"opt"`` a plain dict); atomically."""
     if cfg.model.layout != "qd-detr":
         raise ValueError(
-            f"only the qd-detr layout (preset dcase2026) has the official tensor names; this model is {cfg.model.layout!r}"
+            "only the qd-detr layout (preset dcase2026) has the official tensor names; "
+            f"this model is {cfg.model.layout!r}"
         )
     out = Path(out)
     state = OrderedDict((k, v.detach().cpu().contiguous()) for k, v in model.state_dict().items())

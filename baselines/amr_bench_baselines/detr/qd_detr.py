@@ -68,7 +68,9 @@ def frame_sine_positions(mask: Tensor, dim: int) -> Tensor:
 def anchor_sine(ref: Tensor, dim: int) -> Tensor:
     """(B, Q, 2) (centre, width) -> (B, Q, dim): the official ``gen_sineembed_for_position``."""
     half = dim // 2
-    return torch.cat([interleaved_sine(ref[..., 0] * 2 * math.pi, half), interleaved_sine(ref[..., 1] * 2 * math.pi, half)], -1)
+    return torch.cat(
+        [interleaved_sine(ref[..., 0] * 2 * math.pi, half), interleaved_sine(ref[..., 1] * 2 * math.pi, half)], -1
+    )
 
 
 class ProjectedAttention(nn.Module):
@@ -89,7 +91,11 @@ class ProjectedAttention(nn.Module):
         """``key_mask`` (B, S): True where a key may be attended to."""
         mask = key_mask[:, None, None, :] if key_mask is not None else None
         out = F.scaled_dot_product_attention(
-            self.split(q), self.split(k), self.split(v), attn_mask=mask, dropout_p=self.dropout if self.training else 0.0
+            self.split(q),
+            self.split(k),
+            self.split(v),
+            attn_mask=mask,
+            dropout_p=self.dropout if self.training else 0.0,
         )
         b, _, n, _ = out.shape
         return self.out_proj(out.transpose(1, 2).reshape(b, n, -1))
@@ -224,7 +230,7 @@ class Decoder(nn.Module):
         nn.init.zeros_(last.bias)
 
     def forward(self, anchors: Tensor, memory: Tensor, mask: Tensor, pos: Tensor) -> tuple[Tensor, Tensor]:
-        """anchors (Q, 2) logits, memory (B, T, d) -> (normed outputs (layers, B, Q, d), references (layers, B, Q, 2))."""
+        """anchors (Q, 2) logits, memory (B, T, d) -> normed outputs (layers, B, Q, d), references (layers, B, Q, 2)."""
         b = memory.shape[0]
         ref = anchors.sigmoid().unsqueeze(0).expand(b, -1, -1)
         out = memory.new_zeros(b, anchors.shape[0], memory.shape[-1])
@@ -248,7 +254,9 @@ class Transformer(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         d = cfg.hidden
-        self.t2v_encoder = _Stack(TextToAudioLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.encoder_layers))
+        self.t2v_encoder = _Stack(
+            TextToAudioLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.encoder_layers)
+        )
         self.encoder = _Stack(EncoderLayer(d, cfg.heads, cfg.ffn, cfg.dropout) for _ in range(cfg.encoder_layers))
         self.decoder = Decoder(cfg)
         for p in self.parameters():
@@ -297,7 +305,9 @@ class QdDetr(nn.Module):
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
         if cfg.saliency_gate or cfg.continuity_block or not cfg.use_endpoint_feature:
-            raise ValueError("the qd-detr layout is the official AM-DETR: no gate, no continuity block, endpoint feature on")
+            raise ValueError(
+                "the qd-detr layout is the official AM-DETR: no gate, no continuity block, endpoint feature on"
+            )
         self.cfg = cfg
         d = cfg.hidden
         # registered in the official order (own parameters first, then submodules as created)
