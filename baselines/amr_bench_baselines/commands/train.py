@@ -129,8 +129,11 @@ def predict(
     split: str = typer.Option("test", "--split", help="Which DATA/<split>.jsonl to predict."),
     out: Path = typer.Option(..., "--out", help="Submission JSON Lines file to write."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1 ..."),
-    batch_size: int = typer.Option(
-        64, "--batch-size", min=1, help="Queries per forward pass (the dcase2026 preset uses the official 100)."
+    batch_size: int | None = typer.Option(
+        None,
+        "--batch-size",
+        min=1,
+        help="Queries per forward pass (default: the preset's; dcase2026: the official 100; else 64).",
     ),
     no_scores: bool = typer.Option(
         False, "--no-scores", help="DCASE format: windows [start, end] in rank order, no scores."

@@ -149,20 +149,20 @@ def predict_with_config(
     dataset: MomentDataset,
     cfg: DetrConfig,
     device: torch.device | str = "cpu",
-    batch_size: int = 64,
+    batch_size: int | None = None,
     **options: Any,
 ) -> list[dict[str, Any]]:
-    """``predict_records`` as ``cfg.predict`` says (its batch size, when set, wins over ``batch_size``;
-    the official method cuts recordings to ``cfg.data.max_audio_frames`` unless ``max_frames`` is given)."""
+    """``predict_records`` as ``cfg.predict`` says. Batch size: ``batch_size`` when given, else the
+    config's (the official 100 under ``dcase2026``), else 64. The official method cuts recordings to
+    ``cfg.data.max_audio_frames`` unless ``max_frames`` is given."""
     p = cfg.predict
-    if p.method == "qd-detr":
-        options.setdefault("max_frames", cfg.data.max_audio_frames)
-        options["max_frames"] = options["max_frames"] or cfg.data.max_audio_frames
+    if p.method == "qd-detr" and options.get("max_frames") is None:
+        options["max_frames"] = cfg.data.max_audio_frames
     return predict_records(
         model,  # type: ignore[arg-type]
         dataset,
         device,
-        batch_size=p.batch_size or batch_size,
+        batch_size=batch_size or p.batch_size or 64,
         round_to=p.round_to,
         max_seconds=p.max_seconds,
         method=p.method,

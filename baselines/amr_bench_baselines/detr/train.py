@@ -142,7 +142,7 @@ def evaluate(
     from amr_bench.scoring import score_records
 
     if cfg is not None:
-        preds = predict_with_config(model, dataset, cfg, device, batch_size)
+        preds = predict_with_config(model, dataset, cfg, device, None if cfg.predict.batch_size else batch_size)
     else:
         preds = predict_records(model, dataset, device, batch_size=batch_size)
     return metrics_from_score(score_records(preds, dataset.records))
