@@ -190,3 +190,29 @@ def test_predictions_before_postprocessing_equal_to_the_last_decimal(cfg: DetrCo
     assert ours.shape == theirs.shape == (6, 10, 3)
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1.0001e-4)
     assert int((ours != theirs).sum()) <= 3
+
+
+def test_official_targets_edge_cases_by_hand() -> None:
+    from amr_bench_baselines.detr.data import official_targets
+
+    rng = np.random.default_rng(0)
+    # a window inside one frame: int(3) = 3 > min(int(3.5), 10) - 1 = 2, so the run is frame 2 alone
+    spans, labels, pos, neg, ok = official_targets(np.array([[3.0, 3.5]]), 10, 5, rng)
+    assert labels.tolist() == [0, 0, 1, 0, 0, 0, 0, 0, 0, 0] and pos.tolist() == [2, 2] and ok
+    assert len(set(neg.tolist())) == 2 and not labels[neg].any()
+    # the whole recording: no outside frame, so the negatives are the positives (a constant hinge)
+    _, labels, pos, neg, ok = official_targets(np.array([[0.0, 10.0]]), 10, 5, rng)
+    assert labels.all() and neg.tolist() == pos.tolist() and len(set(pos.tolist())) == 2 and ok
+    # a window past the end (CASTELLA's [299, 4800]) is not clipped; its labels stop at the last frame
+    spans, labels, _, _, _ = official_targets(np.array([[299.0, 4800.0]]), 300, 5, rng)
+    np.testing.assert_allclose(spans, [[(299 + 4800) / 600, 4501 / 300]], rtol=1e-6)
+    assert np.flatnonzero(labels).tolist() == [299]
+    # more windows than max_windows: a random 5 in random order; the labels follow the first of them
+    windows = np.array([[i * 10.0, i * 10.0 + 4] for i in range(7)])
+    spans, labels, _, _, _ = official_targets(windows, 70, 5, rng)
+    assert len(spans) == 5
+    first = round(float(spans[0, 0] - spans[0, 1] / 2) * 70)
+    assert np.flatnonzero(labels).tolist() == list(range(first, first + 4))
+    # no window (a split without ground truth): nothing to learn from, no hinge pair
+    spans, labels, _, _, ok = official_targets(np.zeros((0, 2)), 10, 5, rng)
+    assert spans.shape == (0, 2) and not labels.any() and not ok
