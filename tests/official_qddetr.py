@@ -6,6 +6,7 @@ not stored but rebuilt here by the oracle's WEIGHT RULE and checked against its 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -35,8 +36,10 @@ def rule_tensor(name: str, shape: tuple[int, ...]) -> np.ndarray:
     return (1 + 0.1 * z if name.endswith(".weight") else 0.1 * z).astype(np.float32)
 
 
+@functools.cache
 def rule_state_dict() -> dict[str, Any]:
-    """Every entry of the official state_dict, made by the weight rule (torch tensors)."""
+    """Every entry of the official state_dict, made by the weight rule (torch tensors; shared, so
+    callers copy them, as ``load_state_dict`` does, and never change them in place)."""
     import torch
 
     entries = read_json("weights.json")["state_dict"]

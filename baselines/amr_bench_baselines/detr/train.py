@@ -330,7 +330,12 @@ def wrap_for_training(model: MomentDetr, cfg: DetrConfig, info: Distributed, dev
     if info.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        wrapped = DistributedDataParallel(wrapped, device_ids=[dev.index] if dev.type == "cuda" else None)
+        wrapped = DistributedDataParallel(
+            wrapped,
+            device_ids=[dev.index] if dev.type == "cuda" else None,
+            # the official tree's text position table is built and never used: it gets no gradient
+            find_unused_parameters=cfg.model.layout == "qd-detr",
+        )
     return wrapped
 
 
