@@ -9,8 +9,8 @@ gIoU 1 / class 4 / saliency 1, hinge margin 0.2, and QD-DETR's exact loss normal
 Architecture and protocol details where the official code and this implementation's first
 version differ are named options whose dataclass default is the first version's behaviour, so
 an old run folder's ``config.json`` loads into the same model. What a user gets by default is a
-*preset* (``amr_bench_baselines.detr.presets``): ``lighthouse`` for AM-DETR, ``lcs-report``
-for LCS-DETR.
+*preset* (``amr_bench_baselines.detr.presets``): ``dcase2026`` for AM-DETR (the official network,
+``model.layout="qd-detr"``), ``lcs-report`` for LCS-DETR.
 
 The config is a plain dataclass of scalars, so it round-trips through JSON (checkpoints store it
 as ``config.json``; no pickled objects).

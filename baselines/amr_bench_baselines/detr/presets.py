@@ -10,7 +10,7 @@ preset's name (``config.json: "preset"``) and every resulting value. Sources:
   official ``train.py`` since its "Modify monitor metric" commit), fp32, and the official
   prediction path (``predict.method="qd-detr"``, inference batches of 100). The preset table of
   ``docs/baselines.md`` names what every other preset differs in.
-- ``lighthouse``: the DCASE 2026 Task 6 baseline as trained by the lighthouse library's QD-DETR
+- ``lighthouse``: this package's module tree trained as the lighthouse library's QD-DETR
   configuration ("Lighthouse: A User-Friendly Library for Reproducible Video Moment Retrieval and
   Highlight Detection", arXiv 2408.02901): 200 epochs, selection by ``MR-full-mAP`` (our ``mAP``),
   no early stopping, fp32, saliency labels and hinge frames from the first window, at most 5
