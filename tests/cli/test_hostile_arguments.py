@@ -102,6 +102,7 @@ TEMPLATES: dict[str, list[str]] = {
         "{db}",
     ],
     "predict": ["predict", "{data}", "--data", "{data}", "--out", "{out_file}"],
+    "export-official": ["export-official", "{data}", "--out", "{out_file}"],
     "train am-detr": ["train", "am-detr", "--data", "{data}", "--out", "{out_dir}", "--epochs", "1", "-q"],
     "train lcs-detr": ["train", "lcs-detr", "--data", "{data}", "--out", "{out_dir}", "--epochs", "1", "-q"],
     "features extract": ["features", "extract", "{data}", "--out", "{out_dir}", "--random-weights"],

@@ -19,7 +19,7 @@ train_app = typer.Typer(help="Train a DETR baseline (AM-DETR, LCS-DETR) on a dat
 app.add_typer(train_app, name="train")
 
 MODEL_NAMES = ("am-detr", "lcs-detr")
-PRESET_NAMES = "lighthouse, paper, lcs-report, lcs-code, sim-cpu, v0"
+PRESET_NAMES = "dcase2026, lighthouse, paper, lcs-report, lcs-code, sim-cpu, v0"
 
 
 def _require_torch() -> None:
@@ -31,7 +31,7 @@ def _require_torch() -> None:
 
 
 def _make_train_command(model_name: str) -> Callable[..., None]:
-    default_preset = "lighthouse" if model_name == "am-detr" else "lcs-report"
+    default_preset = "dcase2026" if model_name == "am-detr" else "lcs-report"
 
     def command(
         data: Path = typer.Option(..., "--data", help="Dataset folder: train/val(/test).jsonl, clap/, clap_text/."),
@@ -53,7 +53,9 @@ def _make_train_command(model_name: str) -> Callable[..., None]:
             None, "--select", help="Validation metric for model selection (default: the preset's, e.g. mAP)."
         ),
         init: Path | None = typer.Option(
-            None, "--init", help="Start from a checkpoint or run folder (pre-training, then fine-tuning)."
+            None,
+            "--init",
+            help="Start from the weights of a checkpoint, run folder or official .pth (pre-training -> fine-tuning).",
         ),
         resume: bool = typer.Option(False, "--resume", help="Continue OUT from its last checkpoint."),
         config: Path | None = typer.Option(None, "--config", help="A config.json to start from (e.g. a run's)."),
@@ -120,12 +122,19 @@ for _name in MODEL_NAMES:
 @app.command(epilog="Example: amr-bench predict runs/am-detr --data sim --split test --out am-detr_test.jsonl")
 @handles_errors
 def predict(
-    run: Path = typer.Argument(..., help="A run folder (uses its best/) or a checkpoint folder."),
+    run: Path = typer.Argument(
+        ..., help="A run folder (uses its best/), a checkpoint folder, or an official DCASE baseline .pth checkpoint."
+    ),
     data: Path = typer.Option(..., "--data", help="Dataset folder with <split>.jsonl and the features."),
     split: str = typer.Option("test", "--split", help="Which DATA/<split>.jsonl to predict."),
     out: Path = typer.Option(..., "--out", help="Submission JSON Lines file to write."),
     device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:1 ..."),
-    batch_size: int = typer.Option(64, "--batch-size", min=1, help="Queries per forward pass."),
+    batch_size: int | None = typer.Option(
+        None,
+        "--batch-size",
+        min=1,
+        help="Queries per forward pass (default: the preset's; dcase2026: the official 100; else 64).",
+    ),
     no_scores: bool = typer.Option(
         False, "--no-scores", help="DCASE format: windows [start, end] in rank order, no scores."
     ),
@@ -140,7 +149,7 @@ def predict(
     from amr_bench.outputs import check_output_file
     from amr_bench_baselines.detr.checkpoint import load_checkpoint
     from amr_bench_baselines.detr.data import MomentDataset, open_store, read_split
-    from amr_bench_baselines.detr.predict import predict_records
+    from amr_bench_baselines.detr.predict import predict_with_config
     from amr_bench_baselines.detr.train import resolve_checkpoint
     from amr_bench_baselines.zeroshot.submission import write_submission
 
@@ -148,21 +157,57 @@ def predict(
         raise UsageError(f"{out} exists; pass --force to overwrite it or choose another --out")
     check_output_file(out, "--out", [("split file", data / f"{split}.jsonl")])
     folder = resolve_checkpoint(run)
-    model, cfg, _meta = load_checkpoint(folder, device)
+    if folder.is_file():
+        from amr_bench_baselines.detr.official_checkpoint import load_official_model
+
+        model, cfg, _meta = load_official_model(folder, device)
+    else:
+        model, cfg, _meta = load_checkpoint(folder, device)
     dataset = MomentDataset(read_split(data, split), open_store(data), cfg.data, train=False, cache=False)
-    records = predict_records(
+    records = predict_with_config(
         model,
         dataset,
+        cfg,
         device,
         batch_size=batch_size,
         with_scores=not no_scores,
         with_saliency=saliency,
         max_frames=max_frames,
-        round_to=cfg.predict.round_to,
-        max_seconds=cfg.predict.max_seconds,
     )
     write_submission(records, out)
     print(f"{out}: {len(records)} queries from {folder}")
+
+
+@app.command("export-official", epilog="Example: amr-bench export-official runs/am-detr --out best_checkpoint.pth")
+@handles_errors
+def export_official_command(
+    run: Path = typer.Argument(
+        ..., help="A run folder (uses its best/) or a checkpoint folder of the dcase2026 preset."
+    ),
+    out: Path = typer.Option(..., "--out", help="The .pth file to write (the official train.py layout)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite OUT if it exists."),
+) -> None:
+    """Write a checkpoint that the official DCASE 2026 baseline's evaluate.py loads (--model_path)."""
+    _require_torch()
+    from amr_bench.outputs import check_output_file
+    from amr_bench_baselines.detr.checkpoint import load_checkpoint
+    from amr_bench_baselines.detr.official_checkpoint import export_official
+    from amr_bench_baselines.detr.train import resolve_checkpoint
+
+    if out.exists() and not force:
+        raise UsageError(f"{out} exists; pass --force to overwrite it or choose another --out")
+    check_output_file(out, "--out", [])
+    folder = resolve_checkpoint(run)
+    if folder.is_file():
+        raise UsageError(f"{run} is a file: export-official takes an amr-bench run or checkpoint folder")
+    model, cfg, meta = load_checkpoint(folder, "cpu")
+    if cfg.model.layout != "qd-detr":
+        raise UsageError(
+            f"{folder} is a {cfg.preset or 'custom'} model ({cfg.model.layout} layout): only --preset dcase2026 "
+            "runs have the official network's tensors"
+        )
+    export_official(model, cfg, out, int(meta.get("epoch", -1)))
+    print(f"{out}: official checkpoint of {folder} (load it with the official evaluate.py --model_path {out})")
 
 
 @app.command(

@@ -121,8 +121,21 @@ def load_checkpoint(
 
 
 def load_weights_into(model: torch.nn.Module, folder: str | Path) -> tuple[list[str], list[str]]:
-    """``--init``: copy matching weights from a checkpoint (non-strict); returns (missing, unexpected)."""
-    state = load_file(str(Path(folder) / MODEL_FILE))
+    """``--init``: copy matching weights from a checkpoint folder, or from an official ``.pth``
+    file (weights only, read safely), non-strict; returns (missing, unexpected)."""
+    if Path(folder).is_file():
+        from amr_bench_baselines.detr.official_checkpoint import official_state_for_init
+
+        state = official_state_for_init(Path(folder))
+    else:
+        state = load_file(str(Path(folder) / MODEL_FILE))
+    mine = model.state_dict()
+    wrong = [k for k, v in state.items() if k in mine and mine[k].shape != v.shape]
+    if wrong:
+        from amr_bench.errors import InputError, Problem
+
+        message = f"tensors of another shape than this model's: {', '.join(wrong[:5])}"
+        raise InputError([Problem(str(folder), None, message)], f"--init {folder}: does not fit this model")
     result = model.load_state_dict(state, strict=False)
     return list(result.missing_keys), list(result.unexpected_keys)
 

@@ -9,8 +9,8 @@ gIoU 1 / class 4 / saliency 1, hinge margin 0.2, and QD-DETR's exact loss normal
 Architecture and protocol details where the official code and this implementation's first
 version differ are named options whose dataclass default is the first version's behaviour, so
 an old run folder's ``config.json`` loads into the same model. What a user gets by default is a
-*preset* (``amr_bench_baselines.detr.presets``): ``lighthouse`` for AM-DETR, ``lcs-report``
-for LCS-DETR.
+*preset* (``amr_bench_baselines.detr.presets``): ``dcase2026`` for AM-DETR (the official network,
+``model.layout="qd-detr"``), ``lcs-report`` for LCS-DETR.
 
 The config is a plain dataclass of scalars, so it round-trips through JSON (checkpoints store it
 as ``config.json``; no pickled objects).
@@ -33,6 +33,15 @@ TextPool = Literal["mean", "attention", "class-attention"]  # class-attention: o
 # "qd-detr": the QD-DETR text-to-audio layer, gate scaling its output; "lcs-code": LCS-DETR's public
 # code (projection-free attention, gate on the weights, drop-path; amr_bench_baselines.detr.lcs_code)
 GatedLayers = Literal["qd-detr", "lcs-code"]
+# "amr-bench": this implementation's module tree (``model.MomentDetr``); "qd-detr": the official
+# DCASE 2026 baseline's module tree, tensor for tensor (``qd_detr.QdDetr``, the dcase2026 preset).
+Layout = Literal["amr-bench", "qd-detr"]
+# "amr-bench": windows clipped to the recording, saliency frames floor(s)..ceil(e)-1, hinge pairs
+# only where both kinds of frame exist; "qd-detr": the official StartEndDataset's targets.
+TargetRule = Literal["amr-bench", "qd-detr"]
+# "amr-bench": spans x frames, clamped to the duration with a minimum width; "qd-detr": the
+# official evaluate.py path (spans x duration, 4 decimals, PostProcessorDETR clamp and rounding).
+PredictMethod = Literal["amr-bench", "qd-detr"]
 # "qd-detr": the published code's means (span L1 over N x 2 numbers, gIoU over N, class CE over
 # B x Q after weighting, rank-contrastive / 12 label levels, hinge sum / (B * P) * 2, focal mean);
 # "per-moment": this implementation's first normalisations (sums / number of moments, weighted CE
@@ -46,6 +55,8 @@ class ModelConfig:
     """Architecture. ``name`` selects the entry of ``amr_bench_baselines.detr.model.MODELS``."""
 
     name: str = "am-detr"
+    layout: Layout = "amr-bench"
+    text_positions: int = 32  # (qd-detr layout) rows of the unused text position table (max_q_l)
     audio_dim: int = 768
     text_dim: int = 768
     hidden: int = 256
@@ -110,13 +121,15 @@ class DataConfig:
     """How features become tensors."""
 
     max_audio_frames: int = 300
-    max_text_tokens: int = 32
+    max_text_tokens: int = 32  # 0: every stored row (DCASE code)
     normalize: bool = True
     jitter: float = 0.0  # +-fraction of each ground-truth window's length (LCS-DETR report: 0.1)
     num_workers: int = 0
     saliency_labels: SaliencyLabels = "all"  # lighthouse: "first" (saliency and hinge frames from window 1)
     max_windows: int = 0  # at most this many randomly chosen target windows per query (lighthouse: 5; 0 = all)
     pairs_without_replacement: bool = False  # hinge frames drawn without replacement (QD-DETR)
+    normalize_text: bool = True  # L2-normalise text rows too (when ``normalize``); DCASE code: False
+    targets: TargetRule = "amr-bench"
 
 
 @dataclass
@@ -147,6 +160,8 @@ class PredictConfig:
 
     round_to: float = 0.0  # seconds; 0 = no rounding
     max_seconds: float = 0.0  # windows clamped to [0, max_seconds] as well as the duration; 0 = no clamp
+    method: PredictMethod = "amr-bench"
+    batch_size: int = 0  # queries per inference batch (0: the caller's); the official eval_bsz is 100
 
 
 @dataclass

@@ -10,6 +10,10 @@ or of the first one only as lighthouse does: ``saliency_labels="first"``) and tw
 in-moment / out-of-moment frames for the hinge loss (without replacement when
 ``pairs_without_replacement``, as QD-DETR samples them).
 
+``data.targets="qd-detr"`` (the ``dcase2026`` preset) builds the targets as the official DCASE code
+does instead (``official_targets``), and ``normalize_text=False`` / ``max_text_tokens=0`` feed every
+stored text row as stored.
+
 Negative pairs: each query is also paired with the text of the NEXT query of its global batch (the
 batch rolled by one). ``PairedBatchSampler`` fixes the pairing and per-item randomness from
 (seed, epoch, index) alone and hands every process a contiguous slice of each global batch, so
@@ -122,8 +126,8 @@ class MomentDataset:
         key = str(qid)
         t = self._text.get(key)
         if t is None:
-            t = np.asarray(self.store.text(qid), np.float32)[: self.cfg.max_text_tokens]
-            t = l2_normalise(t) if self.cfg.normalize else t
+            t = np.asarray(self.store.text(qid), np.float32)[: self.cfg.max_text_tokens or None]
+            t = l2_normalise(t) if self.cfg.normalize and self.cfg.normalize_text else t
             if self.cache:
                 self._text[key] = t
         return t
@@ -141,6 +145,10 @@ class MomentDataset:
         audio = self.audio(rec["vid"], self.cfg.max_audio_frames if cap == -1 else cap)
         n = len(audio)
         rng = np.random.default_rng([self.seed, epoch, index])
+        if self.cfg.targets == "qd-detr":
+            raw = np.asarray(rec.get("relevant_windows") or np.zeros((0, 2)), np.float64).reshape(-1, 2)
+            spans, labels, pos, neg, pair_ok = official_targets(raw, n, self.cfg.max_windows if self.train else 0, rng)
+            return self.example(rec, audio, negative, spans, labels, pos, neg, pair_ok)
         windows = clip_windows(np.asarray(rec.get("relevant_windows") or np.zeros((0, 2))), float(n))
         if self.train:
             windows = jitter_windows(windows, self.cfg.jitter, float(n), rng)
@@ -153,6 +161,20 @@ class MomentDataset:
             if len(windows)
             else np.zeros((0, 2))
         )
+        return self.example(rec, audio, negative, spans, labels, pos, neg, pair_ok)
+
+    def example(
+        self,
+        rec: dict,
+        audio: np.ndarray,
+        negative: int | None,
+        spans: np.ndarray,
+        labels: np.ndarray,
+        pos: np.ndarray,
+        neg: np.ndarray,
+        pair_ok: bool,
+    ) -> dict[str, Any]:
+        n = len(audio)
         return {
             "audio": np.concatenate([audio, endpoint_feature(n)], 1),
             "text": self.text(rec["qid"]),
@@ -165,6 +187,40 @@ class MomentDataset:
             "record": rec,
             "frames": n,
         }
+
+
+def official_targets(
+    windows: np.ndarray, n: int, max_windows: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool]:
+    """The official ``StartEndDataset`` targets of one query (``data.targets="qd-detr"``).
+
+    ``windows`` (G, 2) seconds as stored; ``n`` frames. Returns (spans, labels, pos, neg, pair_ok):
+
+    - spans: at most ``max_windows`` windows (a random subset, in random order, when there are
+      more; 0 = all, in file order), NOT clipped to the recording, as (centre, width) / n in float32;
+    - labels: 1 on frames ``int(s) .. min(int(e), n) - 1`` of the FIRST of those windows (the first
+      of the random order when there were more than ``max_windows``: the official code shuffles
+      the record's list in place before it reads window 0), at least its last frame;
+    - pos: two distinct frames of that run (the same frame twice when it is one frame long);
+    - neg: two distinct frames outside it, or ``pos`` again when fewer than two exist (the hinge
+      then still counts, as the official loss does); pair_ok is True whenever there is a window.
+    """
+    if len(windows) == 0:
+        zeros = np.zeros(2, np.int64)
+        return np.zeros((0, 2), np.float32), np.zeros(n, np.float32), zeros, zeros, False
+    if 0 < max_windows < len(windows):
+        windows = windows[rng.permutation(len(windows))[:max_windows]]
+    xx = windows.astype(np.float32) / np.float32(n)
+    spans = np.stack([(xx[:, 0] + xx[:, 1]) * np.float32(0.5), xx[:, 1] - xx[:, 0]], 1)
+    first, last = int(windows[0, 0]), max(0, min(int(windows[0, 1]), n) - 1)
+    first = min(first, last)
+    labels = np.zeros(n, np.float32)
+    labels[first : last + 1] = 1
+    one_frame = first == last
+    pos = np.array([first, first]) if one_frame else rng.choice(np.arange(first, last + 1), 2, replace=False)
+    pool = np.concatenate([np.arange(0, first), np.arange(last + 1, n)])
+    neg = rng.choice(pool, 2, replace=False) if len(pool) >= 2 else pos.copy()
+    return spans, labels, pos.astype(np.int64), neg.astype(np.int64), True
 
 
 def sample_frames(pool: np.ndarray, k: int, without_replacement: bool, rng: np.random.Generator) -> np.ndarray:

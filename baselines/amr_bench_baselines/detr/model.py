@@ -53,6 +53,13 @@ def register(name: str) -> Callable[[type[MomentDetr]], type[MomentDetr]]:
 
 
 def build_model(cfg: ModelConfig) -> MomentDetr:
+    """The model ``cfg`` describes; ``layout="qd-detr"`` gives the official module tree (``qd_detr.QdDetr``)."""
+    if cfg.layout == "qd-detr":
+        if cfg.name != "am-detr":
+            raise ValueError(f"the qd-detr layout is the official AM-DETR network; not available for {cfg.name!r}")
+        from amr_bench_baselines.detr.qd_detr import QdDetr
+
+        return QdDetr(cfg)  # type: ignore[return-value]  # same forward contract as MomentDetr
     if cfg.gated_layers == "lcs-code":  # LCS-DETR as its public code builds it (its own module)
         from amr_bench_baselines.detr.lcs_code import LcsCodeDetr
 

@@ -73,7 +73,7 @@ def score_run(run_dir: Path, root: Path, splits: list[str], device: str) -> dict
     from amr_bench.scoring import score_records
     from amr_bench_baselines.detr.checkpoint import load_checkpoint
     from amr_bench_baselines.detr.data import MomentDataset, open_store, read_split
-    from amr_bench_baselines.detr.predict import predict_records
+    from amr_bench_baselines.detr.predict import predict_with_config
     from amr_bench_baselines.detr.train import metrics_from_score
 
     model, cfg, _meta = load_checkpoint(run_dir / "best", device)
@@ -82,9 +82,7 @@ def score_run(run_dir: Path, root: Path, splits: list[str], device: str) -> dict
     for split in splits:
         gt = read_split(root, split)
         dataset = MomentDataset(gt, store, cfg.data, train=False, cache=False)
-        preds = predict_records(
-            model, dataset, device, round_to=cfg.predict.round_to, max_seconds=cfg.predict.max_seconds
-        )
+        preds = predict_with_config(model, dataset, cfg, device)
         write_predictions(run_dir / "predictions" / f"{split}.jsonl", preds)
         scores[split] = metrics_from_score(score_records(preds, gt))
     return scores

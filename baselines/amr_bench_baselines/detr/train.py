@@ -45,7 +45,7 @@ from amr_bench_baselines.detr.config import DetrConfig
 from amr_bench_baselines.detr.data import MomentDataset, PairedBatchSampler, open_store, read_split, train_loader
 from amr_bench_baselines.detr.losses import SetCriterion
 from amr_bench_baselines.detr.model import MomentDetr, build_model
-from amr_bench_baselines.detr.predict import predict_records
+from amr_bench_baselines.detr.predict import predict_records, predict_with_config
 
 CACHE_LIMIT = 20000  # recordings; above this, features are read from disk each time
 
@@ -141,15 +141,10 @@ def evaluate(
     """amr-bench's own scorer on the model's predictions (windows made as ``cfg.predict`` says)."""
     from amr_bench.scoring import score_records
 
-    opts = cfg.predict if cfg is not None else None
-    preds = predict_records(
-        model,
-        dataset,
-        device,
-        batch_size=batch_size,
-        round_to=opts.round_to if opts else 0.0,
-        max_seconds=opts.max_seconds if opts else 0.0,
-    )
+    if cfg is not None:
+        preds = predict_with_config(model, dataset, cfg, device, None if cfg.predict.batch_size else batch_size)
+    else:
+        preds = predict_records(model, dataset, device, batch_size=batch_size)
     return metrics_from_score(score_records(preds, dataset.records))
 
 
@@ -176,8 +171,10 @@ def data_fingerprint(root: Path, splits: list[str]) -> dict[str, str]:
 
 
 def resolve_checkpoint(path: str | Path) -> Path:
-    """A checkpoint folder, or a run folder (its ``best/``)."""
+    """A checkpoint folder, a run folder (its ``best/``) or a file (an official ``.pth`` checkpoint)."""
     p = Path(path)
+    if p.is_file():
+        return p
     if is_checkpoint(p):
         return p
     if is_checkpoint(p / "best"):
@@ -296,6 +293,11 @@ def start_run(cfg: DetrConfig, settings: TrainSettings) -> Run:
     run.meta = initial_meta(cfg, settings, info)
     if settings.init is not None:
         missing, unexpected = load_weights_into(model, resolve_checkpoint(settings.init))
+        if not set(dict(model.named_parameters())) - set(missing):
+            raise CheckpointNotFound(
+                f"--init {settings.init}: none of its tensors fit this model (an official checkpoint needs "
+                f"--preset dcase2026; this run's model layout is {cfg.model.layout!r})"
+            )
         run.say(
             f"initialised from {settings.init}"
             + (f"; not in it: {', '.join(missing)}" if missing else "")
@@ -328,7 +330,12 @@ def wrap_for_training(model: MomentDetr, cfg: DetrConfig, info: Distributed, dev
     if info.world > 1:
         from torch.nn.parallel import DistributedDataParallel
 
-        wrapped = DistributedDataParallel(wrapped, device_ids=[dev.index] if dev.type == "cuda" else None)
+        wrapped = DistributedDataParallel(
+            wrapped,
+            device_ids=[dev.index] if dev.type == "cuda" else None,
+            # the official tree's text position table is built and never used: it gets no gradient
+            find_unused_parameters=cfg.model.layout == "qd-detr",
+        )
     return wrapped
 
 

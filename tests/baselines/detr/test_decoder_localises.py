@@ -41,9 +41,12 @@ def marked_segments(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torc
 
 
 @pytest.mark.slow  # ML acceptance: trains a model
-def test_tiny_decoder_learns_where_the_moment_is() -> None:
+@pytest.mark.parametrize(("preset", "floor"), [("lighthouse", 0.6), ("dcase2026", 0.5)])
+def test_tiny_decoder_learns_where_the_moment_is(preset: str, floor: float) -> None:
+    """Both module trees (ours: 0.75 after this training; the official one, whose T2V residual and
+    saliency differ, 0.57); a decoder blind to places stays near 0.36."""
     torch.set_num_threads(1)
-    cfg = for_model("am-detr").override(
+    cfg = for_model("am-detr", preset).override(
         {
             "model.hidden": 32,
             "model.heads": 4,
@@ -87,4 +90,4 @@ def test_tiny_decoder_learns_where_the_moment_is() -> None:
     top = out["spans"][torch.arange(n), best]
     iou = torch.diagonal(pairwise_iou_and_hull(cxw_to_xx(top), cxw_to_xx(spans))[0])
     assert top[:, 0].std() > 0.1, "the decoder predicts the same place for every recording"
-    assert iou.mean() > 0.6, float(iou.mean())
+    assert iou.mean() > floor, float(iou.mean())

@@ -141,10 +141,10 @@ def test_checkpoint_round_trip_gives_identical_predictions(toy: Path, tmp_path: 
 def test_train_writes_run_with_metadata(trained_run: Path) -> None:
     meta = json.loads((trained_run / "best" / "meta.json").read_text())
     assert meta["seed"] == 0 and meta["select_metric"] == "R1@0.7"
-    assert meta["preset"] == "lighthouse"  # am-detr's default preset, recorded with every value
+    assert meta["preset"] == "dcase2026"  # am-detr's default preset, recorded with every value
     config = json.loads((trained_run / "config.json").read_text())
-    assert config["preset"] == "lighthouse" and config["train"]["select_metric"] == "R1@0.7"
-    assert config["predict"] == {"round_to": 1.0, "max_seconds": 300.0}
+    assert config["preset"] == "dcase2026" and config["train"]["select_metric"] == "R1@0.7"
+    assert config["predict"] == {"round_to": 1.0, "max_seconds": 300.0, "method": "qd-detr", "batch_size": 100}
     assert set(meta["data_sha256"]) >= {"train.jsonl", "val.jsonl"}
     assert meta["amr_bench_version"] and meta["history"] and "R1@0.7" in meta["history"][0]["val"]
     assert (trained_run / "last" / "optimizer.safetensors").is_file()

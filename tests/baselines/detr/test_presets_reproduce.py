@@ -33,7 +33,7 @@ def toy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize(
     ("model", "preset"),
-    [("am-detr", p) for p in ("lighthouse", "paper", "sim-cpu")]
+    [("am-detr", p) for p in ("dcase2026", "lighthouse", "paper", "sim-cpu", "v0")]
     + [("lcs-detr", p) for p in ("lcs-report", "lcs-code", "lighthouse", "sim-cpu")],
 )
 def test_every_preset_builds_a_model_that_runs(model: str, preset: str) -> None:
@@ -48,8 +48,9 @@ def test_every_preset_builds_a_model_that_runs(model: str, preset: str) -> None:
 
 
 def test_lighthouse_preset_is_the_official_configuration() -> None:
-    cfg = for_model("am-detr")
+    cfg = for_model("am-detr", "lighthouse")
     assert cfg.preset == "lighthouse"
+    assert (cfg.data.max_text_tokens, cfg.data.normalize_text, cfg.model.layout) == (32, True, "amr-bench")
     assert (cfg.train.epochs, cfg.train.select_metric, cfg.train.patience, cfg.train.bf16) == (200, "mAP", 0, False)
     assert (cfg.data.saliency_labels, cfg.data.max_windows, cfg.data.pairs_without_replacement) == ("first", 5, True)
     m = cfg.model
@@ -65,7 +66,30 @@ def test_lighthouse_preset_is_the_official_configuration() -> None:
     )
     assert (code.ungated_t2a_layers, code.saliency_amplifier) == (2, True)
     assert for_model("lcs-detr").preset == "lcs-report" and for_model("lcs-detr").model.continuity_target == "features"
-    assert set(PRESETS) == {"lighthouse", "paper", "lcs-report", "lcs-code", "sim-cpu", "v0"}
+    assert set(PRESETS) == {"dcase2026", "lighthouse", "paper", "lcs-report", "lcs-code", "sim-cpu", "v0"}
+
+
+def test_dcase2026_is_the_default_and_the_official_recipe() -> None:
+    cfg = for_model("am-detr")
+    assert cfg.preset == "dcase2026" and cfg.model.layout == "qd-detr"
+    assert (cfg.train.epochs, cfg.train.batch_size, cfg.train.lr, cfg.train.weight_decay) == (200, 32, 1e-4, 1e-4)
+    assert (cfg.train.grad_clip, cfg.train.select_metric, cfg.train.patience, cfg.train.bf16) == (
+        0.1,
+        "R1@0.7",
+        0,
+        False,
+    )
+    assert (cfg.data.max_text_tokens, cfg.data.normalize, cfg.data.normalize_text) == (0, True, False)
+    assert (cfg.data.targets, cfg.data.max_windows, cfg.data.max_audio_frames) == ("qd-detr", 5, 300)
+    assert (cfg.predict.method, cfg.predict.round_to, cfg.predict.max_seconds, cfg.predict.batch_size) == (
+        "qd-detr",
+        1.0,
+        300.0,
+        100,
+    )
+    assert sum(p.numel() for p in build_model(cfg.model).parameters() if p.requires_grad) == 7_123_237
+    with pytest.raises(SettingsError, match="official AM-DETR"):
+        resolve_config("lcs-detr", "dcase2026")
 
 
 def test_an_old_config_without_the_new_keys_loads_the_old_model() -> None:
