@@ -23,7 +23,7 @@ TINY = {
 
 
 def tiny(name: str, **extra: object) -> DetrConfig:
-    """The module-tree tests of ``MomentDetr`` (the official tree has its own: test_detr_official_oracle)."""
+    """The module-tree tests of ``MomentDetr`` (the official tree: test_official_oracle.py)."""
     return for_model(name, "lighthouse" if name == "am-detr" else None).override({**TINY, **extra})
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-ORACLE = Path(__file__).parent / "data" / "official_qddetr"
+ORACLE = Path(__file__).parents[1] / "data" / "official_qddetr"
 DATASET = ORACLE / "dataset"
 MODEL = ORACLE / "model"
 

@@ -20,7 +20,7 @@ from amr_bench_baselines.detr.losses import SetCriterion, Targets
 from amr_bench_baselines.detr.model import build_model
 from amr_bench_baselines.detr.predict import predict_with_config
 from amr_bench_baselines.detr.presets import preset_config
-from tests.official_qddetr import (
+from tests.helpers.official_qddetr import (
     DATASET,
     MODEL,
     NOISE_FLOOR,

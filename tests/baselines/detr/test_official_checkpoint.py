@@ -25,7 +25,7 @@ from amr_bench_baselines.detr.official_checkpoint import (
     read_official,
 )
 from amr_bench_baselines.detr.presets import preset_config
-from tests.official_qddetr import DATASET, MODEL, read_json, read_jsonl, rule_state_dict
+from tests.helpers.official_qddetr import DATASET, MODEL, read_json, read_jsonl, rule_state_dict
 
 
 def fake_easydict_module() -> types.ModuleType:
