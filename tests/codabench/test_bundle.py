@@ -66,7 +66,7 @@ def fake_wheels(tmp_path_factory):
 def bundle(gt, fake_wheels, tmp_path_factory):
     """The bundle with the prior-only control's code path, its fit (20 s on castella/train) given:
     the slow test builds one with the real fit."""
-    from amr_bench_baselines import prior
+    from amr_bench_baselines.zeroshot import prior
 
     fit = prior.PriorFit("best-windows", windows=[[0.0, 10.0], [10.0, 30.0], [30.0, 60.0]])
     out = tmp_path_factory.mktemp("bundle") / "bundle.zip"

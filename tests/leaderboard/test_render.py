@@ -496,7 +496,7 @@ def test_render_refuses_a_file_as_the_site_folder(tmp_path: Path) -> None:
 def test_plots_label_their_axes_and_leave_out_empty_length_buckets() -> None:
     from types import SimpleNamespace
 
-    from amr_bench.leaderboard.render import _length_plot
+    from amr_bench.leaderboard.plots import length_plot as _length_plot
 
     values = {"len.short.queries": 5.0, "len.short.R1@0.7": 0.4, "len.short.lo": 0.0, "len.short.hi": 10.0}
     values |= {"len.middle.queries": 0.0, "len.long.queries": 7.0, "len.long.R1@0.7": 0.9, "len.long.lo": 30.0}
@@ -552,7 +552,7 @@ def test_long_row_notes_are_clipped_in_the_table_with_the_full_text_as_a_tooltip
 
 
 def test_an_entry_whose_rank_depends_on_the_tie_order_is_marked_on_the_page(tmp_path: Path) -> None:
-    from tests.test_leaderboard_ranking import _tie_store
+    from tests.leaderboard.test_ranking import _tie_store
 
     with _tie_store(tmp_path, {"A": [[0, 8], [0, 4]], "B": [[0, 8], [4, 8]], "C": [[20, 24]]}) as st:
         files = render_site(st, tmp_path / "site", RankSettings(resamples=200))

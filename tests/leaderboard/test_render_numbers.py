@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from amr_bench.leaderboard import exports, render, systems
+from amr_bench.leaderboard import exports, plots, render, systems
 from amr_bench.leaderboard.ranking import RankSettings, rank_store
 from amr_bench.leaderboard.store import Store
 
@@ -137,7 +137,7 @@ def test_iou_is_rounded_down_so_a_miss_never_reads_as_the_threshold() -> None:
 def test_plot_labels_never_repeat_and_identical_curves_stay_visible(tmp_path: Path) -> None:
     long = "synthetic/an oracle with boundary jitter of"
     labels = [f"{long} 1 s", f"{long} 10 s", f"{long} 1 s (copy)"]
-    shorts = render.distinct_labels(labels, 26)
+    shorts = plots.distinct_labels(labels, 26)
     assert len(set(shorts)) == 3 and all(len(s) <= 26 for s in shorts)
     with Store(tmp_path / "b.sqlite") as st:
         add(st, "synthetic", "an oracle with boundary jitter of 1 s", "castella/test", 30)
