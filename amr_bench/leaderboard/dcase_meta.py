@@ -16,6 +16,7 @@ when any value exceeds 1, as fractions otherwise (see ``submissions/README.md``)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,7 +190,7 @@ def _notes(meta: dict[str, Any], display: str) -> list[str]:
     elif sorted(set(complexity) - {"total_parameters"}):
         keys = ", ".join(sorted(set(complexity) - {"total_parameters"}))
         notes.append(f"{display}: note: system/complexity: task-specific keys kept as given: {keys}")
-    numbers = list(_numbers(meta.get("results")))
+    numbers = list(numbers_in(meta.get("results")))
     if numbers:
         unit = "percent (a value exceeds 1)" if max(numbers) > 1 else "fractions (no value exceeds 1)"
         notes.append(
@@ -199,17 +200,18 @@ def _notes(meta: dict[str, Any], display: str) -> list[str]:
     return notes
 
 
-def _numbers(value: Any) -> Any:
+def numbers_in(value: Any) -> Iterator[float]:
+    """Every number in a YAML value (nested dicts and lists), booleans left out, in document order."""
     if isinstance(value, bool):
         return
     if isinstance(value, (int, float)):
         yield value
     elif isinstance(value, dict):
         for v in value.values():
-            yield from _numbers(v)
+            yield from numbers_in(v)
     elif isinstance(value, list):
         for v in value:
-            yield from _numbers(v)
+            yield from numbers_in(v)
 
 
 @dataclass(frozen=True)

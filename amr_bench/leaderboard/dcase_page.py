@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from amr_bench.leaderboard.dcase_meta import SystemSummary, summarise
+from amr_bench.leaderboard.dcase_meta import SystemSummary, numbers_in, summarise
 from amr_bench.leaderboard.exports import reference_label
 from amr_bench.leaderboard.ranking import Ranking, Row
 
@@ -125,7 +125,7 @@ def reported_score(results: Any, metric: str) -> tuple[float, str] | None:
     """
     if not isinstance(results, dict):
         return None
-    numbers = [v for v in _numbers(results)]
+    numbers = [float(v) for v in numbers_in(results)]
     scale = 1.0 if numbers and max(numbers) > 1 else 100.0
     want = _norm(metric)
     found = []
@@ -145,19 +145,6 @@ def _leaves(value: Any, path: tuple[str, ...]) -> Iterable[tuple[tuple[str, ...]
             yield from _leaves(v, (*path, str(k)))
     elif path:
         yield path, value
-
-
-def _numbers(value: Any) -> Iterable[float]:
-    if isinstance(value, bool):
-        return
-    if isinstance(value, (int, float)):
-        yield float(value)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _numbers(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _numbers(v)
 
 
 # ---- system characteristics ---------------------------------------------------------------
