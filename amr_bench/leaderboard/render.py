@@ -59,6 +59,7 @@ PAGES: tuple[tuple[str, str], ...] = (
 )
 SPLIT_ORDER = ("eval", "evaluation", "test", "val", "validation", "dev", "development", "train")
 BUILTIN = {key for key, _ in PAGES}
+CHALLENGE_PAGE = PAGES[0][0]
 THRESHOLDS = systems.THRESHOLDS
 PLOTTED = 8  # systems drawn in the multi-system plots (the top ranks)
 RESULTS_JSON = "results.json"
@@ -170,7 +171,8 @@ def render_site(
     reports = _site_reports(store, out)
     common = {
         "pages": pages,
-        "nav": [p for p in pages if p.rankings],
+        # the challenge's evaluation page always has a tab (it says how to add results while empty)
+        "nav": [p for p in pages if p.rankings or p.key == CHALLENGE_PAGE],
         "version": __version__,
         "settings_json": _json(settings.signature()),
         "root": "",

@@ -198,7 +198,10 @@ def test_the_index_is_a_matrix_with_mean_ranks_and_links(tmp_path: Path) -> None
     headers = re.findall(r'<th colspan="2" class="group"><a href="([^"]+)">([^<]+)</a>', index)
     assert [h for _, h in headers] == ["castella/test", "tut2017/test"]
     assert headers[0][0].startswith("castella.html#") and headers[1][0].startswith("tut2017.html#")
-    assert ">Clotho-Moment</a>" not in index.split("</nav>")[0]  # no tab for a benchmark without entries
+    nav = index.split("</nav>")[0]
+    assert ">Clotho-Moment</a>" not in nav  # no tab for a benchmark without entries
+    assert '<a href="dcase2026.html">DCASE 2026 eval</a>' in nav  # but the challenge's page always has one
+    assert (tmp_path / "site" / "dcase2026.html").is_file()
 
 
 def test_system_page_shows_dcase_metadata_and_tolerates_missing_fields(tmp_path: Path) -> None:
