@@ -17,8 +17,9 @@ Steps, as in the paper (docs/baselines.md, "The Clotho-Moment simulation"):
    the recording, overlay, ``t = end``. A draw that places no moment is redrawn (as in the
    feature simulator). One moment per query.
 
-Audio is read and written with ``soundfile`` (the ``baselines`` extra) and resampled with
-``scipy.signal.resample_poly``. Deterministic by seed.
+Audio is read with ``soundfile`` (the ``baselines`` extra), resampled with
+``scipy.signal.resample_poly`` and written as 32-bit float WAV by ``scipy.io.wavfile``.
+Deterministic by seed, to the byte: libsndfile would add a PEAK chunk holding the time of writing.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+from scipy.io import wavfile
 from scipy.signal import resample_poly
 
 from amr_bench.errors import InputError, Problem, UsageError
@@ -262,7 +264,11 @@ def _ground_truth_lines(vid: str, placed: list[Placed], duration: float) -> list
 
 
 def _write_wav(target: Path, mix: np.ndarray, sample_rate: int) -> None:
-    """Float WAV written to a temporary name, then renamed: never a half-written file."""
+    """Float WAV written to a temporary name, then renamed: never a half-written file.
+
+    ``scipy.io.wavfile`` writes no PEAK chunk (libsndfile's carries a timestamp), so the same seed
+    gives the same bytes.
+    """
     tmp = target.with_name(target.name + ".tmp.wav")
-    _soundfile().write(str(tmp), mix.astype(np.float32), sample_rate, subtype="FLOAT")
+    wavfile.write(tmp, sample_rate, mix.astype(np.float32))
     os.replace(tmp, target)

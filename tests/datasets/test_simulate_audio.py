@@ -121,3 +121,28 @@ def test_cli_and_its_errors(material):
     assert f"{material / 'bad.jsonl'}:2: error: expected" in bad.output
     nobg = _simulate_audio(material / "clips.jsonl", material / "fg" / "none", material / "r")
     assert nobg.exit_code == 2 and "no audio files" in nobg.output
+
+
+def _riff_chunks(data: bytes) -> list[bytes]:
+    assert data[:4] == b"RIFF" and data[8:12] == b"WAVE"
+    ids, i = [], 12
+    while i + 8 <= len(data):
+        size = int.from_bytes(data[i + 4 : i + 8], "little")
+        ids.append(data[i : i + 4])
+        i += 8 + size + (size & 1)
+    return ids
+
+
+def test_written_wavs_carry_no_time_of_writing(material):
+    """libsndfile adds a PEAK chunk with a timestamp to float WAVs: two runs a second apart then
+    differ in bytes (seen as a flaky same-seed test). The simulator's files hold only fmt/fact/data."""
+    simulate_audio(
+        material / "clips.jsonl", material / "bg", material / "o", recordings=2, seed=4, sample_rate=SR, duration=10.0
+    )
+    wavs = sorted((material / "o" / "audio").glob("*.wav"))
+    assert wavs
+    for wav in wavs:
+        chunks = _riff_chunks(wav.read_bytes())
+        assert b"PEAK" not in chunks and b"data" in chunks, chunks
+        audio, sr = sf.read(wav, dtype="float32")
+        assert sr == SR and audio.dtype == np.float32 and len(audio) == 10 * SR
