@@ -191,7 +191,11 @@ def export_official_command(
     _require_torch()
     from amr_bench.outputs import check_output_file
     from amr_bench_baselines.detr.checkpoint import load_checkpoint
-    from amr_bench_baselines.detr.official_checkpoint import export_official
+    from amr_bench_baselines.detr.official_checkpoint import (
+        config_yml_changes,
+        export_official,
+        settings_official_cannot_express,
+    )
     from amr_bench_baselines.detr.train import resolve_checkpoint
 
     if out.exists() and not force:
@@ -208,6 +212,16 @@ def export_official_command(
         )
     export_official(model, cfg, out, int(meta.get("epoch", -1)))
     print(f"{out}: official checkpoint of {folder} (load it with the official evaluate.py --model_path {out})")
+    changes = config_yml_changes(cfg)
+    if changes:
+        lines = "\n".join(f"  {name}: {mine}    (config.yml: {stock})" for name, (mine, stock) in changes.items())
+        print(f"the official config.yml must say (it builds the network from there, not from {out}):\n{lines}")
+    foreign = settings_official_cannot_express(cfg)
+    if foreign:
+        err(
+            f"warning: {folder} uses settings the official code does not have ({', '.join(foreign)}): "
+            "its evaluate.py will not predict as amr-bench predict does"
+        )
 
 
 @app.command(

@@ -79,6 +79,31 @@ REQUIRED_OPTIONS: dict[str, tuple[Any, ...]] = {
     "model_name": ("qd_detr",),
 }
 
+# official options that the official evaluate.py takes from its config.yml (not from the checkpoint)
+# and that change its predictions: the tensor shapes, the number of heads, the cuts and the grid
+INFERENCE_OPTIONS: tuple[str, ...] = (
+    "hidden_dim",
+    "nheads",
+    "dim_feedforward",
+    "enc_layers",
+    "dec_layers",
+    "num_queries",
+    "n_input_proj",
+    "a_feat_dim",
+    "t_feat_dim",
+    "max_q_l",
+    "max_a_l",
+    "clip_length",
+)
+# settings the official code has no option for: DetrConfig key -> the values that do what it does
+FIXED_IN_OFFICIAL: dict[str, tuple[Any, ...]] = {
+    "data.normalize": (True,),
+    "data.normalize_text": (False,),
+    "data.max_text_tokens": (0,),
+    "predict.method": ("qd-detr",),
+    "predict.max_seconds": (0.0, 300.0),
+}
+
 
 @dataclass
 class OfficialCheckpoint:
@@ -218,6 +243,26 @@ def official_options(cfg: DetrConfig) -> dict[str, Any]:
     out: dict[str, Any] = {name: flat[key] for name, key in OPTION_KEYS.items()}
     out.update({"span_loss_type": "l1", "position_embedding": "sine", "ctx_mode": "audio_tef", "model_name": "qd_detr"})
     return out
+
+
+def config_yml_changes(cfg: DetrConfig) -> dict[str, tuple[Any, Any]]:
+    """Official options whose value in ``cfg`` is not the official config.yml's: name -> (``cfg``'s,
+    config.yml's). The official evaluate.py builds its network from config.yml, so it predicts as
+    this model only with these edited there (``nheads`` even loads silently with the wrong value)."""
+    mine, stock = official_options(cfg), official_options(preset_config("am-detr", "dcase2026"))
+    return {name: (mine[name], stock[name]) for name in INFERENCE_OPTIONS if mine[name] != stock[name]}
+
+
+def settings_official_cannot_express(cfg: DetrConfig) -> list[str]:
+    """``KEY=VALUE`` for each setting of ``cfg`` that the official code has no option for and does
+    otherwise: the official evaluate.py predicts differently from this model whatever config.yml says."""
+    flat = {
+        f"{section}.{k}": v
+        for section, values in cfg.to_dict().items()
+        if isinstance(values, dict)
+        for k, v in values.items()
+    }
+    return [f"{key}={flat[key]!r}" for key, allowed in FIXED_IN_OFFICIAL.items() if flat[key] not in allowed]
 
 
 def export_official(model: torch.nn.Module, cfg: DetrConfig, out: str | Path, epoch: int = -1) -> Path:

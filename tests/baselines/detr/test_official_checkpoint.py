@@ -232,3 +232,33 @@ def test_train_init_from_an_official_checkpoint_then_export(official_pth: Path, 
         ],
     )
     assert result.exit_code == 2 and "none of its tensors fit" in result.output
+
+
+def test_export_says_which_config_yml_options_the_official_evaluate_needs(tmp_path: Path) -> None:
+    """The official evaluate.py builds its network from its config.yml, not from the checkpoint:
+    a model with 4 heads (the same tensor shapes as 8) loads there without a complaint and predicts
+    something else unless config.yml says ``nheads: 4``. Export names every such option, and warns
+    about settings the official code has no option for."""
+    from amr_bench_baselines.detr.checkpoint import save_checkpoint
+    from amr_bench_baselines.detr.model import build_model
+
+    runner = CliRunner()
+    stock = preset_config("am-detr", "dcase2026")
+    cases = {
+        "stock": stock,
+        "heads": stock.override({"model.heads": 4, "predict.round_to": 2.0}),
+        "foreign": stock.override({"data.normalize": False}),
+    }
+    outputs = {}
+    for name, cfg in cases.items():
+        save_checkpoint(tmp_path / name, build_model(cfg.model), cfg, {"epoch": 3})
+        result = runner.invoke(app, ["export-official", str(tmp_path / name), "--out", str(tmp_path / f"{name}.pth")])
+        assert result.exit_code == 0, result.output
+        outputs[name] = result.output
+    assert "config.yml" not in outputs["stock"].replace("evaluate.py", "") and "warning" not in outputs["stock"]
+    assert "nheads: 4    (config.yml: 8)" in outputs["heads"]
+    assert "clip_length: 2.0    (config.yml: 1.0)" in outputs["heads"]
+    assert "dim_feedforward" not in outputs["heads"]
+    assert "warning" in outputs["foreign"] and "data.normalize=False" in outputs["foreign"]
+    raw = torch.load(tmp_path / "heads.pth", map_location="cpu", weights_only=True)
+    assert raw["opt"]["nheads"] == 4 and raw["epoch"] == 3
