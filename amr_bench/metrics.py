@@ -38,6 +38,7 @@ BLOCK_QUERIES = 16384
 RECALL_AT_K = 5
 TieOrder = Literal["later", "earlier"]
 TIE_ORDERS: tuple[TieOrder, ...] = ("later", "earlier")
+OTHER_ORDER_PREFIX = "other_order."  # per-query AP columns scored with the other tie order
 DEFAULT_TIE_ORDER: TieOrder = "later"  # numpy 1.26 without AVX-512, as the DCASE baseline pins
 GT_MIN_LENGTH = 0.0  # exclusive
 GT_MAX_LENGTH = 1500.0  # inclusive

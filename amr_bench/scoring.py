@@ -33,6 +33,7 @@ from amr_bench.metrics import (
     DEFAULT_TIE_ORDER,
     GT_MAX_LENGTH,
     METRIC_DEFINITION,
+    OTHER_ORDER_PREFIX,
     THRESHOLD_KEYS,
     THRESHOLDS,
     PerQuery,
@@ -53,7 +54,6 @@ WARNINGS_PER_KIND = 20
 LENGTH_BUCKET_NAMES = ("short", "middle", "long")
 TIE_QIDS_SHOWN = 5  # qids named in the tie warning (the result JSON lists up to TIE_QIDS_LISTED)
 TIE_QIDS_LISTED = 100
-OTHER_ORDER_PREFIX = "other_order."  # per-query columns scored with the other tie order
 TIE_ORDER_WORDS = {"later": "the later window first", "earlier": "the earlier window first"}
 
 

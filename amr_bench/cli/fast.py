@@ -123,9 +123,12 @@ def parse_args(argv: list[str]) -> FastArgs | None:
         i += 1
     if not positional or "gt" not in values or (values.get("output") == "-" and command != "score"):
         return None
-    tie_order = values.get("tie_order", "later")
-    if tie_order not in ("later", "earlier"):  # the full command words the refusal
-        return None
+    tie_order = values.get("tie_order", FastArgs.tie_order)
+    if "tie_order" in values:  # numpy is loaded only when the option is given (scoring loads it anyway)
+        from amr_bench.metrics import TIE_ORDERS
+
+        if tie_order not in TIE_ORDERS:
+            return None  # the full command words the refusal
     return FastArgs(command, positional[0], values["gt"], quiet, values.get("output"), tie_order)
 
 

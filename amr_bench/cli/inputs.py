@@ -10,7 +10,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from amr_bench.cli.app import err
 from amr_bench.errors import InputError, Problem, UsageError
@@ -117,7 +117,6 @@ def parse_length_edges(text: str) -> list[float]:
     return edges
 
 
-TIE_ORDERS = ("later", "earlier")  # amr_bench.metrics.TIE_ORDERS (not imported: numpy stays off start-up)
 TIE_ORDER_HELP = (
     "Which of two unmatched ground-truth windows of exactly equal IoU a prediction takes in the mAP "
     "matching: 'later' (the official scorer with numpy 1.26 on a CPU without AVX-512, the default) or "
@@ -126,7 +125,9 @@ TIE_ORDER_HELP = (
 
 
 def parse_tie_order(text: str) -> TieOrder:
-    """``--tie-order later|earlier``."""
+    """``--tie-order later|earlier`` (metrics is imported here, not at start-up: it loads numpy)."""
+    from amr_bench.metrics import TIE_ORDERS
+
     if text not in TIE_ORDERS:
         raise UsageError(f"--tie-order must be one of {', '.join(TIE_ORDERS)}; got {text!r}")
-    return cast("TieOrder", text)
+    return text  # narrowed to TieOrder by the membership test

@@ -28,6 +28,7 @@ import numpy as np
 
 from amr_bench import stats
 from amr_bench.leaderboard.store import Entry, GroupKey, Store
+from amr_bench.metrics import OTHER_ORDER_PREFIX
 
 RANKING_VERSION = "amr-bench-ranking-v1"
 DEFAULT_METRIC = "R1@0.7"
@@ -145,9 +146,6 @@ def rank_group(
         other = rank_matrices(group, good, [], _other_tie_order(store, ids, matrices), settings)
         note_tie_order(ranking, other, dict(zip(ids, sensitive, strict=True)))
     return ranking
-
-
-OTHER_ORDER_PREFIX = "other_order."  # amr_bench.scoring.OTHER_ORDER_PREFIX: AP columns in the other tie order
 
 
 def _tie_sensitive_queries(store: Store, submission_id: int) -> int:
