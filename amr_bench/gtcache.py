@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from amr_bench.datasets.npzio import npz_bytes, read_npy_header
 from amr_bench.errors import Problem
 from amr_bench.ragged import RaggedWindows
 from amr_bench.terminal import note
@@ -247,13 +248,10 @@ def _read_arrays(payload: bytes) -> dict[str, np.ndarray]:
             if info.compress_type != zipfile.ZIP_STORED or info.file_size > len(payload):
                 raise Unusable(f"member {key} is compressed or larger than the entry")
             with z.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                if version == (1, 0):
-                    shape, fortran, found = np.lib.format.read_array_header_1_0(member)
-                elif version == (2, 0):
-                    shape, fortran, found = np.lib.format.read_array_header_2_0(member)
-                else:
+                header = read_npy_header(member)
+                if header is None:
                     raise Unusable(f"member {key} has an unknown format version")
+                shape, fortran, found = header
                 if found != dtype or len(shape) != 1 or fortran:
                     raise Unusable(f"member {key} is not a vector of {dtype}")
                 if shape[0] * dtype.itemsize > info.file_size:
@@ -312,7 +310,6 @@ def store(sha256: str, fields: dict[str, Any]) -> None:
         "has_windows": fields["has_windows"],
         "problems": [[p.line, p.message, p.severity, p.code] for p in fields["problems"]],
     }
-    buffer = io.BytesIO()
     arrays = {
         "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
         "durations": fields["durations"],
@@ -325,8 +322,7 @@ def store(sha256: str, fields: dict[str, Any]) -> None:
     }
     try:
         contiguous: dict[str, Any] = {k: np.ascontiguousarray(v, dtype=_ARRAYS[k]) for k, v in arrays.items()}
-        np.savez(buffer, **contiguous)
-        payload = buffer.getvalue()
+        payload = npz_bytes(contiguous)
         with _open_folder(create=True) as dir_fd:
             if dir_fd is None:
                 return

@@ -16,6 +16,7 @@ import os
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
@@ -72,6 +73,17 @@ def read_npz_member(path: str | Path, key: str, mmap: bool = True) -> np.ndarray
             return np.lib.format.read_array(f, allow_pickle=False)
 
 
+def read_npy_header(f: IO[bytes]) -> tuple[tuple[int, ...], bool, np.dtype[Any]] | None:
+    """``(shape, fortran_order, dtype)`` from the header of a ``.npy`` stream (format 1.0 or 2.0),
+    leaving ``f`` at the first data byte; None for any other format version."""
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(f)
+    if version == (2, 0):
+        return np.lib.format.read_array_header_2_0(f)
+    return None
+
+
 def _memmap_stored(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
     with open(path, "rb") as f:
         f.seek(info.header_offset)
@@ -81,13 +93,10 @@ def _memmap_stored(path: Path, info: zipfile.ZipInfo) -> np.ndarray | None:
         name_len = int.from_bytes(local[26:28], "little")
         extra_len = int.from_bytes(local[28:30], "little")
         f.seek(info.header_offset + 30 + name_len + extra_len)
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        else:
+        header = read_npy_header(f)
+        if header is None:
             return None
+        shape, fortran, dtype = header
         if dtype.hasobject:
             return None
         offset = f.tell()
