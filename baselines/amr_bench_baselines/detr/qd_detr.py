@@ -120,9 +120,9 @@ class _FeedForwardLayer(nn.Module):
         return self.linear2(self.dropout(self.activation(self.linear1(x))))
 
 
-class TextToAudioLayer(_FeedForwardLayer):
-    """``t2v_encoder`` layer: frames attend to the text rows; ``norm2(x + FFN(norm1(x)))`` with
-    x = frames + attention (the official ``T2V_TransformerEncoderLayer.forward_post``)."""
+class _SelfAttentionLayer(_FeedForwardLayer):
+    """The modules of the official encoder and text-to-audio layers, in the official order:
+    ``self_attn``, the feed-forward, ``norm1``/``norm2``, ``dropout1``/``dropout2``, PReLU."""
 
     def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
         super().__init__()
@@ -131,6 +131,11 @@ class TextToAudioLayer(_FeedForwardLayer):
         self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
         self.activation = nn.PReLU()
+
+
+class TextToAudioLayer(_SelfAttentionLayer):
+    """``t2v_encoder`` layer: frames attend to the text rows; ``norm2(x + FFN(norm1(x)))`` with
+    x = frames + attention (the official ``T2V_TransformerEncoderLayer.forward_post``)."""
 
     def forward(self, audio: Tensor, audio_mask: Tensor, audio_pos: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
         heads = self.self_attn.num_heads
@@ -147,16 +152,8 @@ class TextToAudioLayer(_FeedForwardLayer):
         return self.norm2(x + self.dropout2(self.feed_forward(self.norm1(x))))
 
 
-class EncoderLayer(_FeedForwardLayer):
+class EncoderLayer(_SelfAttentionLayer):
     """``encoder`` layer: self-attention over [global token; frames], post-norm."""
-
-    def __init__(self, d: int, heads: int, ffn: int, dropout: float) -> None:
-        super().__init__()
-        self.self_attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
-        self.add_feed_forward(d, ffn, dropout)
-        self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
-        self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout)
-        self.activation = nn.PReLU()
 
     def forward(self, x: Tensor, pos: Tensor, mask: Tensor) -> Tensor:
         q = x + pos
