@@ -141,20 +141,25 @@ def rank_group(
     matrices = {m: store.matrix(ids, per_query_column(m)) for m in cells} if good else {}
     ranking = rank_matrices(group, good, bad, matrices, settings)
     ranking.excluded_invalid, ranking.excluded_synthetic = exclude_invalid, exclude_synthetic
-    sensitive = [_tie_sensitive_queries(store, i) for i in ids]
-    if any(sensitive):
-        other = rank_matrices(group, good, [], _other_tie_order(store, ids, matrices), settings)
-        note_tie_order(ranking, other, dict(zip(ids, sensitive, strict=True)))
+    columns = {sid: set(store.per_query_columns(sid)) for sid in ids}
+    sensitive = _tie_sensitive_queries(store, ids, columns)
+    if any(sensitive.values()):
+        other = rank_matrices(group, good, [], _other_tie_order(store, ids, matrices, columns), settings)
+        note_tie_order(ranking, other, sensitive)
     return ranking
 
 
-def _tie_sensitive_queries(store: Store, submission_id: int) -> int:
-    if "tie_sensitive" not in store.per_query_columns(submission_id):
-        return 0  # stored before tie sensitivity was recorded
-    return int(store.matrix([submission_id], "tie_sensitive").sum())
+def _tie_sensitive_queries(store: Store, ids: list[int], columns: dict[int, set[str]]) -> dict[int, int]:
+    """Tie-sensitive queries per entry (0 for entries stored before they were recorded), one read."""
+    flagged = [sid for sid in ids if "tie_sensitive" in columns[sid]]
+    counts = store.matrix(flagged, "tie_sensitive").sum(axis=1) if flagged else []
+    found = dict(zip(flagged, (int(c) for c in counts), strict=True))
+    return {sid: found.get(sid, 0) for sid in ids}
 
 
-def _other_tie_order(store: Store, ids: list[int], matrices: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _other_tie_order(
+    store: Store, ids: list[int], matrices: dict[str, np.ndarray], columns: dict[int, set[str]]
+) -> dict[str, np.ndarray]:
     """The per-query matrices with every AP column taken from the other tie order where stored."""
     out = {}
     for m, x in matrices.items():
@@ -162,10 +167,11 @@ def _other_tie_order(store: Store, ids: list[int], matrices: dict[str, np.ndarra
         if column != "mAP" and not column.startswith("AP@"):
             out[m] = x  # R1, R5 and IoU@1 never depend on the tie order
             continue
+        other = OTHER_ORDER_PREFIX + column
+        stored = [i for i, sid in enumerate(ids) if other in columns[sid]]
         y = x.copy()
-        for i, sid in enumerate(ids):
-            if OTHER_ORDER_PREFIX + column in store.per_query_columns(sid):
-                y[i] = store.matrix([sid], OTHER_ORDER_PREFIX + column)[0]
+        if stored:
+            y[stored] = store.matrix([ids[i] for i in stored], other)
         out[m] = y
     return out
 
