@@ -82,6 +82,12 @@ def evaluation(benchmarks: Sequence[BenchmarkPage], resamples: int, seed: int) -
         "without scores, or equal scores, keep their list order), matched greedily to unmatched "
         "ground-truth windows; VOC all-point interpolated AP; the mean over queries. **mAP** is the "
         "mean of the ten mAP@θ.",
+        "- **Equal IoU.** When two unmatched ground-truth windows have exactly the same IoU with a "
+        "prediction, the official code matches whichever numpy's `argsort` puts first, which depends on "
+        "the numpy version and the CPU, so such a query's AP can differ between machines. This server "
+        "matches the later window first (the official scorer under numpy 1.26, which the DCASE baseline "
+        "pins, on a CPU without AVX-512); `amr-bench score` names the queries whose AP depends on it "
+        "and gives the mAP under the other order (`--tie-order earlier`).",
         "- Ground-truth windows of zero length or longer than 1500 s are dropped, as the official scorer drops them.",
         '- Values are percentages rounded as the official scorer rounds (`float(f"{100 * v:.2f}")`).',
         "",

@@ -197,6 +197,7 @@ def test_pages_say_what_amr_bench_knows(bundle):
     scores = bundle[1].examples["dcase2026-eval"]
     assert f"{scores['r1_at_0_7']:.2f}" in ev and "prior-only control" in ev
     assert "first one on ties" in ev and "stably sorted" in ev and "R1@0.5, then mAP" in ev
+    assert "**Equal IoU.**" in ev and "later window first" in ev  # the equal-IoU tie rule, not only the ranking ties
     data = files["pages/data.md"].decode()
     assert "177 queries" in data and "dcase2026/eval" in data and "pred_relevant_windows" in data
 
