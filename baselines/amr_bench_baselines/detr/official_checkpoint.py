@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,8 +147,9 @@ def read_official(path: str | Path) -> OfficialCheckpoint:
             "refused: it holds objects other than tensors, numbers, strings, lists and dicts "
             f"(and the options' easydict.EasyDict), which could run code when loaded: {unpickler_detail(str(exc))}",
         ) from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
-        raise refusal(path, f"not a readable torch checkpoint: {' '.join(str(exc).split())[:300]}") from None
+    except Exception as exc:  # weights_only runs no code: anything else torch raises means "not a checkpoint"
+        detail = " ".join(str(exc).split())[:300] or type(exc).__name__
+        raise refusal(path, f"not a readable torch checkpoint: {detail}") from None
     if isinstance(raw, dict) and raw and all(isinstance(v, torch.Tensor) for v in raw.values()):
         return OfficialCheckpoint(dict(raw), None, None)
     if not isinstance(raw, dict) or not isinstance(raw.get("model"), dict):

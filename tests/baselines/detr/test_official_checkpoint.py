@@ -11,6 +11,7 @@ import types
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -167,6 +168,26 @@ def test_a_malicious_checkpoint_is_refused_before_anything_runs(tmp_path: Path, 
     )
     assert result.exit_code == 1 and "refused" in result.output and "Traceback" not in result.output
     assert not marker.exists() and not (tmp_path / "p.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"junk\n", b"", b"\x80\x02K\x01.", b"PK\x03\x04broken", bytes(range(256)) * 4]
+    + [np.random.default_rng(seed).bytes(512) for seed in range(8)],
+)
+def test_any_file_that_is_not_a_checkpoint_is_refused_with_a_message(tmp_path: Path, content: bytes) -> None:
+    """Whatever torch's unpickler raises on a file that is not a checkpoint (KeyError, IndexError ...,
+    seen on the 5 bytes ``junk\n``) is the same refusal, never a traceback."""
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(content)
+    with pytest.raises(InputError, match=r"not a readable torch checkpoint|refused"):
+        read_official(junk)
+    out = tmp_path / "p.jsonl"
+    result = CliRunner().invoke(
+        app, ["predict", str(junk), "--data", str(DATASET), "--split", "train", "--out", str(out)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "junk.pth" in result.output and "Traceback" not in result.output and not out.exists()
 
 
 def test_not_a_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
