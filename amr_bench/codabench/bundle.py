@@ -140,11 +140,12 @@ def check_wheels(folder: Path, python: str) -> list[Path]:
     return wheels
 
 
+# one line: messages reach the terminal escaped (amr_bench.terminal), so a line break would show as \x0a
 _WHEELS_HINT = (
-    "; fill it with amr-bench's wheel and its dependencies for the image's Python (docs/codabench.md), e.g.\n"
-    "  pip wheel --no-deps -w wheels .    (in a checkout of amr-bench " + __version__ + ")\n"
-    "  pip download -d wheels --only-binary=:all: --python-version {python} --platform manylinux2014_x86_64 "
-    "--implementation cp numpy scipy pandas jsonschema jinja2 typer orjson pyyaml threadpoolctl"
+    "; fill it with amr-bench's wheel and its dependencies for the image's Python (docs/codabench.md), e.g. "
+    "`pip wheel --no-deps -w wheels .` in a checkout of amr-bench " + __version__ + ", then "
+    "`pip download -d wheels --only-binary=:all: --python-version {python} --platform manylinux2014_x86_64 "
+    "--implementation cp numpy scipy pandas jsonschema jinja2 typer orjson pyyaml threadpoolctl`"
 )
 
 

@@ -405,6 +405,26 @@ def test_cli_errors(gt, fake_wheels, tmp_path, args, message):
     assert not (tmp_path / "b.zip").exists()
 
 
+def test_an_empty_wheels_folder_is_refused_with_the_commands_that_fill_it(gt, tmp_path):
+    """The hint reaches the terminal escaped: it must read as written, without a literal \\x0a."""
+    (tmp_path / "wheels").mkdir()
+    args = [
+        "--gt",
+        f"a={gt[0]}",
+        "--wheels",
+        str(tmp_path / "wheels"),
+        "--python",
+        "3.11",
+        "--out",
+        str(tmp_path / "b.zip"),
+    ]
+    result = runner.invoke(app, ["codabench", "bundle", *args])
+    assert result.exit_code == 2, result.output
+    assert "`pip wheel --no-deps -w wheels .`" in result.output and "--python-version 3.11" in result.output
+    assert "\\x0a" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "b.zip").exists()
+
+
 # ---- the scoring program as a worker runs it: fresh image, bundled wheels, no network --------
 
 
